@@ -1,6 +1,19 @@
-"""Golden models of every number format the suite simulates, builds in RTL and costs."""
+"""Golden models of every number format the suite simulates, builds in RTL and costs.
+
+Pure numpy, vectorised, no Python loops over elements; imports nothing else of the project
+but :mod:`hwsim.errors`, so ``rtl`` can use it as its reference model without SimPy.
+"""
 
 from hwsim.errors import HwsimError
+from hwsim.numerics.arith import ACCUMULATORS, accumulate, add, dot, fma, mul
+from hwsim.numerics.blocks import (
+    BLOCK_FORMATS,
+    BlockFormat,
+    BlockQuantized,
+    bits_per_element,
+    get_block_format,
+    quantize_blocks,
+)
 from hwsim.numerics.formats import (
     NAMED_FORMATS,
     FloatFormat,
@@ -9,18 +22,48 @@ from hwsim.numerics.formats import (
     get_float_format,
     get_format,
 )
+from hwsim.numerics.lmul import lmul, lmul_bits, lmul_dot, lmul_format, lmul_offset_exponent
 from hwsim.numerics.quantize import ROUNDINGS, decode, encode, quantize
+from hwsim.numerics.stats import (
+    max_relative_error,
+    mean_relative_error,
+    relative_errors,
+    sqnr_db,
+    ulp_error,
+)
 
 __all__ = [
+    "ACCUMULATORS",
+    "BLOCK_FORMATS",
     "NAMED_FORMATS",
     "ROUNDINGS",
+    "BlockFormat",
+    "BlockQuantized",
     "FloatFormat",
     "Format",
     "HwsimError",
     "IntFormat",
+    "accumulate",
+    "add",
+    "bits_per_element",
     "decode",
+    "dot",
     "encode",
+    "fma",
+    "get_block_format",
     "get_float_format",
     "get_format",
+    "lmul",
+    "lmul_bits",
+    "lmul_dot",
+    "lmul_format",
+    "lmul_offset_exponent",
+    "max_relative_error",
+    "mean_relative_error",
+    "mul",
     "quantize",
+    "quantize_blocks",
+    "relative_errors",
+    "sqnr_db",
+    "ulp_error",
 ]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from typing import Literal
 
 from hwsim.errors import HwsimError
@@ -223,7 +223,7 @@ def _bad(name: str, why: str) -> HwsimError:
     return HwsimError(f"unknown number format {name!r} ({why}); allowed: {_ALLOWED}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parse(key: str, original: str) -> Format:
     key = _ALIASES.get(key, key)
     if key.startswith("float") and key[5:6].isdigit():  # ml_dtypes spelling

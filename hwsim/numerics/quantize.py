@@ -13,7 +13,7 @@ no Python loop over elements. Stochastic rounding takes a float64 route (see
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Literal
 
 import numpy as np
@@ -81,7 +81,7 @@ def _check_rounding(rounding: str) -> None:
 # --------------------------------------------------------------------------------------------
 # float formats, deterministic rounding on the bit pattern
 # --------------------------------------------------------------------------------------------
-@lru_cache(maxsize=None)
+@cache
 def _plan(fmt: FloatFormat, lay: _Layout):
     """Constants for rounding ``lay``-typed values into ``fmt`` (cached per pair)."""
     u = lay.utype.type
