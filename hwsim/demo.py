@@ -1,0 +1,98 @@
+"""``hwsim demo``: the main job end to end on built-in defaults.
+
+The demo is a list of steps; each capability of the suite adds its own. A step takes the
+frozen :class:`DemoConfig` and returns a :class:`StepResult` (a table for the terminal, the
+files it wrote, numbers for the JSON summary). Steps write only inside ``cfg.out_dir``.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hwsim import __version__
+from hwsim.io import atomic_write_json
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    out_dir: Path
+    seed: int = 0
+    n_pairs: int = 1_000_000
+    sigmas: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+@dataclass
+class StepResult:
+    name: str
+    columns: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
+    files: list[Path] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def formats_step(cfg: DemoConfig) -> StepResult:
+    from hwsim.plots import plot_format_sqnr
+    from hwsim.studies import format_error
+
+    rows = format_error.run(seed=cfg.seed)
+    png = plot_format_sqnr(rows, cfg.out_dir / "format_sqnr.png")
+    return StepResult(
+        "Quantisation error of each format (LLM-like tensors, SQNR in dB)",
+        ("format", "bits/elem", "SQNR weights", "SQNR activations"),
+        [(r.fmt, f"{r.bits_per_element:g}", f"{r.sqnr_weights_db:.1f}",
+          f"{r.sqnr_activations_db:.1f}") for r in rows],
+        [png],
+        {"formats": [asdict(r) for r in rows]},
+    )
+
+
+def lmul_step(cfg: DemoConfig) -> StepResult:
+    from hwsim.plots import plot_lmul_precision
+    from hwsim.studies import lmul_precision
+
+    results = [lmul_precision.run(cfg.n_pairs, s, cfg.seed) for s in cfg.sigmas]
+    png = plot_lmul_precision(results, cfg.out_dir / "lmul_vs_fp8.png")
+    at_one = next((r for r in results if r.sigma == 1.0), results[0])
+    return StepResult(
+        f"L-Mul vs FP8 multiplication ({at_one.n_pairs:,} pairs x, y ~ N(0, {at_one.sigma:g}²))",
+        ("method", "operands", "mean rel. err", "median", "p99", "zero results"),
+        [(r.method, r.operand_format, f"{r.mean_rel_error:.4f}", f"{r.median_rel_error:.4f}",
+          f"{r.p99_rel_error:.3f}", f"{r.zero_fraction:.2%}") for r in at_one.rows],
+        [png],
+        {"lmul_precision": [asdict(r) for r in results]},
+    )
+
+
+#: The demo's steps, in order: later capabilities append theirs.
+DEMO_STEPS: tuple[Callable[[DemoConfig], StepResult], ...] = (formats_step, lmul_step)
+
+
+def run_demo(cfg: DemoConfig, on_step: Callable[[StepResult], None] | None = None
+             ) -> list[StepResult]:
+    """Run every step, then write ``summary.json`` into ``cfg.out_dir``."""
+    results = []
+    for step in DEMO_STEPS:
+        t0 = time.perf_counter()
+        res = step(cfg)
+        res.seconds = time.perf_counter() - t0
+        results.append(res)
+        if on_step is not None:
+            on_step(res)
+    summary = {
+        "hwsim_version": __version__,
+        "python": platform.python_version(),
+        "seed": cfg.seed,
+        "steps": [
+            {"name": r.name, "seconds": round(r.seconds, 3),
+             "files": [p.name for p in r.files], **r.summary}
+            for r in results
+        ],
+    }
+    atomic_write_json(cfg.out_dir / "summary.json", summary)
+    return results
