@@ -35,6 +35,9 @@ def _check_width(fmt: Format) -> None:
 
 def sum_round_to_odd(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """float64 ``x + y`` rounded to odd: exact, or the odd neighbour of the exact sum."""
+    x, y = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(y, np.float64))
+    shape = x.shape
+    x, y = x.reshape(-1), y.reshape(-1)
     with np.errstate(invalid="ignore", over="ignore"):
         s = x + y
         # TwoSum (Knuth): err is the exact rounding error of s, for finite s
@@ -47,9 +50,8 @@ def sum_round_to_odd(x: np.ndarray, y: np.ndarray) -> np.ndarray:
         fix = inexact & even
         if fix.any():
             toward = np.where(err[fix] > 0, np.inf, -np.inf)
-            s = s.copy()
             s[fix] = np.nextafter(s[fix], toward)
-    return s
+    return s.reshape(shape)
 
 
 def _round(v: np.ndarray, fmt: Format, rounding: Rounding, saturate: bool, seed) -> np.ndarray:

@@ -8,8 +8,9 @@ share one scale. Names:
   ``X = 2**(floor(log2(amax)) - emax_elem)`` where ``emax_elem`` is the exponent of the
   element format's largest normal; elements are ``V / X`` rounded (RNE) into the element
   format, clamped to its max (the spec's conversion saturates). MXINT8 elements are 8-bit
-  two's-complement fixed point with 6 fraction bits, clamped symmetrically to +-127/64 as the
-  reference ``microxcaling`` library does. A block with a NaN or Inf gets a NaN scale.
+  two's-complement fixed point with 6 fraction bits, so they clamp to [-2, 127/64] (the
+  full two's-complement range, as gfloat's MXINT8 does; the ``microxcaling`` reference code
+  clamps symmetrically instead). A block with a NaN or Inf gets a NaN scale.
   ``_b{N}`` overrides the block size (``mxfp4_b16``).
 - ``nvfp4``: 16 FP4 E2M1 elements share an FP8 E4M3 scale, plus one FP32 scale per tensor:
   ``s_t = amax(tensor) / (6 * 448)``, ``s_b = e4m3(amax(block) / (6 * s_t))``, elements
@@ -220,7 +221,7 @@ def _quantize_elements(scaled: np.ndarray, f: BlockFormat):
         codes = mag | np.where(q < 0, np.uint64(1 << (f.element.bits - 1)), np.uint64(0))
         return q, codes
     if isinstance(f.element, IntFormat):  # MXINT8, 1.6 fixed point
-        q = np.clip(np.rint(clean * 64), -127, 127)
+        q = np.clip(np.rint(clean * 64), -128, 127)
         return q / 64, (q.astype(np.int64) & 0xFF).astype(np.uint64)
     q = quantize(clean, f.element, saturate=True)
     return q, encode(q, f.element).astype(np.uint64)

@@ -261,7 +261,7 @@ def quantize(
     if isinstance(f, IntFormat):
         return _quantize_int(arr, f, rounding, rng)
     if not f.signed:
-        return _quantize_e8m0(arr, f, rounding, saturate, rng)
+        return _quantize_e8m0(np.atleast_1d(arr), f, rounding, saturate, rng).reshape(arr.shape)
     lay = _F32 if arr.dtype == np.float32 else _F64
     flat = np.ascontiguousarray(arr).reshape(-1)
     out = np.empty_like(flat)
@@ -305,6 +305,13 @@ def encode(x, fmt: str | Format, rounding: Rounding = "rne", saturate: bool = Fa
     """Bit patterns (unsigned integers of the smallest fitting width) of ``quantize(x, fmt)``."""
     f = get_format(fmt)
     q = quantize(x, f, rounding=rounding, saturate=saturate, seed=seed).astype(np.float64)
+    shape = q.shape
+    q = q.reshape(-1)
+    return _encode_values(q, f).reshape(shape)
+
+
+def _encode_values(q: np.ndarray, f: Format) -> np.ndarray:
+    """Codes of values ``q`` (1-D float64) that are already representable in ``f``."""
     cdt = _code_dtype(f.total_bits)
     if isinstance(f, IntFormat):
         return (q.astype(np.int64) & ((1 << f.bits) - 1)).astype(cdt)
@@ -385,5 +392,5 @@ def decode(bits, fmt: str | Format) -> np.ndarray:
             v = np.where(v >= (1 << (f.bits - 1)), v - (1 << f.bits), v)
         return v.astype(np.float64 if f.bits > 24 else np.float32)
     if f.total_bits <= 16:
-        return _decode_table(f)[arr.astype(np.intp)]
-    return _decode_formula(arr, f)
+        return np.asarray(_decode_table(f)[arr.astype(np.intp)])
+    return _decode_formula(np.atleast_1d(arr), f).reshape(arr.shape)
