@@ -11,7 +11,9 @@ and then multiplies:
 - ``lmul_fp8_e4m3fn`` / ``lmul_fp8_e5m2``: L-Mul on the FP8 operands themselves (a drop-in
   replacement of an FP8 multiplier, range limits included).
 
-Errors are |approx - exact| / |exact| over all pairs (underflow to zero counts as 1).
+Errors are |approx - exact| / |exact| over all pairs whose result is finite (underflow to
+zero counts as error 1); results that overflow to NaN or Inf are counted apart, in
+``nonfinite_fraction``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class MethodError:
     median_rel_error: float
     p99_rel_error: float
     zero_fraction: float  # products that came out as exactly zero (underflow / flush)
+    nonfinite_fraction: float  # products that overflowed to NaN or Inf
 
 
 @dataclass(frozen=True)
@@ -55,10 +58,11 @@ def operand_pairs(n: int, sigma: float = 1.0, seed: int = 0) -> tuple[np.ndarray
 
 
 def _row(method: str, fmt: str, exact: np.ndarray, approx: np.ndarray) -> MethodError:
-    err = relative_errors(exact, approx)
+    finite = np.isfinite(approx)
+    err = relative_errors(exact[finite], approx[finite])
     return MethodError(
         method, fmt, float(err.mean()), float(np.median(err)), float(np.quantile(err, 0.99)),
-        float(np.mean(approx == 0)),
+        float(np.mean(approx == 0)), float(np.mean(~finite)),
     )
 
 
