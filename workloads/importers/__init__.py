@@ -1,0 +1,2 @@
+"""Importers from other graph formats. Each imports its framework lazily, inside functions,
+so ``import workloads`` never needs onnx or torch."""

@@ -1,0 +1,1 @@
+"""Graph builders for the built-in models, and their published configurations."""
