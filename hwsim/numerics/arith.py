@@ -28,6 +28,14 @@ def _operand(x, fmt: Format, what: str) -> np.ndarray:
     return quantize(as_float_array(x, what), fmt).astype(np.float64)
 
 
+def broadcast_operands(*arrays: np.ndarray) -> list[np.ndarray]:
+    try:
+        return np.broadcast_arrays(*arrays)
+    except ValueError:
+        shapes = " and ".join(str(a.shape) for a in arrays)
+        raise HwsimError(f"operand shapes {shapes} do not broadcast together") from None
+
+
 def _check_width(fmt: Format) -> None:
     if isinstance(fmt, FloatFormat) and fmt.man_bits > 23:
         raise HwsimError(f"arithmetic supports formats of up to 24 significant bits, not {fmt}")
@@ -64,8 +72,9 @@ def mul(a, b, fmt: str | Format, *, out_fmt: str | Format | None = None,
     f = get_format(fmt)
     o = get_format(out_fmt) if out_fmt is not None else f
     _check_width(f)
+    x, y = broadcast_operands(_operand(a, f, "a"), _operand(b, f, "b"))
     with np.errstate(invalid="ignore", over="ignore"):
-        p = _operand(a, f, "a") * _operand(b, f, "b")
+        p = x * y
     return _round(p, o, rounding, saturate, seed)
 
 
@@ -75,7 +84,7 @@ def add(a, b, fmt: str | Format, *, out_fmt: str | Format | None = None,
     f = get_format(fmt)
     o = get_format(out_fmt) if out_fmt is not None else f
     _check_width(f)
-    x, y = np.broadcast_arrays(_operand(a, f, "a"), _operand(b, f, "b"))
+    x, y = broadcast_operands(_operand(a, f, "a"), _operand(b, f, "b"))
     return _round(sum_round_to_odd(x, y), o, rounding, saturate, seed)
 
 
@@ -92,10 +101,10 @@ def fma(a, b, c, fmt: str | Format, *, out_fmt: str | Format | None = None,
     cf = get_format(c_fmt) if c_fmt is not None else o
     for g in (f, o, cf):
         _check_width(g)
+    x, y, z = broadcast_operands(_operand(a, f, "a"), _operand(b, f, "b"), _operand(c, cf, "c"))
     with np.errstate(invalid="ignore", over="ignore"):
-        p = _operand(a, f, "a") * _operand(b, f, "b")
-    x, y = np.broadcast_arrays(p, _operand(c, cf, "c"))
-    return _round(sum_round_to_odd(x, y), o, rounding, saturate, seed)
+        p = x * y
+    return _round(sum_round_to_odd(p, z), o, rounding, saturate, seed)
 
 
 def accumulate(products: np.ndarray, acc_fmt: str, block: int | None = None) -> np.ndarray:
@@ -152,6 +161,7 @@ def dot(a, b, in_fmt: str | Format, acc_fmt: str = "fp32", block: int | None = N
         raise HwsimError(
             f"dot: last axes differ ({x.shape[-1]} vs {y.shape[-1]}); they must be equal"
         )
+    x, y = broadcast_operands(x, y)
     with np.errstate(invalid="ignore", over="ignore"):
         products = x * y
     return accumulate(products, acc_fmt, block)

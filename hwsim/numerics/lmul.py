@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from hwsim.errors import HwsimError
-from hwsim.numerics.arith import accumulate
+from hwsim.numerics.arith import accumulate, broadcast_operands
 from hwsim.numerics.formats import FloatFormat, get_float_format
 from hwsim.numerics.quantize import as_float_array, decode, encode
 
@@ -60,7 +60,7 @@ def lmul_bits(ca, cb, fmt: str | FloatFormat | int, saturate: bool = False) -> n
     f = lmul_format(fmt)
     a = np.asarray(ca).astype(np.int64)
     b = np.asarray(cb).astype(np.int64)
-    a, b = np.broadcast_arrays(a, b)
+    a, b = broadcast_operands(a, b)
     m = f.man_bits
     mag_mask = (1 << (f.exp_bits + m)) - 1
     sa, sb = (a >> (f.exp_bits + m)) & 1, (b >> (f.exp_bits + m)) & 1

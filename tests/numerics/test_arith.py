@@ -194,6 +194,14 @@ def test_dot_errors() -> None:
         dot(np.ones(3), np.ones(3), "fp16", block=0)
     with pytest.raises(HwsimError, match="at least one axis"):
         dot(1.0, 2.0, "fp16")
+    with pytest.raises(HwsimError, match="do not broadcast"):
+        mul(np.ones(3), np.ones(4), "fp16")
+    with pytest.raises(HwsimError, match="do not broadcast"):
+        fma(np.ones(3), np.ones(3), np.ones(2), "fp16")
+    # empty operands give empty results; 0-d operands give 0-d results
+    assert mul(np.zeros(0), np.zeros(0), "fp16").shape == (0,)
+    assert add(1.0, 2.0, "fp16").shape == ()
+    assert dot(np.zeros((2, 0)), np.zeros((2, 0)), "fp16").tolist() == [0.0, 0.0]
 
 
 def test_mul_special_values() -> None:
