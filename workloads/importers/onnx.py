@@ -1,0 +1,257 @@
+"""Import an ONNX model into the workload IR, using ONNX's own shape inference.
+
+Supported: Conv, Gemm, MatMul, BatchNormalization, LayerNormalization, Softmax, element-wise
+ops (Relu, Gelu, Add, Mul, ...), MaxPool/AveragePool/GlobalAveragePool/GlobalMaxPool, and
+layout ops (Reshape, Transpose, Flatten, ...) as free views. Anything else is an error that
+lists the unsupported operators, or, with ``keep_unsupported=True``, an opaque element-wise op
+(with a warning) so the rest of the graph can still be costed.
+
+Weights are the initializers: a MatMul/Gemm whose B is an initializer is a layer with
+parameters, otherwise a product of two activations. Initializer inputs of element-wise ops
+with more than one element (biases, position embeddings) count as parameters; scalar
+constants do not.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from hwsim.errors import HwsimError
+from workloads.formats import Precision, get_precision
+from workloads.graph import Graph
+from workloads.ops import Conv2d, Elementwise, MatMul, Norm, Op, Pool, Softmax, View
+
+_ELEMENTWISE = {
+    "Relu": "relu", "Gelu": "gelu", "Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div",
+    "Sigmoid": "sigmoid", "Tanh": "tanh", "Erf": "gelu", "Sqrt": "sqrt", "Pow": "pow",
+    "Exp": "exp", "Neg": "neg", "Abs": "abs", "Max": "max", "Min": "min", "Clip": "clip",
+    "HardSwish": "hardswish", "LeakyRelu": "leaky_relu", "Concat": "concat",
+}
+_VIEWS = {
+    "Reshape": "reshape", "Transpose": "transpose", "Flatten": "flatten",
+    "Squeeze": "squeeze", "Unsqueeze": "unsqueeze", "Identity": "identity",
+    "Dropout": "dropout",
+}
+_IGNORED = {"Constant"}  # values only; their outputs are treated like initializers
+SUPPORTED = (
+    "Conv", "Gemm", "MatMul", "BatchNormalization", "LayerNormalization", "Softmax",
+    "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", *_ELEMENTWISE, *_VIEWS,
+    *_IGNORED,
+)
+
+
+def import_onnx(
+    model: Any,
+    *,
+    name: str | None = None,
+    precision: str | Precision = "fp16",
+    keep_unsupported: bool = False,
+) -> Graph:
+    """Build a graph from an ONNX file path or ``onnx.ModelProto``."""
+    try:
+        import onnx
+        from onnx import shape_inference
+    except ImportError:  # pragma: no cover - onnx is in the dev extra
+        raise HwsimError("importing ONNX needs the 'onnx' package: pip install onnx") from None
+
+    if isinstance(model, str | Path):
+        path = Path(model)
+        try:
+            proto = onnx.load(str(path), load_external_data=False)
+        except FileNotFoundError:
+            raise HwsimError(f"ONNX file {path} does not exist") from None
+        except Exception as exc:  # onnx raises DecodeError and others for bad files
+            raise HwsimError(f"cannot read ONNX model {path}: {exc}") from None
+        default_name = path.stem
+    else:
+        proto, default_name = model, model.graph.name or "onnx"
+    try:
+        inferred = shape_inference.infer_shapes(proto)
+    except Exception as exc:
+        raise HwsimError(f"ONNX shape inference failed: {exc}") from None
+    return _Importer(inferred, keep_unsupported).run(name or default_name,
+                                                     get_precision(precision))
+
+
+class _Importer:
+    def __init__(self, model: Any, keep_unsupported: bool) -> None:
+        self.graph = model.graph
+        self.keep = keep_unsupported
+        self.consts: dict[str, tuple[int, ...]] = {
+            t.name: tuple(int(d) for d in t.dims) for t in self.graph.initializer
+        }
+        init = set(self.consts)
+        self.shapes: dict[str, tuple[int, ...] | None] = dict(self.consts)
+        for vi in (*self.graph.input, *self.graph.value_info, *self.graph.output):
+            if vi.name not in init:
+                self.shapes[vi.name] = _shape_of(vi)
+        self.names: set[str] = set()
+
+    def run(self, name: str, precision: Precision) -> Graph:
+        nodes = list(self.graph.node)
+        unsupported = Counter(n.op_type for n in nodes if n.op_type not in SUPPORTED)
+        if unsupported and not self.keep:
+            listed = ", ".join(f"{k} ({v}x)" for k, v in sorted(unsupported.items()))
+            raise HwsimError(
+                f"unsupported ONNX operators: {listed}; supported: {', '.join(SUPPORTED)}. "
+                "Pass keep_unsupported=True (CLI: --keep-unsupported) to keep them as opaque "
+                "element-wise ops"
+            )
+        if unsupported:
+            warnings.warn(
+                "kept as opaque element-wise ops (no MACs, one flop per output element): "
+                + ", ".join(f"{k} ({v}x)" for k, v in sorted(unsupported.items())),
+                stacklevel=3,
+            )
+        ops: list[Op] = []
+        for i, node in enumerate(nodes):
+            if node.op_type == "Constant":
+                for out in node.output:
+                    self.consts[out] = ()
+                continue
+            op = self._convert(node, self._unique(node.name or f"{node.op_type}_{i}"))
+            if op is not None:
+                ops.append(op)
+        attrs = {"model": name, "phase": "inference", "source": "onnx import"}
+        return Graph(name, tuple(ops), tuple(attrs.items())).with_precision(precision)
+
+    # --- helpers -----------------------------------------------------------------------
+    def _unique(self, base: str) -> str:
+        out, k = base, 1
+        while out in self.names:
+            out, k = f"{base}_{k}", k + 1
+        self.names.add(out)
+        return out
+
+    def _shape(self, node: Any, tensor: str) -> tuple[int, ...]:
+        shape = self.shapes.get(tensor)
+        if shape is None:
+            raise HwsimError(
+                f"ONNX node {node.name or node.op_type!r} ({node.op_type}): the shape of "
+                f"tensor {tensor!r} is unknown after shape inference; export the model with "
+                "static input shapes"
+            )
+        return shape
+
+    def _acts(self, node: Any) -> list[str]:
+        return [t for t in node.input if t and t not in self.consts]
+
+    def _convert(self, node: Any, name: str) -> Op | None:
+        t = node.op_type
+        attrs = {a.name: _attr(a) for a in node.attribute}
+        if t == "Conv":
+            return self._conv(node, name, attrs)
+        if t in ("Gemm", "MatMul"):
+            return self._matmul(node, name, attrs)
+        if t == "BatchNormalization":
+            return Norm(name=name, kind="batchnorm", shape=self._shape(node, node.input[0]))
+        if t == "LayerNormalization":
+            shape = self._shape(node, node.input[0])
+            axis = attrs.get("axis", -1) % len(shape)
+            flat = (math.prod(shape[:axis]), math.prod(shape[axis:]))
+            return Norm(name=name, kind="layernorm", shape=flat,
+                        bias=len(node.input) > 2 and bool(node.input[2]))
+        if t == "Softmax":
+            return Softmax(name=name, shape=self._shape(node, node.output[0]),
+                           axis=attrs.get("axis", -1))
+        if t in ("MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"):
+            return self._pool(node, name, attrs)
+        if t in _VIEWS:
+            return View(name=name, kind=_VIEWS[t], shape=self._shape(node, node.output[0]))
+        out = self._shape(node, node.output[0])
+        params = [self.consts[i] for i in node.input if i in self.consts and
+                  math.prod(self.consts[i]) > 1]
+        if len(params) > 1:  # e.g. Clip's min/max are scalars; two tensors would be unusual
+            params = [tuple([sum(math.prod(p) for p in params)])]
+        kind = _ELEMENTWISE.get(t, "opaque")
+        return Elementwise(
+            name=name, kind=kind, shape=out or (1,), num_inputs=len(self._acts(node)),
+            param_shape=params[0] if params else None,
+            detail=t if kind == "opaque" else "",
+        )
+
+    def _conv(self, node: Any, name: str, attrs: dict[str, Any]) -> Conv2d:
+        x = self._shape(node, node.input[0])
+        w = self._shape(node, node.input[1])
+        if len(x) != 4:
+            raise HwsimError(f"ONNX node {name!r} (Conv): only 2-D convolutions (NCHW input) "
+                             f"are supported, got input shape {list(x)}")
+        kernel = tuple(attrs.get("kernel_shape", w[2:]))
+        stride = tuple(attrs.get("strides", (1, 1)))
+        dil = tuple(attrs.get("dilations", (1, 1)))
+        pads = tuple(attrs.get("pads", (0, 0, 0, 0)))
+        pads = _auto_pad(attrs.get("auto_pad", "NOTSET"), x[2:], kernel, stride, dil, pads)
+        return Conv2d(name=name, x_shape=x, out_channels=w[0], kernel=kernel, stride=stride,
+                      padding=pads, dilation=dil, groups=int(attrs.get("group", 1)),
+                      bias=len(node.input) > 2 and bool(node.input[2]))
+
+    def _matmul(self, node: Any, name: str, attrs: dict[str, Any]) -> Op:
+        a = self._shape(node, node.input[0])
+        b = self._shape(node, node.input[1])
+        if node.op_type == "Gemm":
+            if attrs.get("transA", 0):
+                a = (*a[:-2], a[-1], a[-2])
+            if attrs.get("transB", 0):
+                b = (*b[:-2], b[-1], b[-2])
+        # ONNX MatMul follows numpy: a 1-D operand gains a unit dimension
+        if len(a) == 1:
+            a = (1, *a)
+        if len(b) == 1:
+            b = (*b, 1)
+        is_param = node.input[1] in self.consts
+        bias = node.op_type == "Gemm" and len(node.input) > 2 and bool(node.input[2])
+        return MatMul(name=name, a_shape=a, b_shape=b, b_kind="weight" if is_param else "act",
+                      bias=bias and is_param)
+
+    def _pool(self, node: Any, name: str, attrs: dict[str, Any]) -> Pool:
+        x = self._shape(node, node.input[0])
+        if len(x) != 4:
+            raise HwsimError(f"ONNX node {name!r} ({node.op_type}): only 2-D pooling is "
+                             f"supported, got input shape {list(x)}")
+        kind = "max" if "Max" in node.op_type else "avg"
+        if node.op_type.startswith("Global"):
+            return Pool(name=name, kind=kind, x_shape=x, global_pool=True)
+        kernel = tuple(attrs["kernel_shape"])
+        stride = tuple(attrs.get("strides", (1, 1)))
+        pads = tuple(attrs.get("pads", (0, 0, 0, 0)))
+        pads = _auto_pad(attrs.get("auto_pad", "NOTSET"), x[2:], kernel, stride, (1, 1), pads)
+        return Pool(name=name, kind=kind, x_shape=x, kernel=kernel, stride=stride, padding=pads)
+
+
+def _auto_pad(mode: Any, hw: tuple[int, ...], kernel: tuple[int, ...], stride: tuple[int, ...],
+              dil: tuple[int, ...], pads: tuple[int, ...]) -> tuple[int, ...]:
+    mode = mode.decode() if isinstance(mode, bytes) else str(mode)
+    if mode in ("NOTSET", ""):
+        return pads
+    if mode == "VALID":
+        return (0, 0, 0, 0)
+    begin, end = [], []
+    for size, k, s, d in zip(hw, kernel, stride, dil, strict=True):
+        out = -(-size // s)
+        total = max((out - 1) * s + d * (k - 1) + 1 - size, 0)
+        small, big = total // 2, total - total // 2
+        begin.append(small if mode == "SAME_UPPER" else big)
+        end.append(big if mode == "SAME_UPPER" else small)
+    return (*begin, *end)
+
+
+def _shape_of(vi: Any) -> tuple[int, ...] | None:
+    tt = vi.type.tensor_type
+    if not tt.HasField("shape"):
+        return None
+    dims = []
+    for d in tt.shape.dim:
+        if not d.HasField("dim_value") or d.dim_value < 1:
+            return None
+        dims.append(int(d.dim_value))
+    return tuple(dims)
+
+
+def _attr(a: Any) -> Any:
+    from onnx import helper
+
+    return helper.get_attribute_value(a)
