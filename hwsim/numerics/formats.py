@@ -95,7 +95,10 @@ class FloatFormat:
 
     @property
     def max_normal(self) -> float:
+        """The largest finite value (subnormal in formats with a 1-bit exponent)."""
         man = self.max_finite_code & self.man_mask
+        if (self.max_finite_code >> self.man_bits) == 0:  # e1mY: every finite value is subnormal
+            return float(man * 2.0 ** (self.emin - self.man_bits))
         return float((1 + man / (1 << self.man_bits)) * 2.0**self.emax)
 
     @property

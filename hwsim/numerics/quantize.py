@@ -38,6 +38,7 @@ class _Layout:
         width = self.ftype.itemsize * 8
         self.sign = self.utype.type(1 << (width - 1))
         self.inf_bits = self.utype.type(((1 << (width - 1 - self.man_bits)) - 1) << self.man_bits)
+        self.qnan_bits = self.utype.type(int(self.inf_bits) | (1 << (self.man_bits - 1)))
 
 
 _F32 = _Layout(np.float32)
@@ -50,26 +51,20 @@ _F64 = _Layout(np.float64)
 def as_float_array(x, what: str = "x") -> np.ndarray:
     """Coerce input to float32 (for <= 32-bit floats) or float64 (float64, ints, bools).
 
-    Integer inputs go to float64, which is exact for |x| < 2**53.
+    Integer inputs go to float64, which is exact for |x| < 2**53. ml_dtypes' narrow types
+    (bfloat16, float8_*, int4, ...) are widened exactly to float32.
     """
     arr = np.asarray(x)
-    if arr.dtype.kind == "f" or arr.dtype.kind == "V" and arr.dtype.itemsize <= 4:
-        if arr.dtype == np.float64:
-            return arr
-        if arr.dtype.itemsize > 8:
-            raise HwsimError(f"{what}: {arr.dtype} input is wider than float64; cast it first")
+    dt = arr.dtype
+    if dt == np.float64:
+        return arr
+    if dt in (np.float32, np.float16) or dt.type.__module__ == "ml_dtypes":
         return arr.astype(np.float32, copy=False)
-    if arr.dtype.kind in "iub":
+    if dt.kind in "iub":
         return arr.astype(np.float64)
-    # ml_dtypes' narrow floats (bfloat16, float8_*) register as their own kinds
-    if arr.dtype.itemsize <= 2 and arr.dtype.names is None and arr.dtype.kind not in "OSUcmM":
-        try:
-            return arr.astype(np.float32)
-        except (TypeError, ValueError):
-            pass
     raise HwsimError(
-        f"{what}: cannot quantize values of dtype {arr.dtype}; "
-        "allowed: float16/32/64, bfloat16/float8 (ml_dtypes), integer or bool arrays"
+        f"{what}: cannot quantize values of dtype {dt}; "
+        "allowed: float16/32/64, ml_dtypes types (bfloat16, float8_*), integer or bool arrays"
     )
 
 
@@ -102,6 +97,7 @@ def _plan(fmt: FloatFormat, lay: _Layout):
         "min_normal_bits": min_normal_bits,
         "sub_base": sub_base,
         "quantum": lay.ftype.type(2.0 ** (fmt.emin - fmt.man_bits)),
+        "max_bits": u(int(np.array(fmt.max_normal, lay.ftype).view(lay.utype))),
     }
 
 
@@ -112,18 +108,20 @@ def _round_bits(a: np.ndarray, fmt: FloatFormat, lay: _Layout, rounding: str) ->
     """
     p = _plan(fmt, lay)
     u = lay.utype.type
-    r = a.copy()
+    if not p["drop"]:
+        r = a.copy()
+    elif rounding == "rne":
+        r = np.right_shift(a, u(p["drop"]))
+        np.bitwise_and(r, u(1), out=r)
+        r += a
+        r += p["half"] - u(1)
+    elif rounding == "rna":
+        r = a + p["half"]
+    else:  # rtz
+        r = a.copy()
     if p["drop"]:
-        if rounding == "rne":
-            t = np.right_shift(a, u(p["drop"]))
-            np.bitwise_and(t, u(1), out=t)
-            r += t
-            r += p["half"] - u(1)
-        elif rounding == "rna":
-            r += p["half"]
-        # rtz adds nothing
-        np.bitwise_and(r, p["keep"] | lay.sign, out=r)
         # NaN payloads can carry into the sign bit; they are replaced later anyway
+        np.bitwise_and(r, p["keep"] | lay.sign, out=r)
     small = a < p["min_normal_bits"]
     if fmt.subnormals and small.any():
         idx = np.flatnonzero(small)
@@ -167,32 +165,38 @@ def _round_stochastic(ax: np.ndarray, fmt: FloatFormat, rng: np.random.Generator
 # --------------------------------------------------------------------------------------------
 # special values
 # --------------------------------------------------------------------------------------------
-def _finish(x: np.ndarray, r: np.ndarray, fmt: FloatFormat, saturate: bool) -> np.ndarray:
-    """Apply overflow/NaN/sign policy. ``x`` original values, ``r`` rounded magnitudes."""
-    dt = r.dtype.type
-    isnan = np.isnan(x)
-    over = r > dt(fmt.max_normal)  # Inf input lands here too
+def _finish(a: np.ndarray, sign: np.ndarray, r: np.ndarray, fmt: FloatFormat, lay: _Layout,
+            saturate: bool, rounding: str) -> np.ndarray:
+    """Apply the overflow/NaN/sign policy on bit patterns, in place on ``r``.
+
+    ``a``: input magnitudes' bits, ``sign``: input sign bits, ``r``: rounded magnitudes' bits.
+    """
+    p = _plan(fmt, lay)
+    over = r > p["max_bits"]  # Inf and NaN inputs land here too: their bits exceed any max
     if over.any():
         if saturate or not fmt.has_nan and not fmt.has_inf:
-            fill = fmt.max_normal
+            fill = p["max_bits"]  # saturating formats also clamp Inf input
         elif fmt.has_inf:
-            fill = np.inf
+            fill = lay.inf_bits
         else:
-            fill = np.nan
+            fill = lay.qnan_bits
         r[over] = fill
-        if saturate or not fmt.has_inf:  # saturating formats also clamp Inf input
-            r[over & np.isinf(x)] = fill
-    neg = np.signbit(x)
-    np.copysign(r, np.where(neg, dt(-1), dt(1)), out=r)
-    if isnan.any():
-        if fmt.has_nan:
-            r[isnan] = np.copysign(dt(np.nan), np.where(neg[isnan], dt(-1), dt(1)))
-        else:
-            # ml_dtypes maps NaN into NaN-less formats to a zero of the opposite sign
-            r[isnan] = np.where(neg[isnan], dt(0.0), dt(-0.0))
+        if rounding == "rtz":  # rounding toward zero never goes past the largest finite value
+            r[over & (a < lay.inf_bits)] = p["max_bits"]
+        nan_in = a > lay.inf_bits
+        if nan_in.any():
+            if fmt.has_nan:
+                r[nan_in] = lay.qnan_bits
+            else:
+                # ml_dtypes maps NaN into NaN-less formats to a zero of the opposite sign
+                r[nan_in] = 0
+                sign = sign.copy()
+                sign[nan_in] ^= lay.sign
+    r |= sign
     if fmt.nan == "neg_zero":
-        r[r == 0] = 0.0  # no negative zero in fnuz formats ...
-        r[np.isnan(r)] = -np.nan  # ... and their one NaN code, 0x80.., has the sign bit set
+        r[r == lay.sign] = 0  # no negative zero in fnuz formats ...
+        # ... and their one NaN code, 0x80.., has the sign bit set
+        r[(r & ~lay.sign) > lay.inf_bits] = lay.sign | lay.qnan_bits
     return r
 
 
@@ -265,14 +269,17 @@ def quantize(
     lay = _F32 if arr.dtype == np.float32 else _F64
     flat = np.ascontiguousarray(arr).reshape(-1)
     out = np.empty_like(flat)
+    out_bits = out.view(lay.utype)
     for start in range(0, flat.size, _CHUNK):
-        xs = flat[start : start + _CHUNK]
+        bits = flat[start : start + _CHUNK].view(lay.utype)
+        a = bits & ~lay.sign
+        sign = bits & lay.sign
         if rounding == "stochastic":
-            r = _round_stochastic(np.abs(xs.astype(np.float64)), f, rng).astype(lay.ftype)
+            ax = a.view(lay.ftype).astype(np.float64)
+            r = _round_stochastic(ax, f, rng).astype(lay.ftype).view(lay.utype)
         else:
-            a = xs.view(lay.utype) & ~lay.sign
-            r = _round_bits(a, f, lay, rounding).view(lay.ftype)
-        out[start : start + _CHUNK] = _finish(xs, r, f, saturate)
+            r = _round_bits(a, f, lay, rounding)
+        out_bits[start : start + _CHUNK] = _finish(a, sign, r, f, lay, saturate, rounding)
     return out.reshape(arr.shape)
 
 
@@ -287,7 +294,7 @@ def _quantize_int(arr: np.ndarray, f: IntFormat, rounding: str, rng) -> np.ndarr
         q = np.copysign(np.floor(np.abs(arr) + 0.5), arr)
     else:
         q = np.floor(arr.astype(np.float64) + rng.random(arr.shape)).astype(arr.dtype)
-    return np.clip(q, f.min_value, f.max_value).astype(arr.dtype, copy=False)
+    return np.asarray(np.clip(q, f.min_value, f.max_value), dtype=arr.dtype)
 
 
 # --------------------------------------------------------------------------------------------
