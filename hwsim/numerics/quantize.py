@@ -208,8 +208,8 @@ def _quantize_e8m0(
     Values below 2**-127 clamp to it, as ml_dtypes does; overflow is NaN (or 2**127 when
     saturating). Deterministic rounding acts on log2 of the value: ties go away from zero.
     """
-    x64 = x.astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
+        x64 = x.astype(np.float64)
         m, k = np.frexp(x64)  # x = m * 2**k, m in [0.5, 1)
         e = (k - 1).astype(np.float64)
         frac = 2 * m - 1  # position within the binade [2**e, 2**(e+1)) on a linear scale
@@ -225,6 +225,8 @@ def _quantize_e8m0(
         bad = ~(x64 > 0) | np.isinf(x64)
         over = e > fmt.emax
         out[over] = fmt.max_normal if saturate else np.nan
+        if rounding == "rtz":  # rounding toward zero never goes past the largest value
+            out[over & np.isfinite(x64)] = fmt.max_normal
         if saturate:
             out[np.isposinf(x64)] = fmt.max_normal
             bad &= ~np.isposinf(x64)

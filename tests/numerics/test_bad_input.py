@@ -95,9 +95,7 @@ def test_scalars_give_0d_results(fmt, x, dtype):
     assert back.shape == () and back == got
 
 
-# The float formats return a 0-d ndarray for scalar input, the integer ones a numpy scalar
-# (np.clip unwraps 0-d arrays), so e.g. ``quantize(1.0, "int8")[...] = 0`` fails.
-@pytest.mark.xfail(strict=True, reason="integer formats return a numpy scalar for 0-d input")
+# np.clip unwraps 0-d arrays: integer formats must still return a 0-d ndarray, not a scalar
 @pytest.mark.parametrize("fmt", ["int8", "uint4"])
 def test_scalar_result_type_is_ndarray_for_integer_formats(fmt):
     assert isinstance(quantize(np.array(1.3, np.float32), fmt), np.ndarray)
