@@ -1,0 +1,136 @@
+"""Floating-point building blocks on PyRTL wires, shared by the minifloat units.
+
+They work on the codes of a :class:`hwsim.numerics.FloatFormat` and follow its policy exactly
+(subnormals, NaN/Inf encoding, saturation), because the units are verified bit for bit against
+:mod:`hwsim.numerics`. All arithmetic is unsigned; where a value can go negative it is carried
+with an offset (documented at each use) so no signed wires are needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyrtl
+
+from hwsim.numerics import FloatFormat
+
+
+def const(value: int, width: int) -> pyrtl.Const:
+    return pyrtl.Const(value, bitwidth=max(width, 1))
+
+
+def bits_for(value: int) -> int:
+    """Width that holds 0..value."""
+    return max(1, int(value).bit_length())
+
+
+@dataclass(frozen=True)
+class Unpacked:
+    """Fields of a float code. ``exp`` is the effective biased exponent (1 for subnormals)."""
+
+    sign: pyrtl.WireVector
+    exp: pyrtl.WireVector  # exp_bits wide
+    sig: pyrtl.WireVector  # man_bits + 1 wide, hidden bit included (0 for subnormals)
+    is_zero: pyrtl.WireVector
+    is_nan: pyrtl.WireVector
+    is_inf: pyrtl.WireVector
+
+
+def unpack(code: pyrtl.WireVector, fmt: FloatFormat) -> Unpacked:
+    e, m = fmt.exp_bits, fmt.man_bits
+    man = code[:m] if m else None
+    exp = code[m : m + e]
+    sign = code[m + e] if fmt.signed else const(0, 1)
+    exp_zero = exp == 0
+    hidden = ~exp_zero if fmt.subnormals else const(1, 1)
+    sig = pyrtl.concat(hidden, man) if m else hidden
+    eff_exp = pyrtl.select(exp_zero, const(1, e), exp) if fmt.subnormals else exp
+    man_zero = (man == 0) if m else const(1, 1)
+    exp_ones = exp == fmt.exp_max_code
+    is_zero = exp_zero & man_zero if fmt.subnormals else const(0, 1)
+    mag_bits = e + m
+    if fmt.nan == "ieee":
+        is_nan = exp_ones & ~man_zero
+    elif fmt.nan == "all_ones":
+        is_nan = code[:mag_bits] == (1 << mag_bits) - 1
+    elif fmt.nan == "neg_zero":
+        is_nan = code == (1 << mag_bits)
+    else:
+        is_nan = const(0, 1)
+    is_inf = exp_ones & man_zero if fmt.has_inf else const(0, 1)
+    if fmt.nan == "neg_zero":
+        is_zero = is_zero & ~sign  # 0x80.. is NaN, not -0
+    return Unpacked(sign, eff_exp, sig, is_zero, is_nan, is_inf)
+
+
+def count_leading_zeros(w: pyrtl.WireVector) -> pyrtl.WireVector:
+    """Leading zeros of ``w`` (``len(w)`` when ``w`` is 0), as a priority mux chain."""
+    n = len(w)
+    out_width = bits_for(n)
+    result = const(n, out_width)
+    # scan from the least significant bit up so the highest set bit wins last
+    for i in range(n):
+        result = pyrtl.select(w[i], const(n - 1 - i, out_width), result)
+    return result
+
+
+def shift_right_sticky(w: pyrtl.WireVector, amount: pyrtl.WireVector
+                       ) -> tuple[pyrtl.WireVector, pyrtl.WireVector]:
+    """``w >> amount`` (same width) and the OR of every bit shifted out."""
+    n = len(w)
+    # clamp so every shifted-out bit stays inside the double-width window
+    limit = n + 1
+    amt = pyrtl.select(amount > limit, const(limit, bits_for(limit)), amount)
+    wide = pyrtl.concat(w, const(0, n + 1))  # w << (n + 1)
+    shifted = pyrtl.shift_right_logical(wide, amt)
+    return shifted[n + 1 :], shifted[: n + 1] != 0
+
+
+def overflow_code(fmt: FloatFormat, saturate: bool) -> int | None:
+    """Magnitude code for a finite overflow (None: the NaN code, with the sign, applies)."""
+    if saturate or (not fmt.has_inf and not fmt.has_nan):
+        return fmt.max_finite_code
+    if fmt.has_inf:
+        return fmt.inf_code
+    return None
+
+
+def pack_result(
+    fmt: FloatFormat,
+    saturate: bool,
+    sign: pyrtl.WireVector,
+    mag: pyrtl.WireVector,
+    is_nan: pyrtl.WireVector,
+    is_inf: pyrtl.WireVector,
+) -> pyrtl.WireVector:
+    """Final code from a rounded magnitude ``mag`` (any width) and the special-case flags.
+
+    Finite overflow (``mag`` above the largest finite code) and Inf follow the format's policy;
+    NaN gets the format's NaN code with the sign (fnuz: its one NaN code); fnuz has no -0.
+    """
+    width = fmt.total_bits
+    mag_bits = fmt.exp_bits + fmt.man_bits
+    over = mag > fmt.max_finite_code
+    ovf = overflow_code(fmt, saturate)
+    nan_mag = fmt.nan_code & ((1 << mag_bits) - 1) if fmt.has_nan else 0
+    finite = pyrtl.select(over | is_inf, const(ovf if ovf is not None else nan_mag, mag_bits),
+                          mag[:mag_bits])
+    if ovf is None:  # overflow and Inf are NaN in this format
+        is_nan = is_nan | over | is_inf
+    mag_out = pyrtl.select(is_nan, const(nan_mag, mag_bits), finite)
+    if not fmt.signed:
+        return mag_out
+    sign_out = sign
+    if fmt.nan == "neg_zero":
+        # the NaN code is the sign bit alone; zero is never negative
+        sign_out = pyrtl.select(is_nan, const(1, 1), sign & (mag_out != 0))
+    out = pyrtl.concat(sign_out, mag_out)
+    assert len(out) == width
+    return out
+
+
+def round_nearest_even(top: pyrtl.WireVector, guard: pyrtl.WireVector,
+                       sticky: pyrtl.WireVector) -> pyrtl.WireVector:
+    """``top`` rounded to nearest, ties to even, given the first dropped bit and the rest."""
+    up = guard & (sticky | top[0])
+    return top + up
