@@ -121,7 +121,10 @@ def pack_result(
     if not fmt.signed:
         return mag_out
     sign_out = sign
-    if fmt.nan == "neg_zero":
+    if not fmt.has_nan:
+        # an invalid result (0 * Inf) has no code: -0, as hwsim.numerics maps its NaN
+        sign_out = sign | is_nan
+    elif fmt.nan == "neg_zero":
         # the NaN code is the sign bit alone; zero is never negative
         sign_out = pyrtl.select(is_nan, const(1, 1), sign & (mag_out != 0))
     out = pyrtl.concat(sign_out, mag_out)

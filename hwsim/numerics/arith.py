@@ -63,6 +63,9 @@ def sum_round_to_odd(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _round(v: np.ndarray, fmt: Format, rounding: Rounding, saturate: bool, seed) -> np.ndarray:
+    # the sign of a NaN from 0*Inf or Inf-Inf is platform-defined: make it +NaN, so formats
+    # without a NaN code get a deterministic result from quantize (-0, as ml_dtypes maps +NaN)
+    v = np.where(np.isnan(v), np.nan, v)
     return quantize(v, fmt, rounding=rounding, saturate=saturate, seed=seed)
 
 

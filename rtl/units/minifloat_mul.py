@@ -1,0 +1,115 @@
+"""Minifloat multiplier for any float format: subnormals, RNE, the format's NaN/Inf policy.
+
+Datapath (golden model: :func:`hwsim.numerics.mul`, which it matches for every input):
+
+1. unpack both codes; significands carry their hidden bit (0 for subnormals) and subnormals
+   take effective exponent 1;
+2. the exact significand product ``P`` (2M+2 bits) and the exponent sum ``T' = ea + eb``,
+   ``T = T' - bias`` (``T`` can be negative; it is kept offset by ``bias``);
+3. normalise: shift ``P`` left by ``min(clz(P), T)`` (right, with sticky, when ``T < 0``) so
+   the result lands on the normal grid or, when the exponent runs out, the subnormal grid;
+4. round to nearest even from guard and sticky bits; a mantissa carry ripples into the
+   exponent field because exponent and mantissa are added as one packed integer;
+5. overflow, NaN and Inf by the format's policy.
+
+Stage boundaries, in order of preference: ``product`` (after the multiplier),
+``normalise`` (after the shifter), ``output`` (a final register).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pyrtl
+
+from hwsim.numerics import FloatFormat, decode, encode, get_float_format, mul
+from rtl.build import Pipeline, fresh_block
+from rtl.fp import (
+    bits_for,
+    const,
+    count_leading_zeros,
+    pack_result,
+    round_nearest_even,
+    shift_right_sticky,
+    unpack,
+)
+from rtl.unit import RtlUnit, register
+
+BOUNDARIES = ("product", "normalise", "output")
+
+
+def multiply(a: pyrtl.WireVector, b: pyrtl.WireVector, fmt: FloatFormat, saturate: bool,
+             pipe: Pipeline) -> pyrtl.WireVector:
+    """The multiplier on wires: codes in, code out."""
+    m, bias = fmt.man_bits, fmt.bias
+    ua, ub = unpack(a, fmt), unpack(b, fmt)
+    sign = ua.sign ^ ub.sign
+    is_nan = ua.is_nan | ub.is_nan | (ua.is_inf & ub.is_zero) | (ub.is_inf & ua.is_zero)
+    is_inf = (ua.is_inf | ub.is_inf) & ~is_nan
+    is_zero = ua.is_zero | ub.is_zero
+    prod = ua.sig * ub.sig  # exact, 2M+2 bits
+    tp = ua.exp + ub.exp  # T' = T + bias
+
+    prod, tp, sign, is_nan, is_inf, is_zero = pipe.stage(
+        "product", prod, tp, sign, is_nan, is_inf, is_zero
+    )
+    width = len(prod)
+    lz = count_leading_zeros(prod)
+    tp_w = pyrtl.concat(const(0, 2), tp)  # room for + bias + lz without wrapping
+    normal = tp_w >= (lz + bias)  # T >= clz: the result is a normal number
+    left = tp_w >= bias  # T >= 0: shift left (by clz or by T)
+    t_minus_bias = (tp_w - bias)[: len(tp_w)]
+    left_amt = pyrtl.select(normal, lz, t_minus_bias[: len(lz)])
+    shifted_left = pyrtl.shift_left_logical(prod, left_amt)
+    right_amt = (const(bias, bits_for(bias)) - tp)[: bits_for(bias)]
+    shifted_right, sticky_right = shift_right_sticky(prod, right_amt)
+    q = pyrtl.select(left, shifted_left, shifted_right)
+    sticky_extra = ~left & sticky_right
+    exp_part = pyrtl.select(normal, (t_minus_bias - lz)[: len(tp_w)], const(0, len(tp_w)))
+
+    q, exp_part, sticky_extra, sign, is_nan, is_inf, is_zero = pipe.stage(
+        "normalise", q, exp_part, sticky_extra, sign, is_nan, is_inf, is_zero
+    )
+    top = q[m + 1 : width]  # hidden bit + mantissa
+    guard = q[m]
+    sticky = (q[:m] != 0) | sticky_extra if m else sticky_extra
+    packed = (pyrtl.concat(exp_part, const(0, m)) if m else exp_part) + top
+    mag = round_nearest_even(packed, guard, sticky)
+    mag = pyrtl.select(is_zero, const(0, len(mag)), mag)
+    y = pack_result(fmt, saturate, sign, mag, is_nan, is_inf)
+    (y,) = pipe.stage("output", y)
+    return y
+
+
+def _reference(fmt: FloatFormat, saturate: bool):
+    def ref(inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        a = decode(inputs["a"], fmt)
+        b = decode(inputs["b"], fmt)
+        return encode(mul(a, b, fmt, saturate=saturate), fmt).astype(np.uint64)
+
+    return ref
+
+
+@register("minifloat-mul")
+def build_minifloat_mul(format: str = "fp8_e4m3fn", pipeline: int = 0,  # noqa: A002
+                        saturate: bool = False) -> RtlUnit:
+    fmt = get_float_format(format, what="minifloat-mul")
+    with fresh_block() as block:
+        pipe = Pipeline(pipeline, BOUNDARIES, "minifloat-mul")
+        a = pyrtl.Input(fmt.total_bits, "a")
+        b = pyrtl.Input(fmt.total_bits, "b")
+        y = pyrtl.Output(fmt.total_bits, "y")
+        y <<= multiply(a, b, fmt, saturate, pipe)
+    sat = "_sat" if saturate else ""
+    return RtlUnit(
+        name=f"minifloat_mul_{fmt.name}{sat}_p{pipeline}",
+        unit="minifloat-mul",
+        block=block,
+        inputs={"a": fmt.total_bits, "b": fmt.total_bits},
+        outputs={"y": fmt.total_bits},
+        latency=pipeline,
+        reference=_reference(fmt, saturate),
+        params={"format": fmt.name, "pipeline": pipeline, "saturate": saturate},
+        out_format=fmt.name,
+    )
