@@ -102,11 +102,14 @@ def pack_result(
     mag: pyrtl.WireVector,
     is_nan: pyrtl.WireVector,
     is_inf: pyrtl.WireVector,
+    nan_sign: pyrtl.WireVector | None = None,
 ) -> pyrtl.WireVector:
     """Final code from a rounded magnitude ``mag`` (any width) and the special-case flags.
 
     Finite overflow (``mag`` above the largest finite code) and Inf follow the format's policy;
     NaN gets the format's NaN code with the sign (fnuz: its one NaN code); fnuz has no -0.
+    A format without a NaN code gets a zero of sign ``nan_sign`` (default 1: -0) for NaN,
+    mirroring how :func:`hwsim.numerics.quantize` maps a NaN of the opposite sign.
     """
     width = fmt.total_bits
     mag_bits = fmt.exp_bits + fmt.man_bits
@@ -122,8 +125,9 @@ def pack_result(
         return mag_out
     sign_out = sign
     if not fmt.has_nan:
-        # an invalid result (0 * Inf) has no code: -0, as hwsim.numerics maps its NaN
-        sign_out = sign | is_nan
+        # an invalid result (0 * Inf, a NaN input) has no code: a zero, as hwsim.numerics
+        nan_sign = const(1, 1) if nan_sign is None else nan_sign
+        sign_out = pyrtl.select(is_nan, nan_sign, sign)
     elif fmt.nan == "neg_zero":
         # the NaN code is the sign bit alone; zero is never negative
         sign_out = pyrtl.select(is_nan, const(1, 1), sign & (mag_out != 0))
@@ -137,3 +141,48 @@ def round_nearest_even(top: pyrtl.WireVector, guard: pyrtl.WireVector,
     """``top`` rounded to nearest, ties to even, given the first dropped bit and the rest."""
     up = guard & (sticky | top[0])
     return top + up
+
+
+def normalise(p: pyrtl.WireVector, tp: pyrtl.WireVector, c: int
+              ) -> tuple[pyrtl.WireVector, pyrtl.WireVector, pyrtl.WireVector]:
+    """Align an exact significand ``p`` on a format's grid; :func:`round_packed` finishes.
+
+    With ``T = tp + c`` the value's biased exponent would be ``T + 1 - clz(p)``: ``p`` is
+    shifted left by ``min(clz(p), T)`` (right, collecting a sticky bit, when ``T < 0``), which
+    puts its leading one on top for normal results and the subnormal quantum at the right place
+    otherwise. Returns ``(q, exp_part, sticky)``: the shifted significand (``len(p)`` bits), the
+    exponent field minus the hidden bit (0 for subnormal results) and the bits lost to the
+    right. ``T`` is kept offset so wires stay unsigned: ``tq = tp + max(c, 0)``, ``T = tq - z``
+    with ``z = max(-c, 0)``.
+    """
+    width = len(p)
+    z = max(-c, 0)
+    lz = count_leading_zeros(p)
+    grow = bits_for(z + width) + 1
+    tq = (tp + c if c > 0 else tp).zero_extended(max(len(tp), grow) + 1)
+    normal = tq >= (lz + z)
+    left = tq >= z
+    t = (tq - z)[: len(tq)]
+    shifted_left = pyrtl.shift_left_logical(p, pyrtl.select(normal, lz, t[: len(lz)]))
+    right_amt = (const(z, bits_for(z)) - tq)[: bits_for(z)] if z else const(0, 1)
+    shifted_right, sticky_right = shift_right_sticky(p, right_amt)
+    q = pyrtl.select(left, shifted_left, shifted_right)
+    exp_part = pyrtl.select(normal, (t - lz)[: len(tq)], const(0, len(tq)))
+    return q, exp_part, ~left & sticky_right
+
+
+def round_packed(q: pyrtl.WireVector, exp_part: pyrtl.WireVector, sticky: pyrtl.WireVector,
+                 fmt: FloatFormat) -> pyrtl.WireVector:
+    """Round a :func:`normalise`-d significand to nearest even and pack it with its exponent.
+
+    The top ``man_bits + 1`` bits of ``q`` are kept (hidden bit + mantissa); exponent and
+    mantissa are added as one integer so a rounding carry ripples into the exponent. The
+    result is wide enough to show overflow; zero results must be forced by the caller.
+    """
+    m, width = fmt.man_bits, len(q)
+    top = q[width - m - 1 :]
+    guard = q[width - m - 2]
+    if width - m - 2 > 0:
+        sticky = sticky | (q[: width - m - 2] != 0)
+    packed = (pyrtl.concat(exp_part, const(0, m)) if m else exp_part) + top
+    return round_nearest_even(packed, guard, sticky)

@@ -76,9 +76,8 @@ def adder(a: pyrtl.WireVector, b: pyrtl.WireVector, fmt: FloatFormat, saturate: 
     # no carry: shift left by the leading zeros, but not below exponent 1
     low = total[:width]
     lz = count_leading_zeros(low)
-    exp_room = (big_exp - 1)[: len(big_exp)]
-    shift = pyrtl.select(lz.zero_extended(max(len(lz), len(exp_room))) <= exp_room, lz,
-                         exp_room[: len(lz)] if len(exp_room) >= len(lz) else exp_room)
+    exp_room = (big_exp - 1)[: len(big_exp)]  # big_exp >= 1, so no wrap
+    shift = pyrtl.select(lz <= exp_room, lz, exp_room)
     q_norm = pyrtl.shift_left_logical(low, shift)
     q = pyrtl.select(carry, q_carry, q_norm)
     sticky_extra = carry & st_carry

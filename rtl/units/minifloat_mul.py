@@ -25,15 +25,7 @@ import pyrtl
 
 from hwsim.numerics import FloatFormat, decode, encode, get_float_format, mul
 from rtl.build import Pipeline, fresh_block
-from rtl.fp import (
-    bits_for,
-    const,
-    count_leading_zeros,
-    pack_result,
-    round_nearest_even,
-    shift_right_sticky,
-    unpack,
-)
+from rtl.fp import const, normalise, pack_result, round_packed, unpack
 from rtl.unit import RtlUnit, register
 
 BOUNDARIES = ("product", "normalise", "output")
@@ -42,7 +34,6 @@ BOUNDARIES = ("product", "normalise", "output")
 def multiply(a: pyrtl.WireVector, b: pyrtl.WireVector, fmt: FloatFormat, saturate: bool,
              pipe: Pipeline) -> pyrtl.WireVector:
     """The multiplier on wires: codes in, code out."""
-    m, bias = fmt.man_bits, fmt.bias
     ua, ub = unpack(a, fmt), unpack(b, fmt)
     sign = ua.sign ^ ub.sign
     is_nan = ua.is_nan | ub.is_nan | (ua.is_inf & ub.is_zero) | (ub.is_inf & ua.is_zero)
@@ -54,28 +45,12 @@ def multiply(a: pyrtl.WireVector, b: pyrtl.WireVector, fmt: FloatFormat, saturat
     prod, tp, sign, is_nan, is_inf, is_zero = pipe.stage(
         "product", prod, tp, sign, is_nan, is_inf, is_zero
     )
-    width = len(prod)
-    lz = count_leading_zeros(prod)
-    tp_w = pyrtl.concat(const(0, 2), tp)  # room for + bias + lz without wrapping
-    normal = tp_w >= (lz + bias)  # T >= clz: the result is a normal number
-    left = tp_w >= bias  # T >= 0: shift left (by clz or by T)
-    t_minus_bias = (tp_w - bias)[: len(tp_w)]
-    left_amt = pyrtl.select(normal, lz, t_minus_bias[: len(lz)])
-    shifted_left = pyrtl.shift_left_logical(prod, left_amt)
-    right_amt = (const(bias, bits_for(bias)) - tp)[: bits_for(bias)]
-    shifted_right, sticky_right = shift_right_sticky(prod, right_amt)
-    q = pyrtl.select(left, shifted_left, shifted_right)
-    sticky_extra = ~left & sticky_right
-    exp_part = pyrtl.select(normal, (t_minus_bias - lz)[: len(tp_w)], const(0, len(tp_w)))
-
-    q, exp_part, sticky_extra, sign, is_nan, is_inf, is_zero = pipe.stage(
-        "normalise", q, exp_part, sticky_extra, sign, is_nan, is_inf, is_zero
+    # value = prod * 2**(T - bias - 2M) with T = tp - bias, so normalise's offset c is -bias
+    q, exp_part, sticky = normalise(prod, tp, -fmt.bias)
+    q, exp_part, sticky, sign, is_nan, is_inf, is_zero = pipe.stage(
+        "normalise", q, exp_part, sticky, sign, is_nan, is_inf, is_zero
     )
-    top = q[m + 1 : width]  # hidden bit + mantissa
-    guard = q[m]
-    sticky = (q[:m] != 0) | sticky_extra if m else sticky_extra
-    packed = (pyrtl.concat(exp_part, const(0, m)) if m else exp_part) + top
-    mag = round_nearest_even(packed, guard, sticky)
+    mag = round_packed(q, exp_part, sticky, fmt)
     mag = pyrtl.select(is_zero, const(0, len(mag)), mag)
     y = pack_result(fmt, saturate, sign, mag, is_nan, is_inf)
     (y,) = pipe.stage("output", y)
