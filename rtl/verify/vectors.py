@@ -1,0 +1,185 @@
+"""Test vectors, the NaN-aware comparison, and :func:`verify_unit`."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hwsim.errors import HwsimError
+from hwsim.numerics import FloatFormat, decode, get_format
+from rtl.unit import RtlUnit
+
+EXHAUSTIVE_MAX_BITS = 16  # 65,536 combinations: one simulation of a few seconds
+_CROSS_LIMIT = 20_000  # corner cases are crossed over all ports up to this many vectors
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    index: int
+    inputs: Mapping[str, int]
+    expected: int
+    got: int
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of one verification run."""
+
+    unit: str  # module name
+    vectors: int
+    mismatches: int
+    examples: tuple[Mismatch, ...]  # the first few mismatches
+    exhaustive: bool
+    simulator: str  # "verilator" or "pyrtl"
+    build_s: float = 0.0
+    sim_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.mismatches == 0
+
+    def summary(self) -> str:
+        kind = "exhaustive" if self.exhaustive else "random + corner cases"
+        lines = [f"{self.unit}: {self.vectors} vectors ({kind}, {self.simulator}), "
+                 f"{self.mismatches} mismatches; build {self.build_s:.1f} s, "
+                 f"simulation {self.sim_s:.1f} s"]
+        for m in self.examples:
+            ins = ", ".join(f"{k}=0x{v:x}" for k, v in m.inputs.items())
+            lines.append(f"  #{m.index}: {ins}: expected 0x{m.expected:x}, got 0x{m.got:x}")
+        return "\n".join(lines)
+
+
+def _input_bits(unit: RtlUnit) -> int:
+    return sum(unit.inputs.values())
+
+
+def _float_format(unit: RtlUnit, width: int) -> FloatFormat | None:
+    fmt = unit.params.get("format")
+    if fmt is None:
+        return None
+    try:
+        f = get_format(fmt)
+    except HwsimError:
+        return None
+    return f if isinstance(f, FloatFormat) and f.total_bits == width else None
+
+
+def corner_codes(width: int, fmt: FloatFormat | None = None) -> np.ndarray:
+    """Bit patterns worth always testing on a ``width``-bit port (plus float specials)."""
+    top = 1 << (width - 1)
+    codes = {0, 1, 2, 3, top - 2, top - 1, top, top + 1, (1 << width) - 2, (1 << width) - 1}
+    if fmt is not None:
+        m = fmt.man_bits
+        special = [fmt.max_finite_code, 1 << m, (1 << m) - 1, (1 << m) + 1,
+                   fmt.inf_code, fmt.nan_code, ((1 << fmt.exp_bits) - 1) << m]
+        mags = {c for c in special if c is not None}
+        codes |= mags
+        if fmt.signed:
+            codes |= {c | fmt.sign_bit for c in mags}
+    return np.array(sorted(c for c in codes if 0 <= c < (1 << width)), dtype=np.uint64)
+
+
+def make_vectors(unit: RtlUnit, *, exhaustive: bool | None = None, n_random: int = 100_000,
+                 seed: int = 0) -> tuple[dict[str, np.ndarray], bool]:
+    """Input vectors for ``unit`` and whether they are exhaustive.
+
+    Exhaustive (the default when the inputs total at most 16 bits): every combination, the
+    first port varying slowest. Otherwise corner codes (crossed over all ports while that
+    stays small, else each port's corners against random others) followed by ``n_random``
+    uniformly random codes from ``seed``.
+    """
+    ports = list(unit.inputs)
+    if any(w > 64 for w in unit.inputs.values()):
+        raise HwsimError(f"{unit.name}: ports wider than 64 bits are not supported by verify")
+    total = _input_bits(unit)
+    if exhaustive is None:
+        exhaustive = total <= EXHAUSTIVE_MAX_BITS
+    if exhaustive:
+        if total > 24:
+            raise HwsimError(f"{unit.name}: exhaustive verification of {total} input bits "
+                             f"(2**{total} vectors) is too many; use random vectors")
+        grids = np.meshgrid(*[np.arange(1 << unit.inputs[p], dtype=np.uint64) for p in ports],
+                            indexing="ij")
+        return {p: g.ravel() for p, g in zip(ports, grids, strict=True)}, True
+
+    rng = np.random.default_rng(seed)
+    corners = {p: corner_codes(w, _float_format(unit, w)) for p, w in unit.inputs.items()}
+    n_cross = int(np.prod([len(c) for c in corners.values()], dtype=np.float64))
+    if n_cross <= _CROSS_LIMIT:
+        combos = list(itertools.product(*corners.values()))
+        edge = {p: np.array([c[i] for c in combos], dtype=np.uint64) for i, p in enumerate(ports)}
+    else:
+        rows = sum(len(c) for c in corners.values())
+        edge = {p: _random_codes(rng, unit.inputs[p], rows) for p in ports}
+        row = 0
+        for p, c in corners.items():
+            edge[p][row:row + len(c)] = c
+            row += len(c)
+    rand = {p: _random_codes(rng, w, n_random) for p, w in unit.inputs.items()}
+    return {p: np.concatenate([edge[p], rand[p]]) for p in ports}, False
+
+
+def _random_codes(rng: np.random.Generator, width: int, n: int) -> np.ndarray:
+    if width == 64:
+        return rng.integers(0, 1 << 63, n, dtype=np.uint64, endpoint=False) * 2 + \
+            rng.integers(0, 2, n, dtype=np.uint64)
+    return rng.integers(0, 1 << width, n, dtype=np.uint64)
+
+
+def compare(unit: RtlUnit, got: np.ndarray, expected: np.ndarray) -> np.ndarray:
+    """Boolean mask of mismatches; with a float ``out_format`` any NaN matches any NaN."""
+    got = np.asarray(got, dtype=np.uint64)
+    expected = np.asarray(expected, dtype=np.uint64)
+    bad = got != expected
+    if unit.out_format is not None and bad.any():
+        both_nan = np.isnan(decode(got, unit.out_format)) & \
+            np.isnan(decode(expected, unit.out_format))
+        bad &= ~both_nan
+    return bad
+
+
+def check_samples(unit: RtlUnit, vectors: Mapping[str, np.ndarray], samples: np.ndarray,
+                  *, exhaustive: bool, simulator: str, build_s: float = 0.0,
+                  sim_s: float = 0.0, max_examples: int = 5) -> VerifyResult:
+    """Compare per-cycle samples (vector ``k`` at ``k + latency``) with the reference."""
+    n = len(next(iter(vectors.values())))
+    got = np.asarray(samples, dtype=np.uint64)[unit.latency:unit.latency + n]
+    if len(got) != n:
+        raise RuntimeError(f"{unit.name}: {len(samples)} samples for {n} vectors "
+                           f"with latency {unit.latency}")
+    expected = np.asarray(unit.reference(vectors), dtype=np.uint64)
+    bad = compare(unit, got, expected)
+    idx = np.flatnonzero(bad)
+    examples = tuple(
+        Mismatch(int(i), {p: int(v[i]) for p, v in vectors.items()}, int(expected[i]),
+                 int(got[i]))
+        for i in idx[:max_examples]
+    )
+    return VerifyResult(unit=unit.name, vectors=n, mismatches=len(idx), examples=examples,
+                        exhaustive=exhaustive, simulator=simulator, build_s=build_s,
+                        sim_s=sim_s)
+
+
+def verify_unit(unit: RtlUnit, vectors: Mapping[str, np.ndarray] | None = None, *,
+                exhaustive: bool | None = None, n_random: int = 100_000, seed: int = 0,
+                build_dir: str | Path | None = None) -> VerifyResult:
+    """Simulate ``unit`` with cocotb on Verilator and compare every output with the reference.
+
+    ``vectors`` (port -> codes) replaces the generated ones. Pipelined and stateful units get
+    one vector per clock, back to back, checked ``latency`` cycles later.
+    """
+    from rtl.verify.runner import simulate
+
+    if vectors is None:
+        vectors, exhaustive = make_vectors(unit, exhaustive=exhaustive, n_random=n_random,
+                                           seed=seed)
+    else:
+        vectors = {p: np.asarray(vectors[p], dtype=np.uint64) for p in unit.inputs}
+        exhaustive = bool(exhaustive)
+    run = simulate(unit, vectors, Path(build_dir) if build_dir is not None else None)
+    return check_samples(unit, vectors, run.samples, exhaustive=exhaustive,
+                         simulator="verilator", build_s=run.build_s, sim_s=run.sim_s)
