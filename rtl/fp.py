@@ -159,7 +159,8 @@ def normalise(p: pyrtl.WireVector, tp: pyrtl.WireVector, c: int
     z = max(-c, 0)
     lz = count_leading_zeros(p)
     grow = bits_for(z + width) + 1
-    tq = (tp + c if c > 0 else tp).zero_extended(max(len(tp), grow) + 1)
+    base = tp + c if c > 0 else tp
+    tq = base.zero_extended(max(len(base), grow) + 1)
     normal = tq >= (lz + z)
     left = tq >= z
     t = (tq - z)[: len(tq)]
