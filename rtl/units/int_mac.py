@@ -6,9 +6,9 @@ on the two's-complement codes, corrected for the signs,
 
     a * b = ua * ub - 2**N * (sa * ub + sb * ua)   (mod 2**(2N)),
 
-where ``ua``, ``ub`` are the codes read as unsigned and ``sa``, ``sb`` the sign bits. The array
-is split in two halves of ``b``'s bits so that a pipeline register can sit between the partial
-products and their sum.
+where ``ua``, ``ub`` are the codes read as unsigned and ``sa``, ``sb`` the sign bits. With two
+pipeline stages the array is split in two halves of ``b``'s bits so that a register can sit
+between the partial products and their sum; otherwise it is one array (one DSP on FPGAs).
 
 ``int-mac`` adds the product into an accumulator register of ``acc`` bits (default
 ``min(2N + 16, 64)``: 2**16 = 65,536 worst-case products, e.g. an exhaustive int8 run, cannot
@@ -16,8 +16,8 @@ overflow it; longer sums wrap modulo 2**acc as two's complement). ``y`` is the a
 so the unit has latency ``1 + pipeline``: the result of vector ``k`` (the sum of products
 ``0..k`` since reset) is on ``y`` ``latency`` cycles after vector ``k`` was applied.
 
-Stage boundaries, in order of preference: ``partial`` (after the partial products),
-``product`` (after the signed product).
+Stage boundaries, in order of preference: ``product`` (after the signed product),
+``partial`` (after the partial products).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from hwsim.numerics import IntFormat, get_format
 from rtl.build import Pipeline, fresh_block
 from rtl.unit import RtlUnit, register
 
-BOUNDARIES = ("partial", "product")
+BOUNDARIES = ("product", "partial")
 ACC_HEADROOM_BITS = 16
 
 
@@ -62,17 +62,21 @@ def signed_product(a: pyrtl.WireVector, b: pyrtl.WireVector,
                    pipe: Pipeline) -> pyrtl.WireVector:
     """The 2N-bit two's-complement product of two N-bit codes."""
     n = len(a)
-    h = n // 2
-    b_lo, b_hi = b[:h], b[h:]
-    pp_lo = a * b_lo.zero_extended(n)  # 2N bits, only N+h of them can be set
-    pp_hi = a * b_hi.zero_extended(n)
+    width = 2 * n
     zero = pyrtl.Const(0, n)
     corr = pyrtl.select(a[-1], b, zero) + pyrtl.select(b[-1], a, zero)  # N+1 bits
-    pp_lo, pp_hi, corr = pipe.stage("partial", pp_lo, pp_hi, corr)
-    width = 2 * n
-    unsigned = pp_lo + pyrtl.concat(pp_hi[: width - h], pyrtl.Const(0, h))
+    if "partial" in pipe.active:
+        # two half arrays so a register can sit between partial products and their sum
+        h = n // 2
+        pp_lo = a * b[:h].zero_extended(n)  # 2N bits, only N+h of them can be set
+        pp_hi = a * b[h:].zero_extended(n)
+        pp_lo, pp_hi, corr = pipe.stage("partial", pp_lo, pp_hi, corr)
+        unsigned = (pp_lo + pyrtl.concat(pp_hi[: width - h], pyrtl.Const(0, h)))[:width]
+    else:
+        # one array: what synthesis maps onto a single DSP block where there is one
+        unsigned = a * b
     fix = pyrtl.concat(corr[: width - n], pyrtl.Const(0, n))
-    prod = (unsigned[:width] - fix)[:width]
+    prod = (unsigned - fix)[:width]
     (prod,) = pipe.stage("product", prod)
     return prod
 
