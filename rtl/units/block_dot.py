@@ -1,0 +1,204 @@
+"""Block dot product for MX and BFP formats: N element pairs sharing one scale per operand.
+
+``y = fp32( sum_i a_i * b_i * 2^(sa - bias_s) * 2^(sb - bias_s) )`` with one rounding (RNE):
+
+1. element products, exact: minifloat significand products shifted into a fixed-point word by
+   their exponent sum (a Kulisch-style accumulator over the products' whole range), or
+   integer products for MXINT8 / BFP elements;
+2. an adder tree over the N signed fixed-point products (exact, width grows by log2 N);
+3. the scale exponents are added and the exact sum is normalised and rounded into fp32.
+
+Formats: ``mxfp8_e4m3``, ``mxfp8_e5m2``, ``mxfp6_e3m2``, ``mxfp6_e2m3``, ``mxfp4``, ``mxint8``
+(E8M0 scales, ``sa``/``sb`` are their 8-bit codes) and ``bfp_b{B}_m{M}[_e{E}]`` (shared
+exponents of E bits, bias 2^(E-1)-1; elements sign-magnitude). ``block`` sets N (default: the
+format's block size). Golden model: :func:`hwsim.numerics.accumulate` over the decoded,
+scaled products with ``block=N`` (an exact block sum, one fp32 rounding). Special values: a
+NaN element or scale, Inf * 0, or Inf of both signs gives NaN; otherwise an Inf product gives
+Inf; fp32 overflow gives Inf.
+
+Stage boundaries: ``products`` (after the element multipliers), ``sum`` (after the adder
+tree), ``output``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pyrtl
+
+from hwsim.errors import HwsimError
+from hwsim.numerics import (
+    BlockFormat,
+    FloatFormat,
+    accumulate,
+    decode,
+    get_block_format,
+    get_format,
+)
+from rtl.build import Pipeline, fresh_block
+from rtl.fp import bits_for, const, normalise, pack_result, round_packed, unpack
+from rtl.unit import RtlUnit, register
+
+BOUNDARIES = ("products", "sum", "output")
+FP32 = get_format("fp32")
+
+
+def _element_lsb_exp(f: BlockFormat) -> tuple[int, int]:
+    """(fixed-point width of one product magnitude, log2 of its LSB weight)."""
+    el = f.element
+    if isinstance(el, FloatFormat):
+        m, e = el.man_bits, el.exp_bits
+        # P (2m+2 bits) shifted left by ea + eb - 2 (exponents 1 .. 2^e - 1)
+        return 2 * m + 2 + 2 * ((1 << e) - 1) - 2, 2 - 2 * el.bias - 2 * m
+    if f.kind == "mx":  # MXINT8: two's complement, 6 fraction bits; |-128|^2 needs 2n bits
+        return 2 * el.bits, -12
+    mag = el.bits - 1  # BFP: sign-magnitude, M magnitude bits, M - 1 fraction bits
+    return 2 * mag, -2 * (mag - 1)
+
+
+def _scale_bias(f: BlockFormat) -> tuple[int, int]:
+    """(scale code width, scale exponent bias)."""
+    if f.kind == "mx":
+        return 8, f.scale.bias
+    return f.shared_exp_bits, (1 << (f.shared_exp_bits - 1)) - 1
+
+
+def _product(a, b, f: BlockFormat, width: int):
+    """(magnitude as fixed point, sign, nan, inf) of one element product."""
+    el = f.element
+    if isinstance(el, FloatFormat):
+        ua, ub = unpack(a, el), unpack(b, el)
+        p = ua.sig * ub.sig
+        shift = (ua.exp + ub.exp - 2)[: bits_for(2 * el.exp_max_code)]
+        mag = pyrtl.shift_left_logical(p.zero_extended(width), shift)
+        nan = ua.is_nan | ub.is_nan | (ua.is_inf & ub.is_zero) | (ub.is_inf & ua.is_zero)
+        inf = (ua.is_inf | ub.is_inf) & ~nan
+        return mag, ua.sign ^ ub.sign, nan, inf
+    n = el.bits
+    if f.kind == "mx":  # two's complement
+        sa, sb = a[n - 1], b[n - 1]
+        ma = pyrtl.select(sa, (~a + 1)[:n], a)  # |a| (128 for -128 fits in n bits unsigned)
+        mb = pyrtl.select(sb, (~b + 1)[:n], b)
+    else:  # sign-magnitude
+        sa, sb = a[n - 1], b[n - 1]
+        ma, mb = a[: n - 1], b[: n - 1]
+    mag = (ma * mb).zero_extended(width)
+    return mag, sa ^ sb, const(0, 1), const(0, 1)
+
+
+def block_dot_logic(a, b, sa, sb, f: BlockFormat, n: int, pipe: Pipeline):
+    width, lsb_exp = _element_lsb_exp(f)
+    terms, nans, pos_inf, neg_inf = [], [], [], []
+    for i in range(n):
+        mag, sign, nan, inf = _product(a[i], b[i], f, width)
+        signed = pyrtl.select(sign, (~mag.zero_extended(width + 1) + 1)[: width + 1],
+                              mag.zero_extended(width + 1))
+        terms.append(signed)
+        nans.append(nan)
+        pos_inf.append(inf & ~sign)
+        neg_inf.append(inf & sign)
+    any_nan = pyrtl.rtl_any(*nans)
+    any_pos, any_neg = pyrtl.rtl_any(*pos_inf), pyrtl.rtl_any(*neg_inf)
+    scale_bits, scale_bias = _scale_bias(f)
+    scale_nan = (sa == (1 << scale_bits) - 1) | (sb == (1 << scale_bits) - 1) \
+        if f.kind == "mx" else const(0, 1)
+    *terms, any_nan, any_pos, any_neg, scale_nan, sa, sb = pipe.stage(
+        "products", *terms, any_nan, any_pos, any_neg, scale_nan, sa, sb
+    )
+
+    total_width = width + 1 + bits_for(n)
+    level = [t.sign_extended(total_width) for t in terms]
+    while len(level) > 1:  # balanced adder tree, two's complement mod 2^total_width
+        nxt = [(level[i] + level[i + 1])[:total_width] for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    total = level[0]
+    total, any_nan, any_pos, any_neg, scale_nan, sa, sb = pipe.stage(
+        "sum", total, any_nan, any_pos, any_neg, scale_nan, sa, sb
+    )
+
+    sign = total[total_width - 1]
+    mag = pyrtl.select(sign, (~total + 1)[:total_width], total)
+    pad = max(FP32.man_bits + 2 - total_width, 0)
+    padded = pyrtl.concat(mag, const(0, pad)) if pad else mag
+    # value = mag * 2^(lsb_exp + sa + sb - 2 * scale_bias); fp32 exponent T + 1 - clz
+    c = total_width - 2 + lsb_exp - 2 * scale_bias + FP32.bias
+    q, exp_part, sticky = normalise(padded, sa + sb, c)
+    rounded = round_packed(q, exp_part, sticky, FP32)
+    rounded = pyrtl.select(mag == 0, const(0, len(rounded)), rounded)
+    is_nan = any_nan | scale_nan | (any_pos & any_neg)
+    is_inf = (any_pos | any_neg) & ~is_nan
+    sign = pyrtl.select(is_inf, any_neg, sign & (mag != 0))
+    y = pack_result(FP32, False, sign, rounded, is_nan, is_inf)
+    (y,) = pipe.stage("output", y)
+    return y
+
+
+def _decode_elements(codes: np.ndarray, f: BlockFormat) -> np.ndarray:
+    el = f.element
+    if isinstance(el, FloatFormat):
+        return decode(codes, el).astype(np.float64)
+    c = codes.astype(np.int64)
+    n = el.bits
+    if f.kind == "mx":
+        return np.where(c >= 1 << (n - 1), c - (1 << n), c) * 2.0**-6
+    mag = c & ((1 << (n - 1)) - 1)
+    return np.where(c >> (n - 1), -mag, mag) * 2.0 ** -(n - 2)
+
+
+def _reference(f: BlockFormat, n: int):
+    scale_bits, scale_bias = _scale_bias(f)
+
+    def ref(inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        a = np.stack([_decode_elements(inputs[f"a_{i}"], f) for i in range(n)], axis=-1)
+        b = np.stack([_decode_elements(inputs[f"b_{i}"], f) for i in range(n)], axis=-1)
+        if f.kind == "mx":
+            sa = decode(inputs["sa"], f.scale).astype(np.float64)
+            sb = decode(inputs["sb"], f.scale).astype(np.float64)
+        else:
+            sa = np.ldexp(1.0, inputs["sa"].astype(np.int64) - scale_bias)
+            sb = np.ldexp(1.0, inputs["sb"].astype(np.int64) - scale_bias)
+        with np.errstate(invalid="ignore", over="ignore"):
+            products = a * b * (sa * sb)[:, None]  # exact: scales are powers of two
+        from hwsim.numerics import encode
+
+        return encode(accumulate(products, "fp32", block=n), "fp32").astype(np.uint64)
+
+    return ref
+
+
+@register("block-dot")
+def build_block_dot(format: str = "mxfp8_e4m3", block: int | None = None,  # noqa: A002
+                    pipeline: int = 0) -> RtlUnit:
+    f = get_block_format(format)
+    if f.kind == "nvfp4":
+        raise HwsimError("block-dot supports MX and BFP formats; NVFP4's E4M3 scale needs a "
+                         "scale multiplier, not an exponent add (use mxfp4 or bfp_*)")
+    n = f.block_size if block is None else block
+    if not isinstance(n, int) or not 1 <= n <= 64:
+        raise HwsimError(f"block-dot block size must be 1..64 (8..32 is typical), got {n!r}")
+    bits = f.element.total_bits
+    scale_bits, _ = _scale_bias(f)
+    with fresh_block() as blk:
+        pipe = Pipeline(pipeline, BOUNDARIES, "block-dot")
+        a = [pyrtl.Input(bits, f"a_{i}") for i in range(n)]
+        b = [pyrtl.Input(bits, f"b_{i}") for i in range(n)]
+        sa = pyrtl.Input(scale_bits, "sa")
+        sb = pyrtl.Input(scale_bits, "sb")
+        y = pyrtl.Output(32, "y")
+        y <<= block_dot_logic(a, b, sa, sb, f, n, pipe)
+    inputs = {**{f"a_{i}": bits for i in range(n)}, **{f"b_{i}": bits for i in range(n)},
+              "sa": scale_bits, "sb": scale_bits}
+    return RtlUnit(
+        name=f"block_dot_{f.name}_n{n}_p{pipeline}",
+        unit="block-dot",
+        block=blk,
+        inputs=inputs,
+        outputs={"y": 32},
+        latency=pipeline,
+        reference=_reference(f, n),
+        params={"format": f.name, "block": n, "pipeline": pipeline},
+        out_format="fp32",
+    )
