@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "formats": ("formats", "formats", "List number formats or describe one."),
     "quantize": ("formats", "quantize_cmd", "Quantize numbers into a format and show the codes."),
     "workload": ("workload", "workload", "Built-in and imported operator graphs."),
+    "rtl": ("rtl", "rtl", "Arithmetic units in RTL: Verilog export, verification, synthesis."),
 }
 
 

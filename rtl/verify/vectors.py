@@ -45,8 +45,9 @@ class VerifyResult:
     def summary(self) -> str:
         kind = "exhaustive" if self.exhaustive else "random + corner cases"
         lines = [f"{self.unit}: {self.vectors} vectors ({kind}, {self.simulator}), "
-                 f"{self.mismatches} mismatches; build {self.build_s:.1f} s, "
-                 f"simulation {self.sim_s:.1f} s"]
+                 f"{self.mismatches} mismatches; "
+                 + (f"build {self.build_s:.1f} s, " if self.simulator == "verilator" else "")
+                 + f"simulation {self.sim_s:.1f} s"]
         for m in self.examples:
             ins = ", ".join(f"{k}=0x{v:x}" for k, v in m.inputs.items())
             lines.append(f"  #{m.index}: {ins}: expected 0x{m.expected:x}, got 0x{m.got:x}")
