@@ -124,13 +124,23 @@ def _reference(fmt: FloatFormat, acc_fmt: FloatFormat, mul: str, saturate: bool)
         else:
             x = decode(inputs["a"], fmt).astype(np.float64)
             y = decode(inputs["b"], fmt).astype(np.float64)
-        clr = np.asarray(inputs["clr"]).astype(bool)
-        out = np.empty(len(x), np.uint64)
-        acc = 0.0
-        for i in range(len(x)):  # the accumulator is a chain: each step needs the last
-            acc = float(fma(x[i], y[i], 0.0 if clr[i] else acc, fmt, out_fmt=acc_fmt,
-                            saturate=saturate))
-            out[i] = int(encode(acc, acc_fmt))
+        n = len(x)
+        # each clr (and the reset before vector 0) starts an independent chain; chains are
+        # stepped together, element k of every chain at once, so the loop runs over the
+        # longest chain, not over all vectors
+        start = np.asarray(inputs["clr"]).astype(bool).copy()
+        if n:
+            start[0] = True
+        chain = np.cumsum(start) - 1
+        first = np.flatnonzero(start)
+        depth = np.arange(n) - first[chain]
+        acc = np.zeros(len(first))
+        out = np.empty(n, np.uint64)
+        for k in range(int(depth.max()) + 1 if n else 0):
+            idx = np.flatnonzero(depth == k)
+            c = chain[idx]
+            acc[c] = fma(x[idx], y[idx], acc[c], fmt, out_fmt=acc_fmt, saturate=saturate)
+            out[idx] = encode(acc[c], acc_fmt)
         return out
 
     return ref

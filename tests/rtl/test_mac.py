@@ -1,0 +1,55 @@
+"""MAC unit: a chain of fused multiply-adds into the accumulator register, cycle by cycle,
+against hwsim.numerics.fma; random operands (normal-distributed and uniform codes) with
+random clears so sums of every length occur."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from unit_helpers import assert_ok, run_verilator
+
+from hwsim.numerics import HwsimError, encode, get_format
+from rtl.pyrtl_sim import verify_pyrtl
+from rtl.unit import build_unit
+
+
+def mac_vectors(fmt: str, n: int, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    total = get_format(fmt).total_bits
+    a = encode(rng.standard_normal(n) * 4, fmt).astype(np.uint64)
+    b = encode(rng.standard_normal(n), fmt).astype(np.uint64)
+    q = n // 4  # a quarter of uniformly random codes: specials, subnormals, extremes
+    a[:q] = rng.integers(0, 1 << total, q, dtype=np.uint64)
+    b[:q] = rng.integers(0, 1 << total, q, dtype=np.uint64)
+    clr = (rng.random(n) < 1 / 32).astype(np.uint64)
+    return {"a": a, "b": b, "clr": clr}
+
+
+@pytest.mark.parametrize("fmt, acc, mul", [
+    ("fp8_e4m3fn", "fp32", "exact"), ("fp8_e5m2", "fp16", "exact"),
+    ("fp8_e4m3fn", "bf16", "exact"), ("fp4_e2m1fn", "fp16", "exact"),
+    ("bf16", "fp32", "exact"), ("fp16", "fp32", "exact"),
+    ("fp8_e4m3fn", "fp32", "lmul"), ("fp8_e5m2", "fp16", "lmul"),
+])
+@pytest.mark.parametrize("pipeline", [0, 1])
+def test_mac_pyrtl(fmt: str, acc: str, mul: str, pipeline: int) -> None:
+    unit = build_unit("mac", format=fmt, acc=acc, mul=mul, pipeline=pipeline)
+    assert unit.latency == 1 + pipeline and unit.stateful
+    assert_ok(verify_pyrtl(unit, mac_vectors(fmt, 100_000)), 100_000)
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("fmt, acc, mul, pipeline", [("fp8_e4m3fn", "fp32", "exact", 1),
+                                                     ("fp8_e4m3fn", "fp16", "lmul", 0)])
+def test_mac_verilator(fmt: str, acc: str, mul: str, pipeline: int) -> None:
+    unit = build_unit("mac", format=fmt, acc=acc, mul=mul, pipeline=pipeline)
+    assert_ok(run_verilator(unit, mac_vectors(fmt, 100_000, seed=1)), 100_000)
+
+
+def test_bad_parameters() -> None:
+    with pytest.raises(HwsimError, match="accumulator"):
+        build_unit("mac", format="fp8_e4m3fn", acc="fp64")
+    with pytest.raises(HwsimError, match="multiplier"):
+        build_unit("mac", format="fp8_e4m3fn", mul="booth")
+    with pytest.raises(HwsimError, match="deeper"):
+        build_unit("mac", format="fp8_e4m3fn", pipeline=2)
