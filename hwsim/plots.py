@@ -64,3 +64,28 @@ def plot_lmul_precision(results: list[LmulPrecision], path: str | Path) -> Path:
         return save_figure(fig, path)
     finally:
         plt.close(fig)
+
+
+def plot_design_costs(costs, path: str | Path, title: str) -> Path:
+    """Transistors, iCE40 LUTs and logic depth of synthesised designs, one bar group each."""
+    plt = _pyplot()
+    labels = [c.label for c in costs]
+    metrics = (("transistors", "transistors (generic CMOS)"), ("ice40_luts", "iCE40 LUTs"),
+               ("logic_depth", "logic depth (gates)"))
+    fig, axes = plt.subplots(1, len(metrics), figsize=(12, 4.2), sharey=True)
+    colors = ["#d95f02" if c.unit == "lmul" else "#1b9e77" if c.unit == "minifloat-mul"
+              else "#7570b3" for c in costs]
+    for ax, (field, name) in zip(axes, metrics, strict=True):
+        vals = [getattr(c, field) for c in costs]
+        ax.barh(labels, vals, color=colors)
+        for y, v in enumerate(vals):
+            ax.text(v, y, f" {v}", va="center", fontsize=7)
+        ax.set_title(name, fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].invert_yaxis()
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    try:
+        return save_figure(fig, path)
+    finally:
+        plt.close(fig)
