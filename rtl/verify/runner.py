@@ -175,7 +175,11 @@ def simulate(unit: RtlUnit, vectors: Mapping[str, np.ndarray],
                 build_dir=bdir,
                 test_dir=run_dir, results_xml=str(run_dir / "results.xml"), log_file=log,
                 extra_env={"HWSIM_VERIFY_IN": str(vin), "HWSIM_VERIFY_OUT": str(vout),
-                           "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING")},
+                           "COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING"),
+                           # cocotb's default rewrites the asserts of every imported .py file
+                           # (numpy too), racing other processes on __pycache__; the bench
+                           # has no asserts, so no rewriting at all
+                           "COCOTB_REWRITE_ASSERTION_FILES": ""},
             )
             _, failed = get_results(xml)
         except (RuntimeError, SystemExit) as exc:
