@@ -6,9 +6,9 @@ per second. Targets: at least 1.0x ml_dtypes where it has the format, at least 3
 pychop everywhere.
 
 pychop's ``LightChop_(4, 3)`` is the IEEE-style E4M3 (bias 7, max 240, with Inf), not OCP E4M3FN,
-and it mishandles some edge cases (values in [256, 512) and -0.0, measured on pychop 0.6.2): it
-is timed here, never used as a reference. Its large-array path goes through dask unless ``chunk_size >= n``, so the
-chunk size is set to n, which is its fast path.
+and it mishandles some edge cases (values in [256, 512) and -0.0, seen with pychop 0.6.2): it
+is timed here, never used as a reference. Its large-array path goes through dask unless
+``chunk_size >= n``, so the chunk size is set to n, which is its fast path.
 """
 
 from __future__ import annotations
