@@ -36,7 +36,8 @@ def demo(out: Path | None, force: bool, seed: int) -> None:
             for row in res.rows:
                 table.add_row(*map(str, row))
             console.print(table)
-            console.print(f"[dim]{res.seconds:.1f} s; wrote {', '.join(p.name for p in res.files)}")
+            wrote = f"; wrote {', '.join(p.name for p in res.files)}" if res.files else ""
+            console.print(f"[dim]{res.seconds:.1f} s{wrote}")
 
         run_demo(cfg, on_step=show)
     console.print(f"outputs in [bold]{out_dir}[/bold] (summary.json and PNG plots)")
