@@ -1,0 +1,125 @@
+"""``hwsim run``: simulate a workload or a single op on a device.
+
+A thin layer over :func:`hwsim.devices.get_device` and :func:`hwsim.devices.simulate`.
+``--json`` prints one object whose ``compute_cycles`` is SCALE-Sim's "Total Cycles" and
+``total_cycles`` its "Total Cycles (incl. prefetch)" (with stalls when ``--bandwidth`` is set).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from hwsim.errors import HwsimError
+
+
+def _ints(text: str, what: str, n_min: int, n_max: int) -> list[int]:
+    try:
+        vals = [int(v) for v in text.replace("x", ",").split(",") if v.strip()]
+    except ValueError:
+        vals = []
+    if not n_min <= len(vals) <= n_max or any(v < 0 for v in vals):
+        raise HwsimError(f"{what} expects {n_min}..{n_max} comma-separated non-negative "
+                         f"integers, got {text!r}")
+    return vals
+
+
+def _single_op(gemm: str | None, conv: str | None, fmt: str):
+    from workloads import Conv2d, MatMul, get_precision
+
+    p = get_precision(fmt)
+    if gemm is not None:
+        m, k, n = _ints(gemm, "--gemm M,K,N", 3, 3)
+        op = MatMul(name="gemm", a_shape=(m, k), b_shape=(k, n))
+        return op.with_precision(p), f"gemm {m}x{k}x{n}"
+    assert conv is not None
+    v = _ints(conv, "--conv CIN,H,W,COUT,KH,KW[,STRIDE[,PAD]]", 6, 8)
+    cin, h, w, cout, kh, kw = v[:6]
+    stride = v[6] if len(v) > 6 else 1
+    pad = v[7] if len(v) > 7 else 0
+    op = Conv2d(name="conv", x_shape=(1, cin, h, w), out_channels=cout, kernel=(kh, kw),
+                stride=(stride, stride), padding=(pad, pad, pad, pad))
+    return op.with_precision(p), f"conv {cin}x{h}x{w}->{cout} k{kh}x{kw} s{stride} p{pad}"
+
+
+@click.command("run")
+@click.option("--device", "device", default="systolic", show_default=True,
+              help="systolic, or fpga:<board>:<pe> (e.g. fpga:pynq-z2:int8-dsp).")
+@click.option("--workload", "-w", metavar="NAME|FILE.json",
+              help="Built-in workload (see 'hwsim workload list') or a saved graph.")
+@click.option("--gemm", metavar="M,K,N", help="A single GEMM: M x K times K x N.")
+@click.option("--conv", metavar="CIN,H,W,COUT,KH,KW[,STRIDE[,PAD]]",
+              help="A single conv layer (batch 1, square stride and padding).")
+@click.option("--format", "fmt", default=None, metavar="PRECISION",
+              help="Precision preset (int8, fp8, fp16, w4a8, ...). Default: int8 for single "
+                   "ops, the workload's own otherwise.")
+@click.option("--phase", default=None, help="prefill/decode for LLMs.")
+@click.option("--seq", type=int, default=None, help="Prompt length (LLM prefill).")
+@click.option("--kv-len", type=int, default=None, help="KV-cache length (LLM decode).")
+@click.option("--batch", type=int, default=1, show_default=True)
+@click.option("--layers", type=int, default=None,
+              help="Simulate only the first N ops of the workload.")
+@click.option("--array", "array", default=None, metavar="RxC", help="Array size, e.g. 32x32.")
+@click.option("--dataflow", type=click.Choice(["os", "ws", "is"]), default=None)
+@click.option("--sram-kb", default=None, metavar="I,F,O",
+              help="ifmap, filter, ofmap SRAM sizes in KiB (e.g. 64,64,64).")
+@click.option("--bandwidth", type=float, default=None, metavar="WORDS",
+              help="DRAM words per cycle (default: SCALE-Sim CALC mode, no stalls).")
+@click.option("--clock-mhz", type=float, default=None)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--trace", "trace_path", type=click.Path(dir_okay=False), default=None,
+              help="Write a Chrome trace (open in ui.perfetto.dev).")
+@click.option("--force", is_flag=True, help="Overwrite an existing --trace file.")
+def run(device, workload, gemm, conv, fmt, phase, seq, kv_len, batch, layers, array,
+        dataflow, sram_kb, bandwidth, clock_mhz, as_json, trace_path, force) -> None:
+    """Simulate a workload or a single op on a device."""
+    from hwsim.devices import get_device, simulate
+    from hwsim.devices.systolic import parse_array
+    from hwsim.engine import chrome_trace
+    from hwsim.io import atomic_write_json
+
+    if sum(x is not None for x in (workload, gemm, conv)) != 1:
+        raise HwsimError("give exactly one of --workload, --gemm M,K,N or --conv ...")
+    if trace_path and Path(trace_path).exists() and not force:
+        raise HwsimError(f"trace file {trace_path!r} exists; choose another or pass --force")
+    over: dict = {"dataflow": dataflow, "bandwidth_words": bandwidth, "clock_mhz": clock_mhz}
+    if array is not None:
+        over["rows"], over["cols"] = parse_array(array)
+    if sram_kb is not None:
+        over["sram_kb"] = tuple(_ints(sram_kb, "--sram-kb I,F,O", 3, 3))
+    spec = get_device(device, **over)
+    if workload is not None:
+        from hwsim.commands.workload import _load_or_build
+
+        graph = _load_or_build(workload, phase, seq, batch, kv_len, fmt, "sgd")
+        ops = graph.ops[:layers] if layers else graph.ops
+        name = graph.name
+    else:
+        op, name = _single_op(gemm, conv, fmt or "int8")
+        ops = (op,)
+    res = simulate(ops, spec, workload=name, keep_trace=trace_path is not None)
+    if trace_path:
+        atomic_write_json(trace_path, chrome_trace(res.trace, spec.clock_mhz, name))
+    if as_json:
+        click.echo(json.dumps(res.to_dict()))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    con = Console(width=max(140, Console().width))
+    con.print(res.summary())
+    t = Table("op", "type", "unit", "MACs", "compute cyc", "total cyc", "stalls", "util",
+              "detail")
+    for o in res.ops[:60]:
+        t.add_row(o.name, o.op_type, o.unit, f"{o.macs:,}", f"{o.compute_cycles:,}",
+                  f"{o.total_cycles:,}", f"{o.stall_cycles:,}", f"{o.utilisation:.0%}",
+                  o.detail)
+    con.print(t)
+    if len(res.ops) > 60:
+        con.print(f"... {len(res.ops) - 60} more ops (use --json for all)")
+    for n in res.notes:
+        con.print(f"note: {n}")
+    if trace_path:
+        con.print(f"trace: {trace_path}")

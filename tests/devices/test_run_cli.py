@@ -1,0 +1,42 @@
+"""``hwsim run`` end to end: JSON fields, trace file, one-line errors."""
+
+import json
+
+from hwsim.cli import main
+
+
+def test_gemm_json(capsys):
+    assert main(["run", "--gemm", "33,70,45", "--array", "32x32", "--dataflow", "ws",
+                 "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["compute_cycles"] == 761
+    assert d["total_cycles"] >= d["compute_cycles"] and d["stall_cycles"] == 0
+
+
+def test_conv_and_trace(tmp_path, capsys):
+    out = tmp_path / "t.json"
+    assert main(["run", "--conv", "16,14,14,32,3,3,1,1", "--bandwidth", "4", "--trace",
+                 str(out), "--json"]) == 0
+    doc = json.loads(out.read_text())
+    assert any(e["ph"] == "X" for e in doc["traceEvents"])
+    capsys.readouterr()
+    assert main(["run", "--gemm", "4,4,4", "--trace", str(out)]) == 2
+    assert "exists" in capsys.readouterr().err
+
+
+def test_workload_layers(capsys):
+    assert main(["run", "--workload", "resnet18", "--format", "int8", "--layers", "4",
+                 "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert len(d["ops"]) == 4
+
+
+def test_bad_inputs(capsys):
+    for argv in (["run", "--gemm", "1,2,3", "--array", "0x4"],
+                 ["run", "--gemm", "64,64,64", "--sram-kb", "1,1,1"],
+                 ["run", "--gemm", "1,2"],
+                 ["run"],
+                 ["run", "--device", "tpu", "--gemm", "1,1,1"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1

@@ -1,0 +1,54 @@
+"""Live comparison with SCALE-Sim v3 on small shapes (each run well under a second)."""
+
+import pytest
+
+from hwsim.devices import scalesim_compat as ss
+from hwsim.devices.systolic import SystolicSpec, simulate, simulate_gemm
+
+GEMMS = [(33, 70, 45), (1, 64, 70), (40, 1, 9), (70, 33, 1)]
+ARRAYS = [(32, 32), (8, 4), (4, 16)]
+
+
+@pytest.mark.parametrize("df", ["os", "ws", "is"])
+@pytest.mark.parametrize("array", ARRAYS)
+def test_gemm_compute_cycles_match(scalesim_ok, array, df):
+    rows = [ss.gemm_row(f"l{i}", *s) for i, s in enumerate(GEMMS)]
+    ref = ss.run(rows, rows=array[0], cols=array[1], dataflow=df)
+    spec = SystolicSpec(rows=array[0], cols=array[1], dataflow=df)
+    for shape, r in zip(GEMMS, ref, strict=True):
+        ours = simulate_gemm(*shape, spec)
+        assert ours.compute_cycles == r.compute_cycles, shape
+        assert ours.stall_cycles == r.stall_cycles == 0
+        # the prefetch/drain model: within 1 cycle for OS; for WS/IS our drain model misses
+        # part of SCALE-Sim's ofmap write-out (known gap: up to ~1/3 on narrow arrays)
+        tol = 1 if df == "os" else 0.4 * r.total_cycles_incl_prefetch
+        assert abs(ours.total_cycles - r.total_cycles_incl_prefetch) <= tol, shape
+
+
+@pytest.mark.parametrize("df", ["os", "ws", "is"])
+def test_conv_compute_cycles_match(scalesim_ok, df):
+    from workloads import Conv2d
+
+    # H, W, C, Cout, k, stride, pad: padded ifmap goes to SCALE-Sim (it has no padding)
+    layers = [(14, 14, 8, 20, 3, 1, 1), (15, 15, 3, 16, 3, 2, 0), (7, 7, 16, 33, 1, 1, 0)]
+    rows, ops = [], []
+    for i, (h, w, c, co, k, s, p) in enumerate(layers):
+        rows.append(ss.conv_row(f"c{i}", h + 2 * p, w + 2 * p, k, k, c, co, s))
+        ops.append(Conv2d(name=f"c{i}", x_shape=(1, c, h, w), out_channels=co, kernel=k,
+                          stride=s, padding=p).with_precision("int8"))
+    ref = ss.run(rows, rows=16, cols=8, dataflow=df, gemm=False)
+    res = simulate(ops, SystolicSpec(rows=16, cols=8, dataflow=df))
+    assert [o.compute_cycles for o in res.ops] == [r.compute_cycles for r in ref]
+
+
+def test_stalls_when_bandwidth_bound(scalesim_ok):
+    """USER bandwidth: both models stall on a bandwidth-starved layer and not on a small one.
+
+    SCALE-Sim folds its stalls into "Total Cycles"; we keep them apart. The magnitudes differ
+    (SCALE-Sim re-reads operands its set-based buffers evicted; we reuse whole tiles)."""
+    spec = SystolicSpec(dataflow="os", bandwidth_words=10)
+    big = ss.run([ss.gemm_row("b", 256, 256, 256)], rows=32, cols=32, dataflow="os",
+                 bandwidth_words=10, user_bandwidth=True)[0]
+    ours = simulate_gemm(256, 256, 256, spec)
+    assert big.stall_cycles > 0 and ours.stall_cycles > 0
+    assert big.compute_cycles - big.stall_cycles == ours.compute_cycles
