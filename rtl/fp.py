@@ -162,7 +162,7 @@ def normalise(p: pyrtl.WireVector, tp: pyrtl.WireVector, c: int
     base = tp + c if c > 0 else tp
     tq = base.zero_extended(max(len(base), grow) + 1)
     normal = tq >= (lz + z)
-    left = tq >= z
+    left = tq >= z if z else const(1, 1)  # T = tq >= 0 always holds when there is no offset
     t = (tq - z)[: len(tq)]
     shifted_left = pyrtl.shift_left_logical(p, pyrtl.select(normal, lz, t[: len(lz)]))
     right_amt = (const(z, bits_for(z)) - tq)[: bits_for(z)] if z else const(0, 1)

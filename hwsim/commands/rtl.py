@@ -28,6 +28,9 @@ def _unit_options(fn):
         click.option("--acc", default=None, help="Accumulator format or width (MAC units)."),
         click.option("--block", "block_size", default=None, type=int,
                      help="Block size (block units)."),
+        click.option("--mul", default=None, help="Multiplier of a MAC: exact or lmul."),
+        click.option("--direction", default=None,
+                     help="Converter direction: to (fp32 -> format) or from (format -> fp32)."),
     ]
     for opt in reversed(opts):
         fn = opt(fn)
@@ -40,7 +43,7 @@ def _register_units() -> None:
 
 
 def _build(unit: str, fmt: str | None, pipeline: int, saturate: bool, acc: str | None,
-           block_size: int | None):
+           block_size: int | None, mul: str | None = None, direction: str | None = None):
     """Build ``unit`` from the CLI options the user gave; options it does not take are errors."""
     from rtl.unit import GENERATORS, build_unit
 
@@ -58,6 +61,10 @@ def _build(unit: str, fmt: str | None, pipeline: int, saturate: bool, acc: str |
         params["acc"], flags["--acc"] = (int(acc) if acc.isdigit() else acc), "acc"
     if block_size is not None:
         params["block"], flags["--block"] = block_size, "block"
+    if mul is not None:
+        params["mul"], flags["--mul"] = mul, "mul"
+    if direction is not None:
+        params["direction"], flags["--direction"] = direction, "direction"
     accepted = inspect.signature(GENERATORS[unit]).parameters
     for flag, name in flags.items():
         if name not in accepted:
@@ -92,11 +99,12 @@ def units_cmd() -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Verilog file to write (default: <module name>.v); the .ys script goes beside.")
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
-def export_cmd(unit, fmt, pipeline, saturate, acc, block_size, output, force) -> None:
+def export_cmd(unit, fmt, pipeline, saturate, acc, block_size, mul, direction, output,
+               force) -> None:
     """Write UNIT as one Verilog module plus a Yosys script beside it."""
     from rtl.export import write_verilog
 
-    u = _build(unit, fmt, pipeline, saturate, acc, block_size)
+    u = _build(unit, fmt, pipeline, saturate, acc, block_size, mul, direction)
     path = write_verilog(u, output or Path(f"{u.name}.v"), force=force)
     ports = ", ".join([*(["clk"] if u.has_reset else []), *(["rst"] if u.has_reset else []),
                        *(f"{p}[{w}]" for p, w in u.inputs.items()),
@@ -116,14 +124,14 @@ def export_cmd(unit, fmt, pipeline, saturate, acc, block_size, output, force) ->
               help="Also simulate the same vectors in PyRTL's simulator.")
 @click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where Verilator builds are cached (default: build/rtl).")
-def verify_cmd(unit, fmt, pipeline, saturate, acc, block_size, n_random, seed, exhaustive,
-               with_pyrtl, build_dir) -> None:
+def verify_cmd(unit, fmt, pipeline, saturate, acc, block_size, mul, direction, n_random, seed,
+               exhaustive, with_pyrtl, build_dir) -> None:
     """Check UNIT in Verilator (cocotb) against the hwsim.numerics reference."""
     from rtl.verify import make_vectors, verify_unit
 
     if n_random < 1:
         raise HwsimError(f"--random must be at least 1, got {n_random}")
-    u = _build(unit, fmt, pipeline, saturate, acc, block_size)
+    u = _build(unit, fmt, pipeline, saturate, acc, block_size, mul, direction)
     vectors, exh = make_vectors(u, exhaustive=exhaustive, n_random=n_random, seed=seed)
     results = [verify_unit(u, vectors, exhaustive=exh, build_dir=build_dir)]
     if with_pyrtl:
@@ -143,12 +151,12 @@ def verify_cmd(unit, fmt, pipeline, saturate, acc, block_size, n_random, seed, e
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where synthesis runs are cached (default: build/rtl).")
-def synth_cmd(unit, fmt, pipeline, saturate, acc, block_size, families, as_json,
+def synth_cmd(unit, fmt, pipeline, saturate, acc, block_size, mul, direction, families, as_json,
               build_dir) -> None:
     """Synthesize UNIT with Yosys: CMOS cells, transistors, FPGA LUTs, depth, PyRTL estimates."""
     from rtl.synth import synthesize
 
-    u = _build(unit, fmt, pipeline, saturate, acc, block_size)
+    u = _build(unit, fmt, pipeline, saturate, acc, block_size, mul, direction)
     report = synthesize(u, families=families, build_dir=build_dir)
     if as_json:
         click.echo(json.dumps(report.to_dict()))
