@@ -62,3 +62,13 @@ def test_bad_parameters() -> None:
         build_unit("convert", format="fp8_e4m3fn", direction="from", saturate=True)
     with pytest.raises(HwsimError, match="deeper"):
         build_unit("convert", format="fp16", pipeline=3)
+
+
+def test_cli_direction_option(tmp_path, capsys) -> None:
+    from hwsim.cli import main
+
+    assert main(["rtl", "export", "convert", "-f", "bf16", "--direction", "from",
+                 "-o", str(tmp_path / "c.v")]) == 0
+    assert "module convert_bf16_to_fp32_p0" in (tmp_path / "c.v").read_text()
+    assert main(["rtl", "export", "lmul", "--direction", "to", "-o", str(tmp_path / "l.v")]) == 2
+    assert "no option --direction" in capsys.readouterr().err

@@ -53,3 +53,16 @@ def test_bad_parameters() -> None:
         build_unit("mac", format="fp8_e4m3fn", mul="booth")
     with pytest.raises(HwsimError, match="deeper"):
         build_unit("mac", format="fp8_e4m3fn", pipeline=2)
+
+
+def test_cli_export_lmul_mac(tmp_path, capsys) -> None:
+    from hwsim.cli import main
+
+    out = tmp_path / "mac.v"
+    rc = main(["rtl", "export", "mac", "-f", "fp8_e4m3fn", "--mul", "lmul", "--acc", "fp16",
+               "-o", str(out)])
+    assert rc == 0
+    text = out.read_text()
+    assert "module mac_lmul_fp8_e4m3fn_acc_fp16_p0" in text and (tmp_path / "mac.ys").exists()
+    assert main(["rtl", "export", "mac", "--mul", "booth", "-o", str(tmp_path / "x.v")]) == 2
+    assert "unknown multiplier" in capsys.readouterr().err
