@@ -96,8 +96,46 @@ def rtl_step(cfg: DemoConfig) -> StepResult:
     )
 
 
+def systolic_step(cfg: DemoConfig) -> StepResult:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hwsim.devices.systolic import SystolicSpec, simulate
+    from hwsim.io import save_figure
+    from workloads import build_workload
+
+    g = build_workload("resnet18", precision="int8")
+    runs = {df: simulate(g.ops, SystolicSpec(rows=32, cols=32, dataflow=df, bandwidth_words=16))
+            for df in ("os", "ws", "is")}
+    fig, ax = plt.subplots(figsize=(9, 3.5))
+    layers = [o for o in runs["os"].ops if o.unit == "array"]
+    x = range(len(layers))
+    for i, (df, res) in enumerate(runs.items()):
+        cyc = [o.total_cycles for o in res.ops if o.unit == "array"]
+        ax.bar([j + (i - 1) * 0.27 for j in x], cyc, width=0.27, label=df)
+    ax.set_xticks(list(x), [o.name for o in layers], rotation=90, fontsize=6)
+    ax.set_ylabel("cycles (incl. stalls)")
+    ax.set_title("ResNet-18 int8 on a 32x32 systolic array, 16 words/cycle DRAM")
+    ax.legend()
+    png = save_figure(fig, cfg.out_dir / "systolic_resnet18.png")
+    plt.close(fig)
+    return StepResult(
+        "ResNet-18 (int8) on a 32x32 systolic array, 64 KiB SRAMs, 16 words/cycle DRAM",
+        ("dataflow", "compute cycles", "total cycles", "stall cycles", "utilisation",
+         "energy uJ (est.)"),
+        [(df, f"{r.compute_cycles:,}", f"{r.total_cycles:,}", f"{r.stall_cycles:,}",
+          f"{r.utilisation:.1%}", f"{r.energy_total_pj / 1e6:.1f}") for df, r in runs.items()],
+        [png],
+        {"systolic_resnet18": {df: {k: v for k, v in r.to_dict().items() if k != "ops"}
+                               for df, r in runs.items()}},
+    )
+
+
 #: The demo's steps, in order: later capabilities append theirs.
-DEMO_STEPS: tuple[Callable[[DemoConfig], StepResult], ...] = (formats_step, lmul_step, rtl_step)
+DEMO_STEPS: tuple[Callable[[DemoConfig], StepResult], ...] = (formats_step, lmul_step, rtl_step,
+                                                              systolic_step)
 
 
 def run_demo(cfg: DemoConfig, on_step: Callable[[StepResult], None] | None = None

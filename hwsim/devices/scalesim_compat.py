@@ -9,9 +9,12 @@ Shape mapping (ours -> SCALE-Sim topology):
 - GEMM ``M x K`` times ``K x N``: a GEMM topology row ``name, M, N, K,`` (that order, trailing
   comma required), run with ``input_type_gemm=True``. SCALE-Sim then treats it as a conv with
   ``M`` output pixels, window ``K`` and ``N`` filters.
-- Conv2d (NCHW, batch ``B``, padding ``p``): a conv topology row
-  ``name, H + pt + pb, W + pl + pr, kh, kw, C, Cout, stride,``. SCALE-Sim has no padding
-  (the ifmap given is the padded one), no batch, no dilation and one stride for both axes, so
+- Conv2d (NCHW, batch ``B``, padding ``p``, output ``Ho x Wo``): a conv topology row
+  ``name, (Ho-1)*s + kh, (Wo-1)*s + kw, kh, kw, C, Cout, s,``: the padded input extent the
+  outputs actually use. SCALE-Sim has no padding, and it rounds a partial stride step up
+  (``ceil((H - kh) / s) + 1`` outputs), so passing ``H + pt + pb`` for ResNet's 7x7/2 stem
+  (230) would give 113 x 113 outputs instead of 112 x 112. It has no batch, no dilation and
+  one stride for both axes, so
   ``B > 1``, dilation or unequal strides go through the equivalent GEMM instead
   (``M = B*Ho*Wo``, ``K = kh*kw*C``, ``N = Cout``), which gives the same compute cycles.
 - In every case the operand matrices are ``M x K`` (ifmap), ``K x N`` (filter), ``M x N``
