@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import pyrtl
 
 from hwsim.errors import HwsimError
+from rtl.unit import RtlUnit
 
 
 @contextmanager
@@ -56,3 +57,44 @@ class Pipeline:
         if boundary not in self.active:
             return wires
         return tuple(self.register(w) for w in wires)
+
+
+def binary_float_unit(unit: str, fmt, pipeline: int, saturate: bool,
+                      boundaries: Sequence[str], logic, reference) -> RtlUnit:
+    """A unit ``y = logic(a, b)`` on two codes of ``fmt`` giving a code of ``fmt``.
+
+    ``logic(a, b, fmt, saturate, pipe)`` builds the datapath; ``reference`` maps input codes to
+    expected codes. The module is named ``<unit>_<format>[_sat]_p<pipeline>``.
+    """
+    with fresh_block() as block:
+        pipe = Pipeline(pipeline, boundaries, unit)
+        a = pyrtl.Input(fmt.total_bits, "a")
+        b = pyrtl.Input(fmt.total_bits, "b")
+        y = pyrtl.Output(fmt.total_bits, "y")
+        y <<= logic(a, b, fmt, saturate, pipe)
+    sat = "_sat" if saturate else ""
+    return RtlUnit(
+        name=f"{unit.replace('-', '_')}_{fmt.name}{sat}_p{pipeline}",
+        unit=unit,
+        block=block,
+        inputs={"a": fmt.total_bits, "b": fmt.total_bits},
+        outputs={"y": fmt.total_bits},
+        latency=pipeline,
+        reference=reference,
+        params={"format": fmt.name, "pipeline": pipeline, "saturate": saturate},
+        out_format=fmt.name,
+    )
+
+
+def binary_reference(op, fmt, saturate: bool):
+    """Reference for :func:`binary_float_unit`: decode both codes, ``op`` them with
+    :mod:`hwsim.numerics` (``mul``, ``add``), encode the result."""
+    import numpy as np
+
+    from hwsim.numerics import decode, encode
+
+    def ref(inputs):
+        a, b = decode(inputs["a"], fmt), decode(inputs["b"], fmt)
+        return encode(op(a, b, fmt, saturate=saturate), fmt).astype(np.uint64)
+
+    return ref

@@ -18,7 +18,7 @@ import numpy as np
 import pyrtl
 
 from hwsim.numerics import FloatFormat, lmul_bits, lmul_format, lmul_offset_exponent
-from rtl.build import Pipeline, fresh_block
+from rtl.build import Pipeline, binary_float_unit
 from rtl.fp import const, pack_result, unpack
 from rtl.unit import RtlUnit, register
 
@@ -58,21 +58,5 @@ def _reference(fmt: FloatFormat, saturate: bool):
 def build_lmul(format: str = "fp8_e4m3fn", pipeline: int = 0,  # noqa: A002
                saturate: bool = False) -> RtlUnit:
     fmt = lmul_format(format)
-    with fresh_block() as block:
-        pipe = Pipeline(pipeline, BOUNDARIES, "lmul")
-        a = pyrtl.Input(fmt.total_bits, "a")
-        b = pyrtl.Input(fmt.total_bits, "b")
-        y = pyrtl.Output(fmt.total_bits, "y")
-        y <<= lmul_logic(a, b, fmt, saturate, pipe)
-    sat = "_sat" if saturate else ""
-    return RtlUnit(
-        name=f"lmul_{fmt.name}{sat}_p{pipeline}",
-        unit="lmul",
-        block=block,
-        inputs={"a": fmt.total_bits, "b": fmt.total_bits},
-        outputs={"y": fmt.total_bits},
-        latency=pipeline,
-        reference=_reference(fmt, saturate),
-        params={"format": fmt.name, "pipeline": pipeline, "saturate": saturate},
-        out_format=fmt.name,
-    )
+    return binary_float_unit("lmul", fmt, pipeline, saturate, BOUNDARIES, lmul_logic,
+                             _reference(fmt, saturate))

@@ -17,13 +17,10 @@ Stage boundaries, in order of preference: ``align``, ``normalise``, ``output``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-import numpy as np
 import pyrtl
 
-from hwsim.numerics import FloatFormat, add, decode, encode, get_float_format
-from rtl.build import Pipeline, fresh_block
+from hwsim.numerics import FloatFormat, add, get_float_format
+from rtl.build import Pipeline, binary_float_unit, binary_reference
 from rtl.fp import (
     const,
     count_leading_zeros,
@@ -101,34 +98,9 @@ def adder(a: pyrtl.WireVector, b: pyrtl.WireVector, fmt: FloatFormat, saturate: 
     return y
 
 
-def _reference(fmt: FloatFormat, saturate: bool):
-    def ref(inputs: Mapping[str, np.ndarray]) -> np.ndarray:
-        a = decode(inputs["a"], fmt)
-        b = decode(inputs["b"], fmt)
-        return encode(add(a, b, fmt, saturate=saturate), fmt).astype(np.uint64)
-
-    return ref
-
-
 @register("minifloat-add")
 def build_minifloat_add(format: str = "fp8_e4m3fn", pipeline: int = 0,  # noqa: A002
                         saturate: bool = False) -> RtlUnit:
     fmt = get_float_format(format, what="minifloat-add")
-    with fresh_block() as block:
-        pipe = Pipeline(pipeline, BOUNDARIES, "minifloat-add")
-        a = pyrtl.Input(fmt.total_bits, "a")
-        b = pyrtl.Input(fmt.total_bits, "b")
-        y = pyrtl.Output(fmt.total_bits, "y")
-        y <<= adder(a, b, fmt, saturate, pipe)
-    sat = "_sat" if saturate else ""
-    return RtlUnit(
-        name=f"minifloat_add_{fmt.name}{sat}_p{pipeline}",
-        unit="minifloat-add",
-        block=block,
-        inputs={"a": fmt.total_bits, "b": fmt.total_bits},
-        outputs={"y": fmt.total_bits},
-        latency=pipeline,
-        reference=_reference(fmt, saturate),
-        params={"format": fmt.name, "pipeline": pipeline, "saturate": saturate},
-        out_format=fmt.name,
-    )
+    return binary_float_unit("minifloat-add", fmt, pipeline, saturate, BOUNDARIES, adder,
+                             binary_reference(add, fmt, saturate))

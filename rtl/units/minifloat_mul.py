@@ -18,13 +18,10 @@ Stage boundaries, in order of preference: ``product`` (after the multiplier),
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-import numpy as np
 import pyrtl
 
-from hwsim.numerics import FloatFormat, decode, encode, get_float_format, mul
-from rtl.build import Pipeline, fresh_block
+from hwsim.numerics import FloatFormat, get_float_format, mul
+from rtl.build import Pipeline, binary_float_unit, binary_reference
 from rtl.fp import const, normalise, pack_result, round_packed, unpack
 from rtl.unit import RtlUnit, register
 
@@ -57,34 +54,9 @@ def multiply(a: pyrtl.WireVector, b: pyrtl.WireVector, fmt: FloatFormat, saturat
     return y
 
 
-def _reference(fmt: FloatFormat, saturate: bool):
-    def ref(inputs: Mapping[str, np.ndarray]) -> np.ndarray:
-        a = decode(inputs["a"], fmt)
-        b = decode(inputs["b"], fmt)
-        return encode(mul(a, b, fmt, saturate=saturate), fmt).astype(np.uint64)
-
-    return ref
-
-
 @register("minifloat-mul")
 def build_minifloat_mul(format: str = "fp8_e4m3fn", pipeline: int = 0,  # noqa: A002
                         saturate: bool = False) -> RtlUnit:
     fmt = get_float_format(format, what="minifloat-mul")
-    with fresh_block() as block:
-        pipe = Pipeline(pipeline, BOUNDARIES, "minifloat-mul")
-        a = pyrtl.Input(fmt.total_bits, "a")
-        b = pyrtl.Input(fmt.total_bits, "b")
-        y = pyrtl.Output(fmt.total_bits, "y")
-        y <<= multiply(a, b, fmt, saturate, pipe)
-    sat = "_sat" if saturate else ""
-    return RtlUnit(
-        name=f"minifloat_mul_{fmt.name}{sat}_p{pipeline}",
-        unit="minifloat-mul",
-        block=block,
-        inputs={"a": fmt.total_bits, "b": fmt.total_bits},
-        outputs={"y": fmt.total_bits},
-        latency=pipeline,
-        reference=_reference(fmt, saturate),
-        params={"format": fmt.name, "pipeline": pipeline, "saturate": saturate},
-        out_format=fmt.name,
-    )
+    return binary_float_unit("minifloat-mul", fmt, pipeline, saturate, BOUNDARIES, multiply,
+                             binary_reference(mul, fmt, saturate))

@@ -1,5 +1,5 @@
-"""Minifloat adder against hwsim.numerics.add: exhaustive for 8-bit formats, random plus
-value-level corner cases for 16-bit ones; Verilator (cocotb) and PyRTL simulation."""
+"""Minifloat multiplier and adder against hwsim.numerics.mul / add: exhaustive for 8-bit
+formats, random plus value-level corner cases for 16-bit ones; Verilator (cocotb) and PyRTL."""
 
 from __future__ import annotations
 
@@ -12,35 +12,40 @@ from rtl.unit import build_unit
 
 EIGHT_BIT = ["fp8_e4m3fn", "fp8_e4m3", "fp8_e5m2", "fp8_e4m3fnuz", "fp8_e5m2fnuz", "fp8_e3m4"]
 NARROW = ["fp6_e3m2fn", "fp6_e2m3fn", "fp4_e2m1fn", "e2m1", "e3m0", "e1m2", "e4m2"]
+UNITS = ["minifloat-mul", "minifloat-add"]
 
 
 @pytest.mark.parametrize("fmt", EIGHT_BIT + NARROW)
 @pytest.mark.parametrize("saturate", [False, True])
-def test_exhaustive_pyrtl(fmt: str, saturate: bool) -> None:
-    unit = build_unit("minifloat-add", format=fmt, saturate=saturate)
+@pytest.mark.parametrize("unit_name", UNITS)
+def test_exhaustive_pyrtl(unit_name: str, fmt: str, saturate: bool) -> None:
+    unit = build_unit(unit_name, format=fmt, saturate=saturate)
     r = verify_pyrtl(unit)
     assert r.exhaustive
     assert_ok(r, 1 << (2 * unit.inputs["a"]))
 
 
 @pytest.mark.parametrize("pipeline", [1, 2, 3])
-def test_pipelined_pyrtl_back_to_back(pipeline: int) -> None:
-    unit = build_unit("minifloat-add", format="fp8_e5m2", pipeline=pipeline)
+@pytest.mark.parametrize("unit_name", UNITS)
+def test_pipelined_pyrtl_back_to_back(unit_name: str, pipeline: int) -> None:
+    unit = build_unit(unit_name, format="fp8_e5m2", pipeline=pipeline)
     assert unit.latency == pipeline and unit.has_reset
     assert_ok(verify_pyrtl(unit), 65_536)
 
 
 @pytest.mark.parametrize("fmt", ["fp16", "bf16", "e5m7", "e6m9"])
-def test_wide_pyrtl(fmt: str) -> None:
-    unit = build_unit("minifloat-add", format=fmt)
+@pytest.mark.parametrize("unit_name", UNITS)
+def test_wide_pyrtl(unit_name: str, fmt: str) -> None:
+    unit = build_unit(unit_name, format=fmt)
     assert_ok(verify_pyrtl(unit, random_plus_corners(unit, fmt)), 100_000)
 
 
 @pytest.mark.rtl
 @pytest.mark.parametrize("fmt, pipeline", [("fp8_e4m3fn", 0), ("fp8_e5m2", 2),
                                            ("fp4_e2m1fn", 0)])
-def test_exhaustive_verilator(fmt: str, pipeline: int) -> None:
-    unit = build_unit("minifloat-add", format=fmt, pipeline=pipeline)
+@pytest.mark.parametrize("unit_name", UNITS)
+def test_exhaustive_verilator(unit_name: str, fmt: str, pipeline: int) -> None:
+    unit = build_unit(unit_name, format=fmt, pipeline=pipeline)
     r = run_verilator(unit)
     assert r.exhaustive and r.simulator == "verilator"
     assert_ok(r, 1 << (2 * unit.inputs["a"]))
@@ -48,15 +53,17 @@ def test_exhaustive_verilator(fmt: str, pipeline: int) -> None:
 
 @pytest.mark.rtl
 @pytest.mark.parametrize("fmt", ["fp16", "bf16"])
-def test_wide_verilator(fmt: str) -> None:
-    unit = build_unit("minifloat-add", format=fmt, pipeline=1)
+@pytest.mark.parametrize("unit_name", UNITS)
+def test_wide_verilator(unit_name: str, fmt: str) -> None:
+    unit = build_unit(unit_name, format=fmt, pipeline=1)
     assert_ok(run_verilator(unit, random_plus_corners(unit, fmt)), 100_000)
 
 
-def test_bad_parameters() -> None:
+@pytest.mark.parametrize("unit_name", UNITS)
+def test_bad_parameters(unit_name: str) -> None:
     with pytest.raises(HwsimError, match="deeper than the logic"):
-        build_unit("minifloat-add", format="fp8_e4m3fn", pipeline=4)
+        build_unit(unit_name, format="fp8_e4m3fn", pipeline=4)
     with pytest.raises(HwsimError, match="floating-point"):
-        build_unit("minifloat-add", format="int8")
+        build_unit(unit_name, format="int8")
     with pytest.raises(HwsimError, match="unknown number format"):
-        build_unit("minifloat-add", format="fp8_e4m4")
+        build_unit(unit_name, format="fp8_e4m4")
