@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "quantize": ("formats", "quantize_cmd", "Quantize numbers into a format and show the codes."),
     "workload": ("workload", "workload", "Built-in and imported operator graphs."),
     "rtl": ("rtl", "rtl", "Arithmetic units in RTL: Verilog export, verification, synthesis."),
+    "cost": ("cost", "cost", "Learned area/energy/latency models of arithmetic units."),
     "run": ("run", "run", "Simulate a workload or a single op on a device."),
 }
 

@@ -1,0 +1,232 @@
+"""The synthesis dataset: sweep the RTL generators and record cost figures per design.
+
+Per design (one :class:`costmodel.space.DesignPoint`) the sweep records Yosys generic-CMOS
+cell counts by type and the transistor estimate, ice40 LUT/carry/DSP/FF counts, logic depth,
+PyRTL's area and delay estimates, netlist features and the switching-activity energy proxy of
+:mod:`costmodel.activity`. Each design's record is one JSON file ``<out>/designs/<key>.json``
+written atomically, so an interrupted sweep loses at most the designs in flight and a rerun
+skips what is done. :func:`collect` gathers the records into the table (``designs.csv``) whose
+columns :data:`SCHEMA` documents.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from costmodel.features import design_features
+from costmodel.space import DesignPoint, design_space
+from hwsim.errors import HwsimError
+from hwsim.io import atomic_write_json, atomic_write_text
+
+RECORD_VERSION = 1  # bump when a record's fields change: older records are recomputed
+FAMILY_FPGA = "ice40"
+# Yosys' CMOS estimate counts no transistors for flip-flops; a static master-slave D flip-flop
+# with synchronous reset mux is ~24 transistors (two latches of 8-10 plus clock inverters)
+DFF_TRANSISTORS = 24
+
+#: column -> description; the parameters, then features (costmodel.features), then targets
+SCHEMA: dict[str, str] = {
+    "key": "hash of the unit and its parameters (cache file name)",
+    "unit": "generator / unit family (costmodel.space.FAMILIES)",
+    "format": "operand format name (element, integer or block format)",
+    "pipeline": "pipeline register stages",
+    "saturate": "overflow saturates to the largest finite value",
+    "acc": "accumulator: fp32/fp16/bf16 (mac) or width in bits (int-mac); empty otherwise",
+    "mul": "mac multiplier: exact or lmul; empty otherwise",
+    "block": "block-dot elements per block; 0 otherwise",
+    "direction": "convert: 'to' (fp32 -> format) or 'from'; empty otherwise",
+    "module": "Verilog module name",
+    "latency_cycles": "cycles from input to output",
+    "cmos_cells_total": "Yosys abc -g cmos2 cell count",
+    "cell_<TYPE>": "Yosys generic CMOS cells of each type (NAND, NOR, NOT, ..., DFF_*)",
+    "transistors": "Yosys transistor estimate for the CMOS netlist (flip-flops excluded)",
+    "dff_bits": "flip-flops in the CMOS netlist",
+    "area_transistors": "transistors + 24 per flip-flop: the area target",
+    "logic_depth": "gates on the longest path (Yosys ltp -noff)",
+    "fpga_luts": "ice40 LUT4 count (the FPGA target)",
+    "fpga_carry": "ice40 SB_CARRY count",
+    "fpga_dsp": "ice40 DSP (SB_MAC16) count",
+    "fpga_ff": "ice40 flip-flop count",
+    "pyrtl_area_mm2": "PyRTL logic-area estimate at 130 nm (mm^2)",
+    "pyrtl_delay_ps": "PyRTL critical-path estimate (ps): the delay target",
+    "pyrtl_fmax_mhz": "1e6 / pyrtl_delay_ps",
+    "energy_ge_normal": "weighted toggles per operation (GE), normal operand stream",
+    "energy_ge_llm": "weighted toggles per operation (GE), LLM-activation-like stream",
+    "toggles_normal": "raw bit toggles per cycle over all nets, normal stream",
+    "toggles_llm": "raw bit toggles per cycle over all nets, LLM stream",
+    "energy_ge": "mean of the two streams (GE per operation)",
+    "energy_pj": "energy_ge calibrated to pJ at 45 nm (proxy; see costmodel.activity)",
+    "synth_s": "seconds the design took to synthesise and simulate",
+}
+# the feature columns (costmodel.features.FEATURES) follow the parameters in the CSV
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    out: Path
+    csv: Path
+    done: int
+    failed: int
+    total: int
+
+
+def record_path(out: Path, p: DesignPoint) -> Path:
+    return out / "designs" / f"{p.key}.json"
+
+
+def evaluate_design(p: DesignPoint, build_dir: str | Path) -> dict[str, Any]:
+    """Synthesise and simulate one design; return its record (parameters, features, costs)."""
+    from costmodel.activity import design_energy_ge, pj_per_ge
+    from rtl.synth import synthesize
+    from rtl.unit import build_unit
+
+    t0 = time.perf_counter()
+    unit = build_unit(p.unit, **p.params())
+    rep = synthesize(unit, families=(FAMILY_FPGA,), build_dir=build_dir)
+    fpga = rep.fpga[FAMILY_FPGA]
+    dff = sum(n for c, n in rep.cmos_cells.items() if "DFF" in c.upper())
+    rec: dict[str, Any] = {"record_version": RECORD_VERSION, **p.to_dict(), "key": p.key}
+    rec["module"] = unit.name
+    rec.update(design_features(p))
+    rec.update({
+        "latency_cycles": rep.latency_cycles,
+        "cmos_cells_total": rep.cmos_cells_total,
+        **{f"cell_{c}": n for c, n in sorted(rep.cmos_cells.items())},
+        "transistors": rep.transistors,
+        "dff_bits": dff,
+        "area_transistors": rep.transistors + DFF_TRANSISTORS * dff,
+        "logic_depth": rep.logic_depth,
+        "fpga_luts": fpga.luts, "fpga_carry": fpga.carry, "fpga_dsp": fpga.dsp,
+        "fpga_ff": fpga.ff,
+        "pyrtl_area_mm2": rep.pyrtl_area_mm2,
+        "pyrtl_delay_ps": rep.pyrtl_delay_ps,
+        "pyrtl_fmax_mhz": rep.pyrtl_fmax_mhz,
+    })
+    energy = design_energy_ge(p, unit)
+    rec.update(energy)
+    rec["energy_pj"] = energy["energy_ge"] * pj_per_ge()
+    rec["synth_s"] = round(time.perf_counter() - t0, 3)
+    return rec
+
+
+def _load_record(path: Path) -> dict[str, Any] | None:
+    try:
+        rec = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return rec if rec.get("record_version") == RECORD_VERSION else None
+
+
+def _worker(p: DesignPoint, out: str, build_dir: str) -> tuple[str, bool, str]:
+    path = record_path(Path(out), p)
+    if _load_record(path) is not None:
+        return p.key, True, "cached"
+    try:
+        rec = evaluate_design(p, build_dir)
+    except Exception as exc:  # noqa: BLE001  (one failing design must not stop the sweep)
+        atomic_write_json(path.with_suffix(".err"), {
+            **p.to_dict(), "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc()})
+        return p.key, False, f"{type(exc).__name__}: {exc}"
+    atomic_write_json(path, rec)
+    return p.key, True, f"{rec['synth_s']:.1f}s"
+
+
+def run_sweep(out: str | Path, *, jobs: int = 1, points: Sequence[DesignPoint] | None = None,
+              limit: int | None = None, build_dir: str | Path | None = None,
+              progress: bool = True) -> SweepResult:
+    """Evaluate every design of ``points`` (default: the whole space) not already cached."""
+    if jobs < 1:
+        raise HwsimError(f"--jobs must be >= 1, got {jobs}")
+    out = Path(out)
+    (out / "designs").mkdir(parents=True, exist_ok=True)
+    pts = list(points) if points is not None else design_space()
+    if limit is not None:
+        pts = pts[:limit]
+    bdir = str(build_dir) if build_dir is not None else str(out / "rtl")
+    todo = [p for p in pts if _load_record(record_path(out, p)) is None]
+    failed = 0
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    cols = (TextColumn("[bold]designs"), BarColumn(), MofNCompleteColumn(),
+            TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.description}"))
+    with Progress(*cols, disable=not progress) as bar:
+        task = bar.add_task("", total=len(pts), completed=len(pts) - len(todo))
+        if jobs == 1:
+            results: Iterable[tuple[str, bool, str]] = (
+                _worker(p, str(out), bdir) for p in todo)
+            for key, ok, msg in results:
+                failed += not ok
+                bar.update(task, advance=1, description=f"{key} {msg}")
+        else:
+            with ProcessPoolExecutor(max_workers=jobs) as pool:
+                futs = [pool.submit(_worker, p, str(out), bdir) for p in todo]
+                for fut in as_completed(futs):
+                    key, ok, msg = fut.result()
+                    failed += not ok
+                    bar.update(task, advance=1, description=f"{key} {msg}")
+    csv = collect(out)
+    done = sum(_load_record(record_path(out, p)) is not None for p in pts)
+    return SweepResult(out=out, csv=csv, done=done, failed=failed, total=len(pts))
+
+
+def collect(out: str | Path) -> Path:
+    """Gather every finished record under ``out/designs`` into ``out/designs.csv``."""
+    import pandas as pd
+
+    out = Path(out)
+    recs = [r for f in sorted((out / "designs").glob("*.json"))
+            if (r := _load_record(f)) is not None]
+    path = out / "designs.csv"
+    if not recs:
+        atomic_write_text(path, "")
+        return path
+    df = pd.DataFrame.from_records(recs)
+    cells = sorted(c for c in df.columns if c.startswith("cell_"))
+    df[cells] = df[cells].fillna(0).astype(int)
+    for c in ("acc", "mul", "direction"):
+        df[c] = df[c].fillna("").astype(str)
+    df = df.drop(columns=["record_version"]).sort_values(["unit", "format", "key"])
+    atomic_write_text(path, df.to_csv(index=False))
+    return path
+
+
+def shipped_dataset_path() -> Path:
+    return Path(str(resources.files("costmodel.data").joinpath("designs.csv")))
+
+
+def load_dataset(path: str | Path | None = None):
+    """The dataset as a DataFrame (default: the one shipped in ``costmodel/data``)."""
+    import pandas as pd
+
+    p = Path(path) if path is not None else shipped_dataset_path()
+    if p.is_dir():
+        p = p / "designs.csv"
+    if not p.is_file():
+        raise HwsimError(f"no dataset at {p}; run 'hwsim cost dataset' first")
+    try:
+        df = pd.read_csv(p, keep_default_na=False, na_values=[""])
+    except (ValueError, OSError) as exc:
+        raise HwsimError(f"cannot read dataset {p}: {exc}") from exc
+    required = [c for c in SCHEMA if "<" not in c]
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise HwsimError(f"dataset {p} lacks columns: {', '.join(missing)}")
+    for c in ("acc", "mul", "direction"):
+        df[c] = df[c].fillna("").astype(str)
+    return df

@@ -1,0 +1,159 @@
+"""Features of a design: from its parameters and from its PyRTL netlist.
+
+Parameter features (bit widths of the element, exponent, significand and accumulator) let a
+model place a format it has never seen between its neighbours. Netlist features count the
+bits of each kind of operator in the generated PyRTL block (multiplier partial-product bits,
+adder bits, comparator bits, mux bits, register bits): they are what an analytical area model
+would use, and they are cheap (building a unit takes milliseconds, synthesis takes seconds).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from costmodel.space import FAMILIES, DesignPoint
+from hwsim.errors import HwsimError
+
+_ACC_FIELDS = {"fp32": (8, 23), "fp16": (5, 10), "bf16": (8, 7)}
+
+
+def format_fields(fmt: str) -> dict[str, float]:
+    """Width features of an element, integer or block format name."""
+    from hwsim.numerics import get_format
+    from hwsim.numerics.blocks import get_block_format
+
+    key = fmt.strip().lower()
+    block, scale_bits = 0.0, 0.0
+    if key.startswith(("mx", "bfp", "nvfp")):
+        bf = get_block_format(key)
+        elem = bf.element
+        block, scale_bits = float(bf.block_size), float(bf.scale_bits)
+    else:
+        elem = get_format(key)
+    if elem.kind == "int":
+        bits = elem.total_bits
+        exp_bits, man_bits, is_int, finite, fnuz = 0, bits - 1, 1.0, 1.0, 0.0
+    else:
+        exp_bits, man_bits, bits = elem.exp_bits, elem.man_bits, elem.total_bits
+        is_int, finite = 0.0, float(not elem.has_inf)
+        fnuz = float(elem.nan == "neg_zero")
+    return {
+        "elem_bits": float(bits), "exp_bits": float(exp_bits), "man_bits": float(man_bits),
+        "sig_bits": float(man_bits + 1), "is_int": is_int, "is_block": float(block > 0),
+        "finite_only": finite, "fnuz": fnuz, "scale_bits": scale_bits,
+        "fmt_block": block,
+    }
+
+
+def param_features(p: DesignPoint) -> dict[str, float]:
+    """Features computed from the parameters alone (no netlist)."""
+    f = format_fields(p.format)
+    sig = f["sig_bits"]
+    nblock = float(max(p.block, 1))
+    acc_exp, acc_man = _ACC_FIELDS.get(p.acc, (0, 0))
+    acc_bits = float(1 + acc_exp + acc_man) if p.unit == "mac" else 0.0
+    if p.unit == "int-mac":
+        n = int(f["elem_bits"])
+        acc_bits = float(p.acc) if p.acc else float(max(32, 2 * n + 16))
+    lmul = float(p.mul == "lmul")
+    multiplies = p.unit in ("minifloat-mul", "block-dot", "int-mul", "int-mac") or (
+        p.unit == "mac" and not lmul)
+    d = {f"unit_{u}": float(p.unit == u) for u in FAMILIES}
+    d.update(f)
+    d.update({
+        "pipe_stages": float(p.pipeline),
+        "sat_flag": float(p.saturate),
+        "block_n": nblock,
+        "acc_bits": acc_bits,
+        "acc_exp_bits": float(acc_exp),
+        "acc_man_bits": float(acc_man),
+        "mul_lmul": lmul,
+        "dir_to": float(p.direction == "to"),
+        "dir_from": float(p.direction == "from"),
+        # an array multiplier's partial products: (significand bits)^2 per element pair
+        "prod_bits": (sig * sig * nblock) if multiplies else 0.0,
+        "log2_sig": math.log2(sig),
+    })
+    return d
+
+
+_LOGIC_OPS = "&|^n~"
+
+
+def netlist_features(block: Any) -> dict[str, float]:
+    """Operator bit counts of a PyRTL block (see the module docstring)."""
+    mult = add = cmp_ = mux = logic = reg = nets = 0
+    for net in block.logic:
+        op = net.op
+        width = len(net.dests[0]) if net.dests else 0
+        if op == "*":
+            mult += len(net.args[0]) * len(net.args[1])
+        elif op in "+-":
+            add += width
+        elif op in "<>=":
+            cmp_ += len(net.args[0])
+        elif op == "x":
+            mux += width
+        elif op in _LOGIC_OPS:
+            logic += width
+        elif op == "r":
+            reg += width
+        if op not in "wcs":
+            nets += 1
+    return {"nl_mult_bits": float(mult), "nl_add_bits": float(add), "nl_cmp_bits": float(cmp_),
+            "nl_mux_bits": float(mux), "nl_logic_bits": float(logic),
+            "nl_reg_bits": float(reg), "nl_nets": float(nets)}
+
+
+@lru_cache(maxsize=4096)
+def _netlist_features_cached(p: DesignPoint) -> tuple[tuple[str, float], ...]:
+    from rtl.unit import build_unit
+
+    unit = build_unit(p.unit, **p.params())
+    return tuple(netlist_features(unit.block).items())
+
+
+def design_features(p: DesignPoint) -> dict[str, float]:
+    """Parameter and netlist features of ``p`` (the netlist is built once per point)."""
+    return {**param_features(p), **dict(_netlist_features_cached(p))}
+
+
+PARAM_FEATURES = tuple(param_features(DesignPoint("mac", "fp8_e4m3fn", acc="fp32")))
+NETLIST_FEATURES = ("nl_mult_bits", "nl_add_bits", "nl_cmp_bits", "nl_mux_bits",
+                    "nl_logic_bits", "nl_reg_bits", "nl_nets")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """The named, ordered features a model is trained on."""
+
+    names: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if len(set(self.names)) != len(self.names):
+            raise HwsimError("feature names must be unique")
+
+    def matrix(self, rows: Any) -> np.ndarray:
+        """Feature matrix from a DataFrame or a sequence of feature dicts (columns in order)."""
+        if hasattr(rows, "columns"):
+            missing = [n for n in self.names if n not in rows.columns]
+            if missing:
+                raise HwsimError(f"missing feature columns: {', '.join(missing)}")
+            return rows[list(self.names)].to_numpy(dtype=np.float64)
+        return np.array([[float(r[n]) for n in self.names] for r in rows], dtype=np.float64)
+
+    def vector(self, feats: Mapping[str, float]) -> np.ndarray:
+        return np.array([float(feats[n]) for n in self.names], dtype=np.float64)
+
+
+FEATURES = FeatureSpec(PARAM_FEATURES + NETLIST_FEATURES)
+# the physically-informed baseline: operator bit counts and significand-product terms only
+PHYSICAL = FeatureSpec(("prod_bits", "nl_mult_bits", "nl_add_bits", "nl_cmp_bits",
+                        "nl_mux_bits", "nl_logic_bits", "nl_reg_bits", "acc_bits",
+                        "elem_bits", "log2_sig", "pipe_stages"))

@@ -1,0 +1,151 @@
+"""The design space the dataset sweeps: one frozen :class:`DesignPoint` per RTL configuration.
+
+A point names a registered generator (:func:`rtl.unit.build_unit`) and its parameters. Its
+``key`` (a hash of the parameters) names the design's cache file, so a resumed sweep finds
+what an earlier run finished. :func:`design_space` lists the sweep cheapest first (Yosys time
+grows roughly with the square of the operand width), so an interrupted sweep still covers
+every unit family.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from hwsim.errors import HwsimError
+
+#: unit families, i.e. the RTL generators the cost model knows
+FAMILIES = ("minifloat-mul", "minifloat-add", "mac", "lmul", "block-dot", "convert",
+            "int-mul", "int-mac")
+
+# Element formats of the float sweeps. Named formats from the format grammar plus IEEE-like
+# e{X}m{Y} shapes in between, so that held-out formats have neighbours on both sides.
+FLOAT_FORMATS = (
+    "fp4_e2m1fn", "fp6_e3m2fn", "fp6_e2m3fn", "fp8_e4m3fn", "fp8_e4m3", "fp8_e5m2",
+    "fp8_e4m3fnuz", "fp8_e5m2fnuz", "fp8_e3m4",
+    "e2m1", "e3m1", "e2m2", "e3m3", "e4m2", "e5m1", "e2m4", "e4m4", "e5m3", "e3m5", "e6m2",
+    "e4m5", "e5m4", "e6m3", "e5m5", "e4m6", "e6m4", "e5m6", "e8m3", "e8m5",
+    "fp16", "bf16",
+)
+# MAC synthesis costs ~4x a multiplier's: sweep it on formats up to 10 bits
+MAC_FORMATS = tuple(f for f in FLOAT_FORMATS if f not in ("fp16", "bf16", "e5m6", "e8m5"))
+INT_FORMATS = ("int2", "int3", "int4", "int5", "int6", "int7", "int8", "int10", "int12",
+               "int16")
+BLOCK_FORMATS = ("mxfp4", "mxfp6_e3m2", "mxfp6_e2m3", "mxfp8_e4m3", "mxfp8_e5m2", "mxint8",
+                 "bfp_b8_m3", "bfp_b8_m5", "bfp_b8_m7")
+# a 32-element block dot takes ~8 minutes of Yosys time: the sweep stays at small blocks
+BLOCK_SIZES = (2, 4)
+
+
+@dataclass(frozen=True)
+class DesignPoint:
+    """One RTL configuration; empty/zero fields are parameters the unit does not take."""
+
+    unit: str
+    format: str  # noqa: A003  (the generators' own parameter name)
+    pipeline: int = 0
+    saturate: bool = False
+    acc: str = ""  # mac: fp32/fp16/bf16; int-mac: accumulator width as a string
+    mul: str = ""  # mac: exact/lmul
+    block: int = 0  # block-dot elements per block
+    direction: str = ""  # convert: to/from
+
+    def __post_init__(self) -> None:
+        if self.unit not in FAMILIES:
+            raise HwsimError(f"unknown unit {self.unit!r}; known: {', '.join(FAMILIES)}")
+
+    @property
+    def family(self) -> str:
+        return self.unit
+
+    def params(self) -> dict[str, Any]:
+        """Keyword arguments of :func:`rtl.unit.build_unit` for this point."""
+        p: dict[str, Any] = {"format": self.format, "pipeline": self.pipeline}
+        if self.unit in ("minifloat-mul", "minifloat-add", "lmul", "mac", "convert"):
+            p["saturate"] = self.saturate
+        if self.unit == "mac":
+            p["acc"] = self.acc or "fp32"
+            p["mul"] = self.mul or "exact"
+        if self.unit == "int-mac" and self.acc:
+            p["acc"] = int(self.acc)
+        if self.unit == "block-dot":
+            p["block"] = self.block
+        if self.unit == "convert":
+            p["direction"] = self.direction or "to"
+        return p
+
+    @property
+    def key(self) -> str:
+        """Stable hash of the unit and its parameters (the cache file name)."""
+        blob = json.dumps({"unit": self.unit, **self.params()}, sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DesignPoint:
+        names = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+def _width(fmt: str) -> int:
+    from costmodel.features import format_fields
+
+    f = format_fields(fmt)
+    return int(f["elem_bits"])
+
+
+def _cost_rank(p: DesignPoint) -> float:
+    """Rough relative Yosys time, used only to order the sweep cheapest first."""
+    w = _width(p.format)
+    base = {"minifloat-mul": 1.0, "minifloat-add": 1.2, "lmul": 0.6, "convert": 0.8,
+            "int-mul": 0.8, "int-mac": 1.0, "mac": 4.0, "block-dot": 3.0}[p.unit]
+    if p.unit == "mac":
+        base *= {"fp32": 1.5, "fp16": 1.0, "bf16": 0.9}[p.acc or "fp32"]
+    size = max(p.block, 1)
+    return base * size * (4 + w) ** 2 * (1 + 0.05 * p.pipeline)
+
+
+def design_space() -> list[DesignPoint]:
+    """Every point of the sweep, in the order the sweep runs them (see below)."""
+    pts: list[DesignPoint] = []
+    for f in FLOAT_FORMATS:
+        for unit, depths in (("minifloat-mul", 4), ("minifloat-add", 4), ("lmul", 3)):
+            for pipe in range(depths):
+                for sat in (False, True):
+                    pts.append(DesignPoint(unit, f, pipe, sat))
+        for pipe in range(3):
+            for sat in (False, True):
+                pts.append(DesignPoint("convert", f, pipe, sat, direction="to"))
+            pts.append(DesignPoint("convert", f, pipe, direction="from"))
+    for f in MAC_FORMATS:
+        for acc in ("fp32", "fp16", "bf16"):
+            for mul in ("exact", "lmul"):
+                pts.append(DesignPoint("mac", f, 0, acc=acc, mul=mul))
+        pts.append(DesignPoint("mac", f, 1, acc="fp32", mul="exact"))
+        pts.append(DesignPoint("mac", f, 0, True, acc="fp32", mul="exact"))
+    for f in INT_FORMATS:
+        n = int(f[3:])
+        for pipe in range(3):
+            pts.append(DesignPoint("int-mul", f, pipe))
+        for pipe in range(3):
+            for acc in sorted({max(2 * n + 8, 16), 2 * n + 16, 32} - {0}):
+                if 2 * n <= acc <= 64:
+                    pts.append(DesignPoint("int-mac", f, pipe, acc=str(acc)))
+    for f in BLOCK_FORMATS:
+        for n in BLOCK_SIZES:
+            pts.append(DesignPoint("block-dot", f, 0, block=n))
+        pts.append(DesignPoint("block-dot", f, 1, block=2))
+    # dict.fromkeys: drop duplicates, keep order
+    pts = list(dict.fromkeys(pts))
+    # each family gets an equal share of the sweep's time: order by the estimated time spent
+    # on the family so far, so an interrupted sweep covers every family, cheap designs first
+    spent: dict[str, float] = {}
+    ranked: list[tuple[float, int, DesignPoint]] = []
+    for i, p in enumerate(sorted(pts, key=_cost_rank)):
+        spent[p.unit] = spent.get(p.unit, 0.0) + _cost_rank(p)
+        ranked.append((spent[p.unit], i, p))
+    return [p for _, _, p in sorted(ranked, key=lambda t: t[:2])]
