@@ -68,7 +68,8 @@ def test_demo_writes_outputs_and_refuses_to_overwrite(tmp_path, capsys) -> None:
     rc, out, _ = run(["demo", "--out", str(out_dir)], capsys)
     assert rc == 0
     names = sorted(p.name for p in out_dir.iterdir())
-    assert names == ["format_sqnr.png", "lmul_vs_fp8.png", "summary.json"]
+    assert names == ["format_sqnr.png", "lmul_vs_fp8.png", "summary.json",
+                     "systolic_resnet18.png"]
     for png in out_dir.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     summary = json.loads((out_dir / "summary.json").read_text())
