@@ -286,11 +286,13 @@ def verilog_hash(text: str) -> str:
 
 # FPGA family -> Yosys synthesis command; ``stat`` then lists LUTs, carry cells, DSPs, FFs.
 # ice40 without -dsp: the LUT-only HX/LP parts (how LUT counts are usually compared);
-# ecp5 maps multipliers onto its MULT18X18D blocks.
+# ecp5 maps multipliers onto its MULT18X18D blocks; xilinx-nodsp is the 7-series LUT6 mapping
+# with DSP inference off, so LUT-only designs can be compared on LUT6 counts.
 FPGA_SYNTH: dict[str, str] = {
     "ice40": "synth_ice40",
     "ecp5": "synth_ecp5",
     "xilinx": "synth_xilinx -family xc7",
+    "xilinx-nodsp": "synth_xilinx -family xc7 -nodsp",
 }
 
 

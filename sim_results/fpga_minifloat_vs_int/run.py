@@ -1,0 +1,122 @@
+"""Minifloats vs integers on an FPGA LUT budget; writes results.csv/json, layers.csv and plots.
+
+    .venv/bin/python sim_results/fpga_minifloat_vs_int/run.py [--out DIR] [--rows 256]
+
+Needs ``pe_luts.json`` here (LUT-only Yosys table; re-make it with ``synth_pe_luts.py``).
+The study itself is :func:`hwsim.studies.fpga_minifloat_vs_int.run`; a few minutes on a
+laptop core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from hwsim.io import atomic_write_json, atomic_write_text, save_figure
+from hwsim.studies import fpga_minifloat_vs_int as study
+
+HERE = Path(__file__).resolve().parent
+MODEL_TITLES = {"resnet18": "ResNet-18", "vit-b16": "ViT-B/16"}
+VIEW_TITLES = {
+    "mac_fp16": "PE = whole MAC (int: 2N+16-bit int acc; minifloat: fp16 acc)",
+    "mac_fp32": "PE = whole MAC (int: 2N+16-bit int acc; minifloat: fp32 acc)",
+    "mul": "PE = multiplier only (accumulator left out)",
+}
+
+
+def _csv(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    return buf.getvalue()
+
+
+def _short(fmt: str) -> str:
+    return fmt.split("_", 1)[1].removesuffix("fn") if fmt.startswith("fp") else fmt
+
+
+def plot_view(points: list[study.FormatPoint], view: str, path: Path, budget: int) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = list(dict.fromkeys(p.model for p in points))
+    fig, axes = plt.subplots(len(models), 2, figsize=(12, 4.6 * len(models)), squeeze=False)
+    for row, model in zip(axes, models, strict=True):
+        pts = [p for p in points if p.model == model and p.view == view]
+        for ax, xattr, mark, xlabel in (
+            (row[0], "inferences_per_s", "pareto_throughput",
+             f"throughput (inferences/s, {budget:,}-LUT budget)"),
+            (row[1], "pe_luts", "pareto_luts", "LUT6 per PE (Yosys, no DSP)"),
+        ):
+            for fam, marker, colour in (("int", "s", "tab:blue"), ("minifloat", "o", "tab:orange")):
+                sel = [p for p in pts if p.family == fam]
+                ax.scatter([getattr(p, xattr) for p in sel], [p.sqnr_mean_db for p in sel],
+                           marker=marker, c=colour, alpha=0.45, label=fam)
+                on = [p for p in sel if getattr(p, mark)]
+                ax.scatter([getattr(p, xattr) for p in on], [p.sqnr_mean_db for p in on],
+                           marker=marker, facecolors=colour, edgecolors="k", s=80,
+                           label=f"{fam}, Pareto-optimal")
+            front = sorted((p for p in pts if getattr(p, mark)), key=lambda p: getattr(p, xattr))
+            ax.plot([getattr(p, xattr) for p in front], [p.sqnr_mean_db for p in front],
+                    "k--", lw=0.8)
+            for p in pts:
+                ax.annotate(_short(p.fmt), (getattr(p, xattr), p.sqnr_mean_db), fontsize=7,
+                            xytext=(3, 3), textcoords="offset points")
+            ax.set_xscale("log")
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel("mean layer-output SQNR (dB)")
+            ax.set_title(f"{MODEL_TITLES.get(model, model)}")
+            ax.grid(alpha=0.3, which="both")
+            ax.legend(fontsize=7)
+    fig.suptitle(VIEW_TITLES.get(view, view), fontsize=11)
+    fig.tight_layout()
+    try:
+        return save_figure(fig, path)
+    finally:
+        plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=HERE)
+    ap.add_argument("--rows", type=int, default=256, help="sampled output rows per layer")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    t0 = time.perf_counter()
+    res = study.run(rows=args.rows, seed=args.seed,
+                    on_model=lambda m: print(f"{m} ...", flush=True))
+    points = [asdict(p) for p in res.points]
+    atomic_write_text(args.out / "results.csv", _csv(points))
+    atomic_write_text(args.out / "layers.csv", _csv([asdict(e) for e in res.layer_errors]))
+    atomic_write_json(args.out / "results.json", {
+        "config": asdict(res.config),
+        "points": points,
+        "layers": [asdict(e) for e in res.layer_errors],
+        "pe_costs": [asdict(c) for c in res.pe_costs],
+        "command": "python sim_results/fpga_minifloat_vs_int/run.py",
+    })
+    for view in res.config.views:
+        plot_view(list(res.points), view, args.out / f"pareto_{view}.png",
+                  res.config.lut_budget)
+    for view in res.config.views:
+        print(f"\n== {view}")
+        for p in res.points:
+            if p.view != view:
+                continue
+            flag = ("T" if p.pareto_throughput else "-") + ("L" if p.pareto_luts else "-")
+            print(f"{p.model:9s} {p.fmt:12s} {p.sqnr_mean_db:6.2f} dB (worst {p.sqnr_worst_db:6.2f}"
+                  f" {p.worst_layer}) {p.pe_luts:5d} LUT {p.array_rows}x{p.array_cols} "
+                  f"{p.clock_mhz:6.1f} MHz {p.inferences_per_s:9.1f} inf/s {flag}")
+    print(f"\n{time.perf_counter() - t0:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

