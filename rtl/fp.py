@@ -187,3 +187,38 @@ def round_packed(q: pyrtl.WireVector, exp_part: pyrtl.WireVector, sticky: pyrtl.
         sticky = sticky | (q[: width - m - 2] != 0)
     packed = (pyrtl.concat(exp_part, const(0, m)) if m else exp_part) + top
     return round_nearest_even(packed, guard, sticky)
+
+
+def fixed_point_width(fmt: FloatFormat) -> int:
+    """Bits of the exact product magnitude of two ``fmt`` values as a fixed-point integer."""
+    return 2 * fmt.man_bits + 2 + 2 * fmt.exp_max_code - 2
+
+
+def fixed_point_exponent(fmt: FloatFormat) -> int:
+    """log2 of the weight of that fixed-point integer's last bit."""
+    return 2 - 2 * fmt.bias - 2 * fmt.man_bits
+
+
+def fixed_point_product(a: pyrtl.WireVector, b: pyrtl.WireVector, fmt: FloatFormat,
+                        width: int | None = None):
+    """The exact product of two codes as an unsigned fixed-point magnitude (Kulisch style).
+
+    The significand product is shifted left by the exponent sum minus its minimum (2), so
+    every product of the format lands on one integer grid of weight
+    ``2**fixed_point_exponent(fmt)``. Returns ``(magnitude, sign, is_nan, is_inf)``.
+    """
+    width = fixed_point_width(fmt) if width is None else width
+    ua, ub = unpack(a, fmt), unpack(b, fmt)
+    p = ua.sig * ub.sig
+    shift = (ua.exp + ub.exp - 2)[: bits_for(2 * fmt.exp_max_code)]
+    mag = pyrtl.shift_left_logical(p.zero_extended(width), shift)
+    nan = ua.is_nan | ub.is_nan | (ua.is_inf & ub.is_zero) | (ub.is_inf & ua.is_zero)
+    inf = (ua.is_inf | ub.is_inf) & ~nan
+    return mag, ua.sign ^ ub.sign, nan, inf
+
+
+def twos_complement(mag: pyrtl.WireVector, negative: pyrtl.WireVector, width: int
+                    ) -> pyrtl.WireVector:
+    """``-mag`` if ``negative`` else ``mag``, as a ``width``-bit two's-complement word."""
+    m = mag.zero_extended(width)
+    return pyrtl.select(negative, (~m + 1)[:width], m)

@@ -37,7 +37,17 @@ from hwsim.numerics import (
     get_format,
 )
 from rtl.build import Pipeline, fresh_block
-from rtl.fp import bits_for, const, normalise, pack_result, round_packed, unpack
+from rtl.fp import (
+    bits_for,
+    const,
+    fixed_point_exponent,
+    fixed_point_product,
+    fixed_point_width,
+    normalise,
+    pack_result,
+    round_packed,
+    twos_complement,
+)
 from rtl.unit import RtlUnit, register
 
 BOUNDARIES = ("products", "sum", "output")
@@ -48,9 +58,7 @@ def _element_lsb_exp(f: BlockFormat) -> tuple[int, int]:
     """(fixed-point width of one product magnitude, log2 of its LSB weight)."""
     el = f.element
     if isinstance(el, FloatFormat):
-        m, e = el.man_bits, el.exp_bits
-        # P (2m+2 bits) shifted left by ea + eb - 2 (exponents 1 .. 2^e - 1)
-        return 2 * m + 2 + 2 * ((1 << e) - 1) - 2, 2 - 2 * el.bias - 2 * m
+        return fixed_point_width(el), fixed_point_exponent(el)
     if f.kind == "mx":  # MXINT8: two's complement, 6 fraction bits; |-128|^2 needs 2n bits
         return 2 * el.bits, -12
     mag = el.bits - 1  # BFP: sign-magnitude, M magnitude bits, M - 1 fraction bits
@@ -68,13 +76,7 @@ def _product(a, b, f: BlockFormat, width: int):
     """(magnitude as fixed point, sign, nan, inf) of one element product."""
     el = f.element
     if isinstance(el, FloatFormat):
-        ua, ub = unpack(a, el), unpack(b, el)
-        p = ua.sig * ub.sig
-        shift = (ua.exp + ub.exp - 2)[: bits_for(2 * el.exp_max_code)]
-        mag = pyrtl.shift_left_logical(p.zero_extended(width), shift)
-        nan = ua.is_nan | ub.is_nan | (ua.is_inf & ub.is_zero) | (ub.is_inf & ua.is_zero)
-        inf = (ua.is_inf | ub.is_inf) & ~nan
-        return mag, ua.sign ^ ub.sign, nan, inf
+        return fixed_point_product(a, b, el, width)
     n = el.bits
     if f.kind == "mx":  # two's complement
         sa, sb = a[n - 1], b[n - 1]
@@ -92,9 +94,7 @@ def block_dot_logic(a, b, sa, sb, f: BlockFormat, n: int, pipe: Pipeline):
     terms, nans, pos_inf, neg_inf = [], [], [], []
     for i in range(n):
         mag, sign, nan, inf = _product(a[i], b[i], f, width)
-        signed = pyrtl.select(sign, (~mag.zero_extended(width + 1) + 1)[: width + 1],
-                              mag.zero_extended(width + 1))
-        terms.append(signed)
+        terms.append(twos_complement(mag, sign, width + 1))
         nans.append(nan)
         pos_inf.append(inf & ~sign)
         neg_inf.append(inf & sign)

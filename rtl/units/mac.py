@@ -8,6 +8,13 @@ cycle t is in ``y`` at cycle t + 1 (+1 with ``pipeline=1``, which registers the 
 With ``mul="lmul"`` the product is the L-Mul approximation (exact in the operand format) and
 the sum is still rounded once.
 
+With ``acc="kulisch"`` the accumulator is a wide two's-complement fixed-point register on the
+grid of the format's smallest product (a Kulisch accumulator): every product is added
+exactly, nothing is rounded, and ``KULISCH_GUARD`` extra bits let 2^16 products of the largest
+magnitude add up without overflow (beyond that the register wraps). ``y`` is that register
+with one more bit on top: a sticky flag set by a NaN or Inf product since the last clear
+(fixed point has no code for them).
+
 Fused addition: the product's exact significand (2M+2 bits) and the accumulator's significand
 are padded to a common width W and given exponents on one offset scale; the smaller is shifted
 right with guard/round/sticky bits, added or subtracted, then normalised (left or right, down
@@ -26,18 +33,51 @@ from hwsim.numerics import FloatFormat, decode, encode, fma, get_float_format, l
 from rtl.build import Pipeline, fresh_block
 from rtl.fp import (
     const,
+    fixed_point_exponent,
+    fixed_point_product,
+    fixed_point_width,
     normalise,
     pack_result,
     round_packed,
     shift_right_sticky,
+    twos_complement,
     unpack,
 )
 from rtl.unit import RtlUnit, register
 from rtl.units.lmul import lmul_logic
 
-ACCUMULATORS = ("fp32", "fp16", "bf16")
+ACCUMULATORS = ("fp32", "fp16", "bf16", "kulisch")
+KULISCH_GUARD = 16  # bits above the largest product: 2^16 worst-case products fit
 MULTIPLIERS = ("exact", "lmul")
 BOUNDARIES = ("product",)
+
+
+def kulisch_width(fmt: FloatFormat) -> int:
+    return fixed_point_width(fmt) + 1 + KULISCH_GUARD
+
+
+def kulisch_logic(a, b, clr, fmt: FloatFormat, mul: str, pipe: Pipeline) -> pyrtl.WireVector:
+    """Exact accumulation of fixed-point products; returns {invalid flag, accumulator}."""
+    width = kulisch_width(fmt)
+    if mul == "lmul":
+        # an L-Mul result code r: value sig * 2^(e - bias - m) = (sig << (e + bias + m - 2))
+        # on the product grid 2^(2 - 2 bias - 2 m); e + bias + m - 2 >= 0 for e >= 1
+        code = lmul_logic(a, b, fmt, False, Pipeline(0, (), "lmul"))
+        r = unpack(code, fmt)
+        shift = r.exp + (fmt.bias + fmt.man_bits - 2)
+        mag = pyrtl.shift_left_logical(r.sig.zero_extended(fixed_point_width(fmt)), shift)
+        sign, nan, inf = r.sign, r.is_nan, r.is_inf
+    else:
+        mag, sign, nan, inf = fixed_point_product(a, b, fmt)
+    bad = nan | inf  # no fixed-point code: add nothing, raise the sticky flag instead
+    term = pyrtl.select(bad, const(0, width), twos_complement(mag, sign, width))
+    term, bad, clr = pipe.stage("product", term, bad, clr)
+    acc = pyrtl.Register(width + 1, "acc")
+    base = pyrtl.select(clr, const(0, width + 1), acc)
+    total = (base[:width] + term)[:width]
+    flag = base[width] | bad
+    acc.next <<= pyrtl.select(pipe.rst, const(0, width + 1), pyrtl.concat(flag, total))
+    return acc
 
 
 def mac_logic(a, b, clr, fmt: FloatFormat, acc_fmt: FloatFormat, mul: str, saturate: bool,
@@ -116,31 +156,61 @@ def mac_logic(a, b, clr, fmt: FloatFormat, acc_fmt: FloatFormat, mul: str, satur
     return acc
 
 
+def _chains(clr: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Each clr (and the reset before vector 0) starts an independent sum: ``(chain index of
+    every vector, its depth in the chain, number of chains)``. Chains are stepped together,
+    element k of every chain at once, so loops run over the longest chain, not all vectors."""
+    start = np.asarray(clr).astype(bool).copy()
+    if len(start):
+        start[0] = True
+    chain = np.cumsum(start) - 1
+    first = np.flatnonzero(start)
+    return chain, np.arange(len(start)) - first[chain], len(first)
+
+
+def _operands(inputs, fmt: FloatFormat, mul: str) -> tuple[np.ndarray, np.ndarray]:
+    if mul == "lmul":
+        x = decode(lmul_bits(inputs["a"], inputs["b"], fmt), fmt).astype(np.float64)
+        return x, np.ones_like(x)
+    return decode(inputs["a"], fmt).astype(np.float64), decode(inputs["b"], fmt).astype(np.float64)
+
+
 def _reference(fmt: FloatFormat, acc_fmt: FloatFormat, mul: str, saturate: bool):
     def ref(inputs: Mapping[str, np.ndarray]) -> np.ndarray:
-        if mul == "lmul":
-            x = decode(lmul_bits(inputs["a"], inputs["b"], fmt), fmt).astype(np.float64)
-            y = np.ones_like(x)
-        else:
-            x = decode(inputs["a"], fmt).astype(np.float64)
-            y = decode(inputs["b"], fmt).astype(np.float64)
-        n = len(x)
-        # each clr (and the reset before vector 0) starts an independent chain; chains are
-        # stepped together, element k of every chain at once, so the loop runs over the
-        # longest chain, not over all vectors
-        start = np.asarray(inputs["clr"]).astype(bool).copy()
-        if n:
-            start[0] = True
-        chain = np.cumsum(start) - 1
-        first = np.flatnonzero(start)
-        depth = np.arange(n) - first[chain]
-        acc = np.zeros(len(first))
-        out = np.empty(n, np.uint64)
-        for k in range(int(depth.max()) + 1 if n else 0):
+        x, y = _operands(inputs, fmt, mul)
+        chain, depth, n_chains = _chains(inputs["clr"])
+        acc = np.zeros(n_chains)
+        out = np.empty(len(x), np.uint64)
+        for k in range(int(depth.max()) + 1 if len(x) else 0):
             idx = np.flatnonzero(depth == k)
             c = chain[idx]
             acc[c] = fma(x[idx], y[idx], acc[c], fmt, out_fmt=acc_fmt, saturate=saturate)
             out[idx] = encode(acc[c], acc_fmt)
+        return out
+
+    return ref
+
+
+def _kulisch_reference(fmt: FloatFormat, mul: str):
+    width = kulisch_width(fmt)
+    lsb = fixed_point_exponent(fmt)
+
+    def ref(inputs: Mapping[str, np.ndarray]) -> np.ndarray:
+        x, y = _operands(inputs, fmt, mul)
+        with np.errstate(invalid="ignore", over="ignore"):
+            p = x * y  # exact: at most 24 significant bits
+        bad = ~np.isfinite(p)
+        # exact integers on the product grid (Python ints: the register can exceed 64 bits)
+        units = [0 if b else int(v) for v, b in zip(np.ldexp(p, -lsb), bad, strict=True)]
+        chain, depth, n_chains = _chains(inputs["clr"])
+        total = [0] * n_chains
+        flag = [False] * n_chains
+        out = np.empty(len(x), dtype=object)
+        for i in np.argsort(depth, kind="stable"):  # depth order = the order within a chain
+            c = chain[i]
+            total[c] = (total[c] + units[i]) % (1 << width)
+            flag[c] = flag[c] or bool(bad[i])
+            out[i] = (int(flag[c]) << width) | total[c]
         return out
 
     return ref
@@ -154,6 +224,8 @@ def build_mac(format: str = "fp8_e4m3fn", acc: str = "fp32", mul: str = "exact",
         raise HwsimError(f"unknown accumulator {acc!r} for mac; allowed: {', '.join(ACCUMULATORS)}")
     if mul not in MULTIPLIERS:
         raise HwsimError(f"unknown multiplier {mul!r} for mac; allowed: {', '.join(MULTIPLIERS)}")
+    if acc == "kulisch":
+        return _build_kulisch(fmt, mul, pipeline, saturate)
     acc_fmt = get_float_format(acc)
     if mul == "exact" and 2 * (fmt.man_bits + 1) > 48:
         raise HwsimError(f"mac products of {fmt.name} exceed the 48-bit exact product limit")
@@ -180,4 +252,35 @@ def build_mac(format: str = "fp8_e4m3fn", acc: str = "fp32", mul: str = "exact",
                 "saturate": saturate},
         stateful=True,
         out_format=acc_fmt.name,
+    )
+
+
+def _build_kulisch(fmt: FloatFormat, mul: str, pipeline: int, saturate: bool) -> RtlUnit:
+    if saturate:
+        raise HwsimError("a Kulisch accumulator is exact: --saturate does not apply")
+    width = kulisch_width(fmt)
+    if width > 63:
+        raise HwsimError(f"a Kulisch accumulator for {fmt.name} would need {width + 1} bits; "
+                         "this generator supports up to 64 (formats up to ~5 exponent bits)")
+    with fresh_block() as block:
+        pipe = Pipeline(pipeline, BOUNDARIES, "mac")
+        if pipe.rst is None:
+            pipe.rst = pyrtl.Input(1, "rst")
+        a = pyrtl.Input(fmt.total_bits, "a")
+        b = pyrtl.Input(fmt.total_bits, "b")
+        clr = pyrtl.Input(1, "clr")
+        y = pyrtl.Output(width + 1, "y")
+        y <<= kulisch_logic(a, b, clr, fmt, mul, pipe)
+    tag = "lmul_" if mul == "lmul" else ""
+    return RtlUnit(
+        name=f"mac_{tag}{fmt.name}_acc_kulisch{width}_p{pipeline}",
+        unit="mac",
+        block=block,
+        inputs={"a": fmt.total_bits, "b": fmt.total_bits, "clr": 1},
+        outputs={"y": width + 1},
+        latency=pipeline + 1,
+        reference=_kulisch_reference(fmt, mul),
+        params={"format": fmt.name, "acc": "kulisch", "mul": mul, "pipeline": pipeline,
+                "saturate": False},
+        stateful=True,
     )

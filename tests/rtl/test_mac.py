@@ -46,7 +46,28 @@ def test_mac_verilator(fmt: str, acc: str, mul: str, pipeline: int) -> None:
     assert_ok(run_verilator(unit, mac_vectors(fmt, 100_000, seed=1)), 100_000)
 
 
+@pytest.mark.parametrize("fmt, mul, pipeline", [
+    ("fp8_e4m3fn", "exact", 0), ("fp8_e4m3fn", "lmul", 1), ("fp8_e4m3", "exact", 1),
+    ("fp6_e3m2fn", "exact", 0), ("fp4_e2m1fn", "exact", 1),
+])
+def test_kulisch_pyrtl(fmt: str, mul: str, pipeline: int) -> None:
+    unit = build_unit("mac", format=fmt, acc="kulisch", mul=mul, pipeline=pipeline)
+    vec = mac_vectors(fmt, 60_000)
+    vec["clr"][30_000:] = 0  # the second half is one long sum: the wide register must hold it
+    assert_ok(verify_pyrtl(unit, vec), 60_000)
+
+
+@pytest.mark.rtl
+def test_kulisch_verilator() -> None:
+    unit = build_unit("mac", format="fp8_e4m3fn", acc="kulisch", pipeline=1)
+    assert_ok(run_verilator(unit, mac_vectors("fp8_e4m3fn", 100_000, seed=2)), 100_000)
+
+
 def test_bad_parameters() -> None:
+    with pytest.raises(HwsimError, match="up to 64"):
+        build_unit("mac", format="fp8_e5m2", acc="kulisch")
+    with pytest.raises(HwsimError, match="exact"):
+        build_unit("mac", format="fp8_e4m3fn", acc="kulisch", saturate=True)
     with pytest.raises(HwsimError, match="accumulator"):
         build_unit("mac", format="fp8_e4m3fn", acc="fp64")
     with pytest.raises(HwsimError, match="multiplier"):
