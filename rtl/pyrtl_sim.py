@@ -19,7 +19,7 @@ import pyrtl
 
 from rtl.unit import RtlUnit
 from rtl.verify.runner import RESET_CYCLES
-from rtl.verify.vectors import VerifyResult, check_samples, make_vectors
+from rtl.verify.vectors import VerifyResult, check_samples, resolve_vectors
 
 
 def _simulator(unit: RtlUnit):
@@ -60,12 +60,7 @@ def verify_pyrtl(unit: RtlUnit, vectors: Mapping[str, np.ndarray] | None = None,
                  exhaustive: bool | None = None, n_random: int = 100_000,
                  seed: int = 0) -> VerifyResult:
     """Like :func:`rtl.verify.verify_unit`, simulated in PyRTL instead of Verilator."""
-    if vectors is None:
-        vectors, exhaustive = make_vectors(unit, exhaustive=exhaustive, n_random=n_random,
-                                           seed=seed)
-    else:
-        vectors = {p: np.asarray(vectors[p], dtype=np.uint64) for p in unit.inputs}
-        exhaustive = bool(exhaustive)
+    vectors, exhaustive = resolve_vectors(unit, vectors, exhaustive, n_random, seed)
     t0 = time.perf_counter()
     samples = simulate_pyrtl(unit, vectors)
     return check_samples(unit, vectors, samples, exhaustive=exhaustive, simulator="pyrtl",

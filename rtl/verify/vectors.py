@@ -165,6 +165,15 @@ def check_samples(unit: RtlUnit, vectors: Mapping[str, np.ndarray], samples: np.
                         sim_s=sim_s)
 
 
+def resolve_vectors(unit: RtlUnit, vectors: Mapping[str, np.ndarray] | None,
+                    exhaustive: bool | None, n_random: int, seed: int
+                    ) -> tuple[dict[str, np.ndarray], bool]:
+    """The given vectors (as uint64 per input port) or :func:`make_vectors`' ones."""
+    if vectors is None:
+        return make_vectors(unit, exhaustive=exhaustive, n_random=n_random, seed=seed)
+    return {p: np.asarray(vectors[p], dtype=np.uint64) for p in unit.inputs}, bool(exhaustive)
+
+
 def verify_unit(unit: RtlUnit, vectors: Mapping[str, np.ndarray] | None = None, *,
                 exhaustive: bool | None = None, n_random: int = 100_000, seed: int = 0,
                 build_dir: str | Path | None = None) -> VerifyResult:
@@ -175,12 +184,7 @@ def verify_unit(unit: RtlUnit, vectors: Mapping[str, np.ndarray] | None = None, 
     """
     from rtl.verify.runner import simulate
 
-    if vectors is None:
-        vectors, exhaustive = make_vectors(unit, exhaustive=exhaustive, n_random=n_random,
-                                           seed=seed)
-    else:
-        vectors = {p: np.asarray(vectors[p], dtype=np.uint64) for p in unit.inputs}
-        exhaustive = bool(exhaustive)
+    vectors, exhaustive = resolve_vectors(unit, vectors, exhaustive, n_random, seed)
     run = simulate(unit, vectors, Path(build_dir) if build_dir is not None else None)
     return check_samples(unit, vectors, run.samples, exhaustive=exhaustive,
                          simulator="verilator", build_s=run.build_s, sim_s=run.sim_s)
