@@ -419,8 +419,12 @@ def run(models: Sequence[str] = MODELS, formats: Sequence[str] = FORMATS, *,
                               maximise_cost_axis=True)
             lut = pareto_mask([p.pe_luts for p in model_points], sq)
             points += [_mark(p, t, u) for p, t, u in zip(model_points, thr, lut, strict=True)]
+    table = Path(pe_table).resolve()
+    # repository-relative when possible, so stored results do not carry a machine's path
+    shown = table.relative_to(STUDY_DIR.parents[1]) if table.is_relative_to(
+        STUDY_DIR.parents[1]) else table
     cfg = StudyConfig(tuple(models), tuple(formats), tuple(views), rows, seed, b.name, b.luts,
-                      budget, LUT_BUDGET_FRACTION, family, dataflow, str(pe_table))
+                      budget, LUT_BUDGET_FRACTION, family, dataflow, str(shown))
     return StudyResult(cfg, tuple(points), tuple(errors), tuple(costs))
 
 
