@@ -106,7 +106,14 @@ def netlist_features(block: Any) -> dict[str, float]:
             reg += width
         if op not in "wcs":
             nets += 1
-    return {"nl_mult_bits": float(mult), "nl_add_bits": float(add), "nl_cmp_bits": float(cmp_),
+    import pyrtl
+
+    # PyRTL's own area estimate is a netlist feature (milliseconds, no synthesis); its delay
+    # estimate is not used, being the delay target itself
+    with pyrtl.set_working_block(block, no_sanity_check=True):
+        area_mm2, _ = pyrtl.area_estimation(tech_in_nm=130, block=block)
+    return {"pyrtl_area_mm2": float(area_mm2), "nl_mult_bits": float(mult),
+            "nl_add_bits": float(add), "nl_cmp_bits": float(cmp_),
             "nl_mux_bits": float(mux), "nl_logic_bits": float(logic),
             "nl_reg_bits": float(reg), "nl_nets": float(nets)}
 
@@ -125,7 +132,7 @@ def design_features(p: DesignPoint) -> dict[str, float]:
 
 
 PARAM_FEATURES = tuple(param_features(DesignPoint("mac", "fp8_e4m3fn", acc="fp32")))
-NETLIST_FEATURES = ("nl_mult_bits", "nl_add_bits", "nl_cmp_bits", "nl_mux_bits",
+NETLIST_FEATURES = ("pyrtl_area_mm2", "nl_mult_bits", "nl_add_bits", "nl_cmp_bits", "nl_mux_bits",
                     "nl_logic_bits", "nl_reg_bits", "nl_nets")
 
 

@@ -55,6 +55,13 @@ class DesignPoint:
     def __post_init__(self) -> None:
         if self.unit not in FAMILIES:
             raise HwsimError(f"unknown unit {self.unit!r}; known: {', '.join(FAMILIES)}")
+        # the generators' defaults, made explicit so that features and keys agree
+        defaults = {"mac": {"acc": "fp32", "mul": "exact"}, "convert": {"direction": "to"}}
+        for name, value in defaults.get(self.unit, {}).items():
+            if not getattr(self, name):
+                object.__setattr__(self, name, value)
+        if self.unit == "block-dot" and not self.block:
+            object.__setattr__(self, "block", 4)
 
     @property
     def family(self) -> str:

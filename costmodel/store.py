@@ -1,0 +1,108 @@
+"""Saving and loading a :class:`costmodel.models.CostModel` with ``skops`` (never pickle).
+
+The file holds the fitted scikit-learn estimators plus plain containers: the provenance (a JSON
+string with the scikit-learn version, feature names, dataset hash and seed), the feature names
+and the training domain. Loading trusts only scikit-learn, NumPy and builtin types that skops
+reports; anything else means a foreign file, and an unreadable archive means a corrupt one;
+both raise the project's error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from costmodel.features import FeatureSpec
+from costmodel.models import CostModel, Domain, FittedTarget
+from hwsim.errors import HwsimError
+from hwsim.io import atomic_write_bytes
+
+MAGIC = "hwsim-costmodel"
+FORMAT_VERSION = 1
+_TRUSTED_PREFIXES = ("sklearn.", "numpy.", "builtins.", "scipy.")
+
+
+def _skops_io() -> Any:
+    try:
+        import skops.io as sio
+    except ImportError as exc:  # pragma: no cover - skops is a dependency of the cost model
+        raise HwsimError("the cost model needs skops: pip install skops") from exc
+    return sio
+
+
+def dataset_hash(path: str | Path) -> str:
+    """SHA-256 (first 16 hex digits) of a dataset file's bytes."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def save_model(model: CostModel, path: str | Path) -> Path:
+    """Write ``model`` to ``path`` (skops format, atomically)."""
+    sio = _skops_io()
+    obj = {
+        "magic": MAGIC,
+        "format_version": FORMAT_VERSION,
+        "meta_json": json.dumps(dict(model.meta), sort_keys=True),
+        "feature_names": list(model.features.names),
+        "domain": {"units": list(model.domain.units), "formats": list(model.domain.formats),
+                   "lo": dict(model.domain.lo), "hi": dict(model.domain.hi)},
+        "targets": {t: {"kind": f.kind, "point": f.point,
+                        "bounds": {k: list(v) for k, v in f.bounds.items()},
+                        "cv_mape": dict(f.cv_mape)} for t, f in model.targets.items()},
+    }
+    return atomic_write_bytes(path, sio.dumps(obj))
+
+
+def load_model(path: str | Path) -> CostModel:
+    """Read a model written by :func:`save_model`; a corrupt or foreign file raises HwsimError."""
+    import sklearn
+
+    sio = _skops_io()
+    p = Path(path)
+    if not p.is_file():
+        raise HwsimError(f"no cost model at {p}; train one with 'hwsim cost train'")
+    data = p.read_bytes()
+    try:
+        untrusted = sio.get_untrusted_types(data=data)
+    except Exception as exc:  # noqa: BLE001  (zip, JSON and schema errors all mean corrupt)
+        raise HwsimError(f"{p} is not a readable skops file (corrupt?): {exc}") from exc
+    foreign = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
+    if foreign:
+        raise HwsimError(f"{p} contains types a cost model never holds: {', '.join(foreign)}; "
+                         "refusing to load it")
+    try:
+        obj = sio.loads(data, trusted=untrusted)
+    except Exception as exc:  # noqa: BLE001
+        raise HwsimError(f"{p} could not be loaded (corrupt?): {exc}") from exc
+    if not isinstance(obj, dict) or obj.get("magic") != MAGIC:
+        raise HwsimError(f"{p} is a skops file but not an hwsim cost model")
+    if obj.get("format_version") != FORMAT_VERSION:
+        raise HwsimError(f"{p} has cost-model format {obj.get('format_version')!r}; this "
+                         f"version reads format {FORMAT_VERSION}: retrain with 'hwsim cost train'")
+    try:
+        meta = json.loads(obj["meta_json"])
+        feats = FeatureSpec(tuple(obj["feature_names"]))
+        d = obj["domain"]
+        domain = Domain(tuple(d["units"]), tuple(d["formats"]), dict(d["lo"]), dict(d["hi"]))
+        targets = {t: FittedTarget(t, v["kind"], v["point"],
+                                   {k: list(b) for k, b in v["bounds"].items()},
+                                   dict(v["cv_mape"])) for t, v in obj["targets"].items()}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise HwsimError(f"{p} is an incomplete cost model: {exc}") from exc
+    from costmodel.features import FEATURES
+
+    if feats != FEATURES:
+        raise HwsimError(f"{p} was trained on other features than this version computes; "
+                         "retrain with 'hwsim cost train'")
+    if meta.get("sklearn_version") != sklearn.__version__:
+        warnings.warn(f"{p} was saved with scikit-learn {meta.get('sklearn_version')}, "
+                      f"running {sklearn.__version__}: predictions may differ slightly",
+                      UserWarning, stacklevel=2)
+    return CostModel(targets, feats, domain, meta)
+
+
+def shipped_model_path() -> Path:
+    return Path(str(resources.files("costmodel.data").joinpath("model.skops")))
