@@ -94,8 +94,16 @@ class DesignPoint:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DesignPoint:
-        names = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in d.items() if k in names})
+        # coerce: rows of a DataFrame carry NumPy scalars, which the key's JSON rejects
+        cast = {"pipeline": int, "block": int, "saturate": _as_bool}
+        return cls(**{k: cast.get(k, str)(v) for k, v in d.items()
+                      if k in cls.__dataclass_fields__})
+
+
+def _as_bool(v: Any) -> bool:
+    if isinstance(v, str):
+        return v.strip().lower() in ("1", "true", "yes")
+    return bool(v)
 
 
 def _width(fmt: str) -> int:

@@ -1,0 +1,67 @@
+"""Batch prediction throughput of the shipped cost model (``python benchmarks/bench_costmodel.py``).
+
+Target: at least 100,000 predictions per second. Two ways of asking, 100,000 queries each:
+
+- feature matrix: the features are already computed (a sweep that reuses them), all five
+  targets with their 90% intervals;
+- design points: a sweep's queries drawn from 500 distinct configurations, features computed once
+  per distinct configuration (netlists built on the first call, cached afterwards), one target.
+
+A "prediction" is one design's value for one target with its interval.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+TARGET_PER_S = 100_000
+N = 100_000
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", help="also write the results to this file")
+    args = ap.parse_args()
+
+    from costmodel.dataset import load_dataset
+    from costmodel.models import single_thread
+    from costmodel.space import design_space
+    from costmodel.store import load_model, shipped_model_path
+
+    model = load_model(shipped_model_path())
+    df = load_dataset()
+    x = model.features.matrix(df)
+    x = np.resize(x, (N, x.shape[1]))
+    results = {}
+    with single_thread():
+        model.predict_matrix(x[:1000])  # warm-up
+        t0 = time.perf_counter()
+        out = model.predict_matrix(x)
+        dt = time.perf_counter() - t0
+        n_pred = N * len(out)
+        results["matrix_all_targets_per_s"] = n_pred / dt
+        pts = design_space()[:500]
+        queries = [pts[i] for i in np.random.default_rng(0).integers(0, len(pts), N)]
+        t0 = time.perf_counter()
+        model.predict_points(queries, targets=("energy",))
+        cold = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        model.predict_points(queries, targets=("energy",))
+        warm = time.perf_counter() - t0
+    results["points_one_target_cold_per_s"] = N / cold
+    results["points_one_target_warm_per_s"] = N / warm
+    for k, v in results.items():
+        ok = "ok" if v >= TARGET_PER_S else "BELOW TARGET"
+        print(f"{k:<34} {v:>12,.0f} predictions/s  ({ok}, target {TARGET_PER_S:,})")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({**results, "target_per_s": TARGET_PER_S, "n": N}, fh, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Learned cost models of arithmetic units (see costmodel.models)."""

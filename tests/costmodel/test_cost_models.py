@@ -1,0 +1,84 @@
+"""Model registry, prediction, intervals, domain warnings, batch API, reproducibility."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from costmodel.models import MODEL_KINDS, TARGETS, OutOfDomainWarning, make_model
+from costmodel.space import DesignPoint
+from hwsim.errors import HwsimError
+
+CLAIMS = Path(__file__).parents[2] / "sim_results" / "costmodel" / "validation.json"
+
+
+def test_registry_lists_choices():
+    assert set(MODEL_KINDS) == {"gbr", "rf", "physical"}
+    for k in MODEL_KINDS:
+        assert hasattr(make_model(k), "fit")
+    with pytest.raises(HwsimError, match="known: gbr, rf, physical"):
+        make_model("xgboost")
+
+
+def test_model_records_its_provenance(shipped_model):
+    import sklearn
+
+    m = shipped_model.meta
+    assert m["sklearn_version"] == sklearn.__version__
+    assert len(m["dataset_hash"]) == 16
+    assert m["feature_names"] == list(shipped_model.features.names)
+    assert m["seed"] == 0
+    assert set(m["targets"]) == set(TARGETS)
+
+
+def test_predict_gives_value_inside_interval(shipped_model):
+    preds, why = shipped_model.predict(DesignPoint("minifloat-mul", "fp8_e4m3fn"))
+    assert why == []
+    assert {p.target for p in preds} == set(TARGETS)
+    for p in preds:
+        assert 0 < p.lo <= p.value <= p.hi
+    area = next(p for p in preds if p.target == "area")
+    assert 500 < area.value < 20_000  # an fp8 multiplier is a few thousand transistors
+
+
+def test_out_of_domain_query_warns(shipped_model):
+    with pytest.warns(OutOfDomainWarning, match="elem_bits"):
+        _, why = shipped_model.predict(DesignPoint("minifloat-mul", "fp32"))
+    assert why
+
+
+def test_batch_prediction_matches_single(shipped_model, shipped_df):
+    pts = [DesignPoint("lmul", "fp8_e4m3fn"), DesignPoint("int-mul", "int8")] * 50
+    res = shipped_model.predict_points(pts, targets=("energy",))
+    assert res["energy"]["value"].shape == (100,)
+    single, _ = shipped_model.predict(pts[1], targets=("energy",))
+    assert res["energy"]["value"][1] == pytest.approx(single[0].value)
+    x = shipped_model.features.matrix(shipped_df)
+    out = shipped_model.predict_matrix(x)
+    assert np.all(out["area"]["lo"] <= out["area"]["hi"])
+
+
+def test_unknown_target_is_a_user_error(shipped_model):
+    with pytest.raises(HwsimError, match="known: area"):
+        shipped_model.predict_matrix(np.zeros((1, len(shipped_model.features.names))),
+                                     targets=("power",))
+
+
+def test_training_reproduces_the_claimed_validation(shipped_df):
+    """The random hold-out numbers in sim_results/costmodel/validation.json (written by
+    'hwsim cost study') come back when the delay and energy targets are retrained."""
+    from costmodel.validate import validate
+
+    claims = json.loads(CLAIMS.read_text())
+    claimed = {(s["split"], s["target"]): s for s in claims["scores"]}
+    rep = validate(shipped_df, splits=("random",), targets=("delay", "energy"))
+    for t in ("delay", "energy"):
+        got, want = rep.get("random", t), claimed[("random", t)]
+        assert got.kind == want["kind"]
+        assert got.mape == pytest.approx(want["mape"], rel=0.05, abs=0.2)
+        assert got.r2 == pytest.approx(want["r2"], abs=0.01)
+        # the learned model beats the analytical baseline
+        assert got.mape < got.baseline_mape
