@@ -51,6 +51,9 @@ VIEWS: dict[str, tuple[str, str]] = {
     "mac_fp16": ("mac", "mac_fp16"),
     # whole MAC: int-mac vs mac with an fp32 accumulator (what exact-ish accumulation costs)
     "mac_fp32": ("mac", "mac_fp32"),
+    # whole MAC, both accumulating exactly in fixed point: int-mac vs mac with a Kulisch
+    # accumulator (the minifloat MAC with fixed-point accumulation the paper's FPGA library uses)
+    "mac_kulisch": ("mac", "mac_kulisch"),
     # multiplier only: accumulator-neutral, as if both used the same (free) accumulator
     "mul": ("mul", "mul"),
 }
@@ -280,6 +283,7 @@ def pe_candidates(formats: Sequence[str]) -> list[tuple[str, str, dict]]:
         else:
             out += [(f"mac_fp32_{f}", "mac", {"format": f, "acc": "fp32"}),
                     (f"mac_fp16_{f}", "mac", {"format": f, "acc": "fp16"}),
+                    (f"mac_kulisch_{f}", "mac", {"format": f, "acc": "kulisch"}),
                     (f"mul_{f}", "minifloat-mul", {"format": f})]
     return out
 

@@ -259,9 +259,9 @@ def _build_kulisch(fmt: FloatFormat, mul: str, pipeline: int, saturate: bool) ->
     if saturate:
         raise HwsimError("a Kulisch accumulator is exact: --saturate does not apply")
     width = kulisch_width(fmt)
-    if width > 63:
+    if width > 255:
         raise HwsimError(f"a Kulisch accumulator for {fmt.name} would need {width + 1} bits; "
-                         "this generator supports up to 64 (formats up to ~5 exponent bits)")
+                         "this generator supports up to 256 (formats of up to 6 exponent bits)")
     with fresh_block() as block:
         pipe = Pipeline(pipeline, BOUNDARIES, "mac")
         if pipe.rst is None:

@@ -6,8 +6,8 @@ For every format of the study (int4..int8 and the finite-only minifloats of 3..8
 synthesises, with DSP inference off so integers and minifloats compete on LUTs alone:
 
 - ``mac``: the whole PE. ints: ``int-mac`` (accumulator 2N+16 bits, the unit's default);
-  minifloats: ``mac`` with an fp32 accumulator (``mac_fp32``) and with an fp16 one
-  (``mac_fp16``), the only accumulators our float MAC offers;
+  minifloats: ``mac`` with an exact fixed-point (Kulisch) accumulator (``mac_kulisch``), with
+  an fp32 accumulator (``mac_fp32``) and with an fp16 one (``mac_fp16``);
 - ``mul``: the multiplier alone (``int-mul`` / ``minifloat-mul``), an accumulator-neutral view.
 
 Families: ``xilinx-nodsp`` (``synth_xilinx -family xc7 -nodsp``: LUT6 + CARRY4) and ``ice40``
@@ -63,8 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     entries: dict[str, dict] = {}
     with ProcessPoolExecutor(args.jobs) as pool:
         # cheapest designs first (multipliers, then fp16- and fp32-accumulator MACs)
-        order = sorted(todo, key=lambda t: ("mul", "mac", "mac_fp16", "mac_fp32").index(
-            t[0].rsplit("_", 2)[0] if t[0].startswith("mac_fp") else t[0].split("_")[0]))
+        order = sorted(todo, key=lambda t: next(
+            i for i, p in enumerate(("mul_", "mac_int", "mac_kulisch", "mac_fp16", "mac_fp32"))
+            if t[0].startswith(p)))
         futs = [pool.submit(_synth, key, unit, params) for key, unit, params in order]
         for fut in as_completed(futs):
             key, entry = fut.result()

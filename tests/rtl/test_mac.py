@@ -64,8 +64,8 @@ def test_kulisch_verilator() -> None:
 
 
 def test_bad_parameters() -> None:
-    with pytest.raises(HwsimError, match="up to 64"):
-        build_unit("mac", format="fp8_e5m2", acc="kulisch")
+    with pytest.raises(HwsimError, match="up to 256"):
+        build_unit("mac", format="e7m1", acc="kulisch")
     with pytest.raises(HwsimError, match="exact"):
         build_unit("mac", format="fp8_e4m3fn", acc="kulisch", saturate=True)
     with pytest.raises(HwsimError, match="accumulator"):
