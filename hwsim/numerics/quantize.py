@@ -91,7 +91,6 @@ def _plan(fmt: FloatFormat, lay: _Layout):
     sub_base = fmt.emin - fmt.man_bits + lay.bias + lay.man_bits
     return {
         "drop": drop,
-        "low": u((1 << drop) - 1),
         "half": u(1 << (drop - 1)) if drop else u(0),
         "keep": u(~((1 << drop) - 1) & int(~lay.sign)),
         "min_normal_bits": min_normal_bits,
