@@ -133,9 +133,44 @@ def systolic_step(cfg: DemoConfig) -> StepResult:
     )
 
 
+def cost_step(cfg: DemoConfig) -> StepResult:
+    """The shipped learned cost model on a few units, beside the analytical 45 nm table."""
+    from costmodel.provider import AnalyticalCostProvider
+    from costmodel.space import DesignPoint
+    from costmodel.store import load_model, shipped_model_path
+
+    model = load_model(shipped_model_path())
+    analytical = AnalyticalCostProvider()
+    points = (("L-Mul", DesignPoint("lmul", "fp8_e4m3fn"), None),
+              ("FP8 E4M3 mul", DesignPoint("minifloat-mul", "fp8_e4m3fn"), ("mul", "fp8_e4m3fn")),
+              ("INT8 mul", DesignPoint("int-mul", "int8"), ("mul", "int8")),
+              ("BF16 mul", DesignPoint("minifloat-mul", "bf16"), ("mul", "bf16")),
+              ("FP8 MAC, fp32 acc", DesignPoint("mac", "fp8_e4m3fn", acc="fp32"),
+               ("mac", "fp8_e4m3fn")))
+    rows, summary = [], []
+    for label, point, op in points:
+        preds, _ = model.predict(point, ("area", "energy"))
+        by = {p.target: p for p in preds}
+        area, energy = by["area"], by["energy"]
+        ref = analytical.energy_pj(*op) if op else float("nan")
+        rows.append((label, f"{area.value:,.0f} [{area.lo:,.0f}, {area.hi:,.0f}]",
+                     f"{energy.value:.3f} [{energy.lo:.3f}, {energy.hi:.3f}]",
+                     "n/a" if op is None else f"{ref:.2f}"))
+        summary.append({"design": label, "area_transistors": area.value,
+                        "energy_pj": energy.value, "analytical_energy_pj": ref})
+    return StepResult(
+        "Learned cost model (Yosys-trained; 90% intervals) vs the analytical 45 nm table",
+        ("design", "transistors", "energy pJ/op (proxy)", "45 nm table pJ"),
+        rows,
+        [],
+        {"cost": summary},
+    )
+
+
 #: The demo's steps, in order: later capabilities append theirs.
-DEMO_STEPS: tuple[Callable[[DemoConfig], StepResult], ...] = (formats_step, lmul_step, rtl_step,
-                                                              systolic_step)
+DEMO_STEPS: tuple[Callable[[DemoConfig], StepResult], ...] = (
+    formats_step, lmul_step, rtl_step, systolic_step, cost_step,
+)
 
 
 def run_demo(cfg: DemoConfig, on_step: Callable[[StepResult], None] | None = None

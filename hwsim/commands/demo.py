@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -20,7 +21,8 @@ def demo(out: Path | None, force: bool, seed: int) -> None:
     from hwsim.demo import DEMO_STEPS, DemoConfig, run_demo
     from hwsim.io import fresh_output_dir
 
-    console = Console()
+    # piped output gets rich's 80-column default, too narrow for the tables' intervals
+    console = Console() if sys.stdout.isatty() else Console(width=120)
     out_dir = fresh_output_dir(out, Path("sim_results") / "demo", force)
     cfg = DemoConfig(out_dir=out_dir, seed=seed)
 
