@@ -144,7 +144,7 @@ def cost_step(cfg: DemoConfig) -> StepResult:
     points = (("L-Mul", DesignPoint("lmul", "fp8_e4m3fn"), None),
               ("FP8 E4M3 mul", DesignPoint("minifloat-mul", "fp8_e4m3fn"), ("mul", "fp8_e4m3fn")),
               ("INT8 mul", DesignPoint("int-mul", "int8"), ("mul", "int8")),
-              ("BF16 mul", DesignPoint("minifloat-mul", "bf16"), ("mul", "bf16")),
+              ("FP8 E5M2 mul", DesignPoint("minifloat-mul", "fp8_e5m2"), ("mul", "fp8_e5m2")),
               ("FP8 MAC, fp32 acc", DesignPoint("mac", "fp8_e4m3fn", acc="fp32"),
                ("mac", "fp8_e4m3fn")))
     rows, summary = [], []
