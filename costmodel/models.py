@@ -57,6 +57,14 @@ def _gbr(seed: int) -> Any:
                                      subsample=0.9, random_state=seed)
 
 
+def _gbr_large(seed: int) -> Any:
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    # more, deeper, slower-learning trees: pays off once the dataset has ~1000 designs
+    return GradientBoostingRegressor(n_estimators=500, max_depth=5, learning_rate=0.06,
+                                     subsample=0.8, random_state=seed)
+
+
 def _rf(seed: int) -> Any:
     from sklearn.ensemble import RandomForestRegressor
 
@@ -75,6 +83,8 @@ def _physical(seed: int) -> Any:
 
 MODEL_KINDS: dict[str, ModelKind] = {
     "gbr": ModelKind("gbr", _gbr, FEATURES, True, "gradient boosting on log(target)"),
+    "gbr-large": ModelKind("gbr-large", _gbr_large, FEATURES, True,
+                           "larger gradient boosting on log(target)"),
     "rf": ModelKind("rf", _rf, FEATURES, True, "random forest on log(target)"),
     "physical": ModelKind("physical", _physical, PHYSICAL, False,
                           "non-negative linear model over operator bit counts"),
