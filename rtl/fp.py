@@ -222,3 +222,13 @@ def twos_complement(mag: pyrtl.WireVector, negative: pyrtl.WireVector, width: in
     """``-mag`` if ``negative`` else ``mag``, as a ``width``-bit two's-complement word."""
     m = mag.zero_extended(width)
     return pyrtl.select(negative, (~m + 1)[:width], m)
+
+
+def finish(fmt: FloatFormat, saturate: bool, sign, mag, is_zero, is_nan, is_inf, pipe,
+           nan_sign=None) -> pyrtl.WireVector:
+    """The common tail of the float units: force exact zeros, apply the format's policy
+    (:func:`pack_result`), and register the result at the ``output`` stage boundary."""
+    mag = pyrtl.select(is_zero, const(0, len(mag)), mag)
+    y = pack_result(fmt, saturate, sign, mag, is_nan, is_inf, nan_sign=nan_sign)
+    (y,) = pipe.stage("output", y)
+    return y

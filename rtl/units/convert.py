@@ -21,7 +21,7 @@ import pyrtl
 from hwsim.errors import HwsimError
 from hwsim.numerics import FloatFormat, decode, encode, get_float_format, get_format, quantize
 from rtl.build import Pipeline, fresh_block
-from rtl.fp import const, normalise, pack_result, round_packed, unpack
+from rtl.fp import const, finish, normalise, round_packed, unpack
 from rtl.unit import RtlUnit, register
 
 BOUNDARIES = ("normalise", "output")
@@ -45,10 +45,7 @@ def convert_logic(a: pyrtl.WireVector, src: FloatFormat, dst: FloatFormat, satur
         "normalise", q, exp_part, sticky, u.sign, nan_sign, u.is_zero, u.is_nan, u.is_inf
     )
     mag = round_packed(q, exp_part, sticky, dst)
-    mag = pyrtl.select(is_zero, const(0, len(mag)), mag)
-    y = pack_result(dst, saturate, sign, mag, is_nan, is_inf, nan_sign=nan_sign)
-    (y,) = pipe.stage("output", y)
-    return y
+    return finish(dst, saturate, sign, mag, is_zero, is_nan, is_inf, pipe, nan_sign=nan_sign)
 
 
 def _reference(src: FloatFormat, dst: FloatFormat, saturate: bool):

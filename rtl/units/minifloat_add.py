@@ -24,8 +24,8 @@ from rtl.build import Pipeline, binary_float_unit, binary_reference
 from rtl.fp import (
     const,
     count_leading_zeros,
-    pack_result,
-    round_nearest_even,
+    finish,
+    round_packed,
     shift_right_sticky,
     unpack,
 )
@@ -87,15 +87,8 @@ def adder(a: pyrtl.WireVector, b: pyrtl.WireVector, fmt: FloatFormat, saturate: 
     q, exp_base, sticky_extra, result_sign, is_zero, is_nan, is_inf = pipe.stage(
         "normalise", q, exp_base, sticky_extra, result_sign, is_zero, is_nan, is_inf
     )
-    top = q[GRS:width]  # hidden bit + mantissa
-    guard = q[GRS - 1]
-    rest = (q[: GRS - 1] != 0) | sticky_extra
-    packed = (pyrtl.concat(exp_base, const(0, m)) if m else exp_base) + top
-    mag = round_nearest_even(packed, guard, rest)
-    mag = pyrtl.select(is_zero, const(0, len(mag)), mag)
-    y = pack_result(fmt, saturate, result_sign, mag, is_nan, is_inf)
-    (y,) = pipe.stage("output", y)
-    return y
+    mag = round_packed(q, exp_base, sticky_extra, fmt)  # q: hidden bit, mantissa, G, R, S
+    return finish(fmt, saturate, result_sign, mag, is_zero, is_nan, is_inf, pipe)
 
 
 @register("minifloat-add")

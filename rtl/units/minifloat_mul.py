@@ -22,7 +22,7 @@ import pyrtl
 
 from hwsim.numerics import FloatFormat, get_float_format, mul
 from rtl.build import Pipeline, binary_float_unit, binary_reference
-from rtl.fp import const, normalise, pack_result, round_packed, unpack
+from rtl.fp import finish, normalise, round_packed, unpack
 from rtl.unit import RtlUnit, register
 
 BOUNDARIES = ("product", "normalise", "output")
@@ -48,10 +48,7 @@ def multiply(a: pyrtl.WireVector, b: pyrtl.WireVector, fmt: FloatFormat, saturat
         "normalise", q, exp_part, sticky, sign, is_nan, is_inf, is_zero
     )
     mag = round_packed(q, exp_part, sticky, fmt)
-    mag = pyrtl.select(is_zero, const(0, len(mag)), mag)
-    y = pack_result(fmt, saturate, sign, mag, is_nan, is_inf)
-    (y,) = pipe.stage("output", y)
-    return y
+    return finish(fmt, saturate, sign, mag, is_zero, is_nan, is_inf, pipe)
 
 
 @register("minifloat-mul")
