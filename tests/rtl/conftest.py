@@ -11,7 +11,8 @@ import os
 from pathlib import Path
 
 import pytest
-from unit_helpers import require_tool as _require
+
+from tests.tooling import require_tool as _require
 
 
 @pytest.fixture

@@ -6,25 +6,12 @@ under CI (``CI=true``), where the ``[dev]`` install must provide it and a missin
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
-import pytest
 
 from hwsim.numerics import FloatFormat, decode, encode, get_format
-from rtl.toolchain import tool_missing
 from rtl.unit import RtlUnit
 from rtl.verify import VerifyResult, verify_unit
-
-
-def require_tool(tool: str) -> None:
-    """Skip without ``tool``, with the reason; under CI (``CI=true``) fail instead."""
-    reason = tool_missing(tool)
-    if reason is None:
-        return
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"CI must have {tool} (pip install -e '.[dev]'): {reason}")
-    pytest.skip(reason)
+from tests.tooling import require_tool
 
 
 def run_verilator(unit: RtlUnit, vectors=None, **kw) -> VerifyResult:
