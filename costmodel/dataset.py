@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from costmodel.features import design_features
+from costmodel.features import FEATURES_VERSION, compute_design_features
 from costmodel.space import DesignPoint, design_space
 from hwsim.errors import HwsimError
 from hwsim.io import atomic_write_json, atomic_write_text
@@ -95,7 +95,7 @@ def evaluate_design(p: DesignPoint, build_dir: str | Path) -> dict[str, Any]:
     dff = sum(n for c, n in rep.cmos_cells.items() if "DFF" in c.upper())
     rec: dict[str, Any] = {"record_version": RECORD_VERSION, **p.to_dict(), "key": p.key}
     rec["module"] = unit.name
-    rec.update(design_features(p))
+    rec.update(_features(p))
     rec.update({
         "latency_cycles": rep.latency_cycles,
         "cmos_cells_total": rep.cmos_cells_total,
@@ -117,6 +117,10 @@ def evaluate_design(p: DesignPoint, build_dir: str | Path) -> dict[str, Any]:
     return rec
 
 
+def _features(p: DesignPoint) -> dict[str, Any]:
+    return {"features_version": FEATURES_VERSION, **compute_design_features(p)}
+
+
 def _load_record(path: Path) -> dict[str, Any] | None:
     try:
         rec = json.loads(path.read_text())
@@ -125,10 +129,18 @@ def _load_record(path: Path) -> dict[str, Any] | None:
     return rec if rec.get("record_version") == RECORD_VERSION else None
 
 
+def _is_current(rec: dict[str, Any] | None) -> bool:
+    return rec is not None and rec.get("features_version") == FEATURES_VERSION
+
+
 def _worker(p: DesignPoint, out: str, build_dir: str) -> tuple[str, bool, str]:
     path = record_path(Path(out), p)
-    if _load_record(path) is not None:
+    rec = _load_record(path)
+    if _is_current(rec):
         return p.key, True, "cached"
+    if rec is not None:  # synthesised under an older feature set: refresh the features only
+        atomic_write_json(path, {**rec, **_features(p)})
+        return p.key, True, "features refreshed"
     try:
         rec = evaluate_design(p, build_dir)
     except Exception as exc:  # noqa: BLE001  (one failing design must not stop the sweep)
@@ -152,7 +164,7 @@ def run_sweep(out: str | Path, *, jobs: int = 1, points: Sequence[DesignPoint] |
     if limit is not None:
         pts = pts[:limit]
     bdir = str(build_dir) if build_dir is not None else str(out / "rtl")
-    todo = [p for p in pts if _load_record(record_path(out, p)) is None]
+    todo = [p for p in pts if not _is_current(_load_record(record_path(out, p)))]
     failed = 0
     from rich.progress import (
         BarColumn,
@@ -201,7 +213,8 @@ def collect(out: str | Path) -> Path:
     df[cells] = df[cells].fillna(0).astype(int)
     for c in ("acc", "mul", "direction"):
         df[c] = df[c].fillna("").astype(str)
-    df = df.drop(columns=["record_version"]).sort_values(["unit", "format", "key"])
+    df = df.drop(columns=["record_version", "features_version"], errors="ignore")
+    df = df.sort_values(["unit", "format", "key"])
     atomic_write_text(path, df.to_csv(index=False))
     return path
 
@@ -220,7 +233,8 @@ def load_dataset(path: str | Path | None = None):
     if not p.is_file():
         raise HwsimError(f"no dataset at {p}; run 'hwsim cost dataset' first")
     try:
-        df = pd.read_csv(p, keep_default_na=False, na_values=[""])
+        df = pd.read_csv(p, keep_default_na=False, na_values=[""],
+                         dtype={"acc": str, "mul": str, "direction": str})
     except (ValueError, OSError) as exc:
         raise HwsimError(f"cannot read dataset {p}: {exc}") from exc
     required = [c for c in SCHEMA if "<" not in c]

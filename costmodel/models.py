@@ -1,10 +1,13 @@
 """Predictors of area, FPGA LUTs, delay and energy per operation, and how they are chosen.
 
 :func:`make_model` builds one regressor per registered kind: gradient boosting
-(``gbr``), a random forest (``rf``) and a physically-informed baseline (``physical``: a
-non-negative linear model over operator bit counts, i.e. area ~ sum of c_k x bits of each
-operator kind, with the multiplier's partial products ~ (mantissa + 1)^2). The learned kinds fit
-log(target), so their errors are relative, the way MAPE counts them. :func:`fit_cost_model`
+(``gbr``, ``gbr-large``), a random forest (``rf``), a physically-informed baseline
+(``physical``: a non-negative linear model without intercept over gate-level counts, i.e.
+cost ~ sum of c_k x gates of kind k, so that an empty design costs nothing) and boosting on top
+of that baseline (``gbr-phys``: trees learn log(target / baseline), a correction that varies
+far less with design size than the target itself, so small and large designs at the edge of
+the data are not flattened onto their nearest leaf). The learned kinds fit log(target), so their
+errors are relative, the way MAPE counts them. :func:`fit_cost_model`
 picks a kind per target by k-fold cross-validation; the 90% prediction interval is
 split-conformal: the 5% and 95% quantiles of the out-of-fold relative errors, per unit family.
 """
@@ -47,6 +50,8 @@ class ModelKind:
     features: FeatureSpec
     log_target: bool
     description: str
+    # fit log(target / physical baseline) with log(baseline) as an extra feature
+    on_physical: bool = False
 
 
 def _gbr(seed: int) -> Any:
@@ -77,8 +82,10 @@ def _physical(seed: int) -> Any:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    # positive coefficients: every operator bit adds area/energy; scaling keeps them comparable
-    return make_pipeline(StandardScaler(with_mean=False), LinearRegression(positive=True))
+    # positive coefficients and no intercept: every gate adds cost, no gates cost nothing;
+    # scaling keeps the coefficients comparable
+    return make_pipeline(StandardScaler(with_mean=False),
+                         LinearRegression(positive=True, fit_intercept=False))
 
 
 MODEL_KINDS: dict[str, ModelKind] = {
@@ -86,8 +93,11 @@ MODEL_KINDS: dict[str, ModelKind] = {
     "gbr-large": ModelKind("gbr-large", _gbr_large, FEATURES, True,
                            "larger gradient boosting on log(target)"),
     "rf": ModelKind("rf", _rf, FEATURES, True, "random forest on log(target)"),
+    "gbr-phys": ModelKind("gbr-phys", _gbr_large, FEATURES, True,
+                          "gradient boosting of log(target / physical baseline)",
+                          on_physical=True),
     "physical": ModelKind("physical", _physical, PHYSICAL, False,
-                          "non-negative linear model over operator bit counts"),
+                          "non-negative linear model over gate counts, no intercept"),
 }
 
 
@@ -147,16 +157,24 @@ def _columns(spec: FeatureSpec, names: Sequence[str]) -> list[int]:
 
 def _fit_kind(kind: str, x_full: np.ndarray, y: np.ndarray, names: Sequence[str],
               seed: int) -> Any:
+    """The fitted estimator; for an ``on_physical`` kind a dict {"base": ..., "boost": ...}."""
     k = MODEL_KINDS[kind]
-    est = make_model(kind, seed)
     x = x_full[:, _columns(k.features, names)]
-    est.fit(x, np.log(y) if k.log_target else y)
-    return est
+    if k.on_physical:
+        base = _fit_kind("physical", x_full, y, names, seed)
+        b = _predict_kind("physical", base, x_full, names)
+        boost = make_model(kind, seed).fit(np.c_[x, np.log(b)], np.log(y / b))
+        return {"base": base, "boost": boost}
+    return make_model(kind, seed).fit(x, np.log(y) if k.log_target else y)
 
 
 def _predict_kind(kind: str, est: Any, x_full: np.ndarray, names: Sequence[str]) -> np.ndarray:
     k = MODEL_KINDS[kind]
-    p = est.predict(x_full[:, _columns(k.features, names)])
+    x = x_full[:, _columns(k.features, names)]
+    if k.on_physical:
+        b = _predict_kind("physical", est["base"], x_full, names)
+        return b * np.exp(est["boost"].predict(np.c_[x, np.log(b)]))
+    p = est.predict(x)
     return np.exp(p) if k.log_target else np.maximum(p, 1e-9)
 
 

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from costmodel.dataset import SCHEMA, collect, load_dataset, run_sweep
-from costmodel.features import FEATURES
+from costmodel.dataset import SCHEMA, collect, load_dataset, record_path, run_sweep
+from costmodel.features import (
+    FEATURES,
+    FEATURES_VERSION,
+    GATE_FEATURES,
+    compute_design_features,
+    design_features,
+)
 from costmodel.space import FAMILIES, DesignPoint, design_space
 from hwsim.errors import HwsimError
 from tests.tooling import require_tool
@@ -76,3 +84,23 @@ def test_one_tiny_design_end_to_end(tmp_path):
     # resume: a second run finds the cached record and does nothing
     again = run_sweep(tmp_path / "s", points=[p], progress=False)
     assert again.done == 1
+    # a record from an older feature set gets its features recomputed, not a new synthesis
+    path = record_path(tmp_path / "s", p)
+    rec = json.loads(path.read_text())
+    stale = {k: v for k, v in rec.items() if k not in GATE_FEATURES}
+    path.write_text(json.dumps({**stale, "features_version": FEATURES_VERSION - 1}))
+    run_sweep(tmp_path / "s", points=[p], progress=False)
+    assert json.loads(path.read_text()) == rec
+
+
+def test_shipped_features_match_what_this_version_computes(shipped_df):
+    """design_features() reads the netlist features of shipped designs from the dataset: they
+    must be what compute_design_features() gives today (otherwise retrain and re-collect)."""
+    rows = shipped_df.groupby("unit").head(1)  # one design per family
+    for _, row in rows.iterrows():
+        p = DesignPoint.from_dict({k: row[k] for k in ("unit", "format", "pipeline", "saturate",
+                                                         "acc", "mul", "block", "direction")})
+        got = compute_design_features(p)
+        for name in FEATURES.names:
+            assert got[name] == pytest.approx(row[name], rel=1e-9), (p, name)
+        assert design_features(p) == pytest.approx(got)

@@ -16,10 +16,10 @@ CLAIMS = Path(__file__).parents[2] / "sim_results" / "costmodel" / "validation.j
 
 
 def test_registry_lists_choices():
-    assert set(MODEL_KINDS) == {"gbr", "gbr-large", "rf", "physical"}
+    assert set(MODEL_KINDS) == {"gbr", "gbr-large", "rf", "gbr-phys", "physical"}
     for k in MODEL_KINDS:
         assert hasattr(make_model(k), "fit")
-    with pytest.raises(HwsimError, match="known: gbr, gbr-large, rf, physical"):
+    with pytest.raises(HwsimError, match="known: gbr, gbr-large, rf, gbr-phys, physical"):
         make_model("xgboost")
 
 
