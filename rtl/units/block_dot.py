@@ -1,23 +1,35 @@
-"""Block dot product for MX and BFP formats: N element pairs sharing one scale per operand.
+"""Block dot product for MX, NVFP4 and BFP formats: N element pairs sharing one scale per operand.
 
-``y = fp32( sum_i a_i * b_i * 2^(sa - bias_s) * 2^(sb - bias_s) )`` with one rounding (RNE):
+``y = fp32( sum_i a_i * b_i * s_a * s_b )`` with one rounding (RNE), where ``s`` is the value
+of the scale code: ``2^(code - bias_s)`` for MX (E8M0) and BFP, an FP8 E4M3 float for NVFP4:
 
 1. element products, exact: minifloat significand products shifted into a fixed-point word by
    their exponent sum (a Kulisch-style accumulator over the products' whole range), or
    integer products for MXINT8 / BFP elements;
 2. an adder tree over the N signed fixed-point products (exact, width grows by log2 N);
 3. the scale exponents are added and the exact sum is normalised and rounded into fp32.
+   NVFP4 first multiplies the sum's magnitude by the product of the two scale significands
+   (4 x 4 bits, formed beside the element products), so the rounding is still the only one.
 
 Formats: ``mxfp8_e4m3``, ``mxfp8_e5m2``, ``mxfp6_e3m2``, ``mxfp6_e2m3``, ``mxfp4``, ``mxint8``
-(E8M0 scales, ``sa``/``sb`` are their 8-bit codes) and ``bfp_b{B}_m{M}[_e{E}]`` (shared
-exponents of E bits, bias 2^(E-1)-1; elements sign-magnitude). ``block`` sets N (default: the
-format's block size). Golden model: :func:`hwsim.numerics.accumulate` over the decoded,
-scaled products with ``block=N`` (an exact block sum, one fp32 rounding). Special values: a
-NaN element or scale, Inf * 0, or Inf of both signs gives NaN; otherwise an Inf product gives
-Inf; fp32 overflow gives Inf.
+(E8M0 scales, ``sa``/``sb`` are their 8-bit codes), ``nvfp4`` (E2M1 elements, ``sa``/``sb``
+are the 8-bit E4M3FN block-scale codes) and ``bfp_b{B}_m{M}[_e{E}]`` (shared exponents of E
+bits, bias 2^(E-1)-1; elements sign-magnitude). ``block`` sets N (default: the format's block
+size). Golden model: :func:`hwsim.numerics.accumulate` over the decoded, scaled products with
+``block=N`` (an exact block sum, one fp32 rounding). Special values: a NaN element or scale,
+Inf * 0, or Inf of both signs gives NaN; otherwise an Inf product gives Inf; fp32 overflow
+gives Inf; an exact zero is +0.
+
+NVFP4: the unit computes ``sum_i a_i * b_i * sa * sb`` rounded once to fp32 (RNE). NVFP4's
+FP32 per-tensor scale is not an input: it is applied once per tensor (e.g. to the
+accumulated output), not per block. E4M3FN scales are taken as the values they encode: zero
+(either sign) and subnormal scales exactly, a negative code negates, 0x7F/0xFF (NaN; E4M3FN
+has no Inf) give a NaN result. With E2M1 elements (|a_i * b_i| <= 36, a multiple of 1/4) and
+N <= 64 a nonzero exact result has at most 22 significant bits and lies in [2^-20, 2^29),
+so it never overflows or underflows fp32 and is always exact there.
 
 Stage boundaries: ``products`` (after the element multipliers), ``sum`` (after the adder
-tree), ``output``.
+tree; NVFP4's scale-significand multiplier comes after it), ``output``.
 """
 
 from __future__ import annotations
@@ -47,6 +59,7 @@ from rtl.fp import (
     pack_result,
     round_packed,
     twos_complement,
+    unpack,
 )
 from rtl.unit import RtlUnit, register
 
@@ -69,6 +82,8 @@ def _scale_bias(f: BlockFormat) -> tuple[int, int]:
     """(scale code width, scale exponent bias)."""
     if f.kind == "mx":
         return 8, f.scale.bias
+    if f.kind == "nvfp4":
+        return f.scale.total_bits, f.scale.bias
     return f.shared_exp_bits, (1 << (f.shared_exp_bits - 1)) - 1
 
 
@@ -89,6 +104,15 @@ def _product(a, b, f: BlockFormat, width: int):
     return mag, sa ^ sb, const(0, 1), const(0, 1)
 
 
+def _float_scales(sa, sb, fmt: FloatFormat):
+    """NVFP4's two E4M3 scales: (NaN, significand product, exponent sum, sign).
+
+    ``sa * sb = sig * 2^(exp - 2 * (bias + man_bits))``; a zero scale has a zero significand.
+    """
+    ua, ub = unpack(sa, fmt), unpack(sb, fmt)
+    return ua.is_nan | ub.is_nan, ua.sig * ub.sig, ua.exp + ub.exp, ua.sign ^ ub.sign
+
+
 def block_dot_logic(a, b, sa, sb, f: BlockFormat, n: int, pipe: Pipeline):
     width, lsb_exp = _element_lsb_exp(f)
     terms, nans, pos_inf, neg_inf = [], [], [], []
@@ -101,11 +125,15 @@ def block_dot_logic(a, b, sa, sb, f: BlockFormat, n: int, pipe: Pipeline):
     any_nan = pyrtl.rtl_any(*nans)
     any_pos, any_neg = pyrtl.rtl_any(*pos_inf), pyrtl.rtl_any(*neg_inf)
     scale_bits, scale_bias = _scale_bias(f)
-    scale_nan = (sa == (1 << scale_bits) - 1) | (sb == (1 << scale_bits) - 1) \
-        if f.kind == "mx" else const(0, 1)
-    *terms, any_nan, any_pos, any_neg, scale_nan, sa, sb = pipe.stage(
-        "products", *terms, any_nan, any_pos, any_neg, scale_nan, sa, sb
-    )
+    if f.kind == "nvfp4":  # scales: significand product, exponent sum, sign
+        scale_nan, *scale = _float_scales(sa, sb, f.scale)
+    else:  # scales: the two exponent codes
+        scale_nan = (sa == (1 << scale_bits) - 1) | (sb == (1 << scale_bits) - 1) \
+            if f.kind == "mx" else const(0, 1)
+        scale = [sa, sb]
+    staged = pipe.stage("products", *terms, any_nan, any_pos, any_neg, scale_nan, *scale)
+    terms, (any_nan, any_pos, any_neg, scale_nan), scale = staged[:n], staged[n:n + 4], \
+        staged[n + 4:]
 
     total_width = width + 1 + bits_for(n)
     level = [t.sign_extended(total_width) for t in terms]
@@ -115,17 +143,24 @@ def block_dot_logic(a, b, sa, sb, f: BlockFormat, n: int, pipe: Pipeline):
             nxt.append(level[-1])
         level = nxt
     total = level[0]
-    total, any_nan, any_pos, any_neg, scale_nan, sa, sb = pipe.stage(
-        "sum", total, any_nan, any_pos, any_neg, scale_nan, sa, sb
+    total, any_nan, any_pos, any_neg, scale_nan, *scale = pipe.stage(
+        "sum", total, any_nan, any_pos, any_neg, scale_nan, *scale
     )
 
     sign = total[total_width - 1]
     mag = pyrtl.select(sign, (~total + 1)[:total_width], total)
-    pad = max(FP32.man_bits + 2 - total_width, 0)
+    if f.kind == "nvfp4":  # exact: times the product of the two scale significands
+        s_sig, s_exp, s_sign = scale
+        mag, sign = mag * s_sig, sign ^ s_sign
+    pad = max(FP32.man_bits + 2 - len(mag), 0)
     padded = pyrtl.concat(mag, const(0, pad)) if pad else mag
-    # value = mag * 2^(lsb_exp + sa + sb - 2 * scale_bias); fp32 exponent T + 1 - clz
-    c = total_width - 2 + lsb_exp - 2 * scale_bias + FP32.bias
-    q, exp_part, sticky = normalise(padded, sa + sb, c)
+    if f.kind == "nvfp4":  # sa * sb = s_sig * 2^(s_exp - 2 * (scale_bias + man_bits))
+        exp_sum, lsb_exp = s_exp, lsb_exp - 2 * f.scale.man_bits
+    else:
+        exp_sum = scale[0] + scale[1]
+    # value = mag * 2^(lsb_exp + exp_sum - 2 * scale_bias); fp32 exponent T + 1 - clz
+    c = len(mag) - 2 + lsb_exp - 2 * scale_bias + FP32.bias
+    q, exp_part, sticky = normalise(padded, exp_sum, c)
     rounded = round_packed(q, exp_part, sticky, FP32)
     rounded = pyrtl.select(mag == 0, const(0, len(rounded)), rounded)
     is_nan = any_nan | scale_nan | (any_pos & any_neg)
@@ -154,14 +189,17 @@ def _reference(f: BlockFormat, n: int):
     def ref(inputs: Mapping[str, np.ndarray]) -> np.ndarray:
         a = np.stack([_decode_elements(inputs[f"a_{i}"], f) for i in range(n)], axis=-1)
         b = np.stack([_decode_elements(inputs[f"b_{i}"], f) for i in range(n)], axis=-1)
-        if f.kind == "mx":
+        if f.scale is not None:  # MX: E8M0, NVFP4: E4M3FN (NaN codes decode to NaN)
             sa = decode(inputs["sa"], f.scale).astype(np.float64)
             sb = decode(inputs["sb"], f.scale).astype(np.float64)
         else:
             sa = np.ldexp(1.0, inputs["sa"].astype(np.int64) - scale_bias)
             sb = np.ldexp(1.0, inputs["sb"].astype(np.int64) - scale_bias)
+        # exact in float64: MX/BFP scales are powers of two; with NVFP4's E4M3 scales every
+        # product is k_i/4 * sa * sb (|k_i| <= 144) and sa * sb has <= 8 significant bits,
+        # so the block sum has <= 22 and accumulate's fsum is exact before its fp32 rounding
         with np.errstate(invalid="ignore", over="ignore"):
-            products = a * b * (sa * sb)[:, None]  # exact: scales are powers of two
+            products = a * b * (sa * sb)[:, None]
         from hwsim.numerics import encode
 
         return encode(accumulate(products, "fp32", block=n), "fp32").astype(np.uint64)
@@ -173,9 +211,6 @@ def _reference(f: BlockFormat, n: int):
 def build_block_dot(format: str = "mxfp8_e4m3", block: int | None = None,  # noqa: A002
                     pipeline: int = 0) -> RtlUnit:
     f = get_block_format(format)
-    if f.kind == "nvfp4":
-        raise HwsimError("block-dot supports MX and BFP formats; NVFP4's E4M3 scale needs a "
-                         "scale multiplier, not an exponent add (use mxfp4 or bfp_*)")
     n = f.block_size if block is None else block
     if not isinstance(n, int) or not 1 <= n <= 64:
         raise HwsimError(f"block-dot block size must be 1..64 (8..32 is typical), got {n!r}")
