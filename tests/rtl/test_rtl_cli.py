@@ -36,6 +36,14 @@ def test_export_writes_module_and_script(tmp_path, capsys) -> None:
     assert rc == 0 and "int_mac_int4_acc24_p0" in out_v.read_text()
 
 
+def test_export_block_dot_nvfp4(tmp_path, capsys) -> None:
+    out_v = tmp_path / "bd.v"
+    rc, out, _ = run(["rtl", "export", "block-dot", "--format", "nvfp4", "-o", str(out_v)],
+                     capsys)
+    assert rc == 0 and "block_dot_nvfp4_n16_p0" in out and "sa[8]" in out
+    assert "module block_dot_nvfp4_n16_p0 (" in out_v.read_text()
+
+
 @pytest.mark.parametrize(("argv", "needle"), [
     (["rtl", "export", "int-div"], "unknown RTL unit 'int-div'; known:"),
     (["rtl", "export", "int-mul", "--pipeline", "3"], "deeper than the logic"),
@@ -62,6 +70,16 @@ def test_verify_prints_vectors_and_mismatches(tmp_path, capsys, verilator,
     assert rc == 0, out
     assert "256 vectors (exhaustive, verilator), 0 mismatches" in out
     assert "256 vectors (exhaustive, pyrtl), 0 mismatches" in out
+
+
+@pytest.mark.rtl
+def test_verify_block_dot_nvfp4(capsys, verilator, rtl_build_dir) -> None:
+    rc, out, _ = run(["rtl", "verify", "block-dot", "--format", "nvfp4", "--block", "16",
+                      "--pipeline", "1", "--random", "5000", "--pyrtl",
+                      "--build-dir", str(rtl_build_dir)], capsys)
+    assert rc == 0, out
+    assert "(random + corner cases, verilator), 0 mismatches" in out
+    assert "(random + corner cases, pyrtl), 0 mismatches" in out
 
 
 @pytest.mark.rtl

@@ -86,6 +86,15 @@ def test_every_unit_lints_clean(name: str, tmp_path, verilator) -> None:
 
 
 @pytest.mark.rtl
+@pytest.mark.parametrize("pipeline", [0, 3])
+def test_block_dot_nvfp4_lints_clean(pipeline: int, tmp_path, verilator) -> None:
+    """NVFP4's block-dot (E4M3 scales, a scale-significand multiplier) beside the defaults."""
+    unit = build_unit("block-dot", format="nvfp4", pipeline=pipeline)
+    path = write_verilog(unit, tmp_path / f"{unit.name}.v")
+    assert lint(path) == [], (unit.name, lint(path))
+
+
+@pytest.mark.rtl
 def test_lint_reports_a_real_warning(tmp_path, verilator) -> None:
     bad = tmp_path / "bad.v"
     bad.write_text("module bad(input wire [7:0] a, output wire y);\n"
