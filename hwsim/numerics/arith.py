@@ -118,7 +118,9 @@ def accumulate(products: np.ndarray, acc_fmt: str, block: int | None = None) -> 
     - ``acc_fmt="exact"``: the exact sum, rounded once to float64 (``math.fsum``).
     - ``block=k``: each group of ``k`` products is first summed exactly (a multi-operand adder
       tree with a single rounding, as in tensor cores) and the block sums are then accumulated
-      in ``acc_fmt``; a ragged last group is summed the same way.
+      in ``acc_fmt``; a ragged last group is summed the same way. A block sum can need more
+      than float64's 53 bits (FP8 E5M2 products span 2^62): it is kept rounded to odd, so that
+      the accumulator's rounding is the only one.
     """
     if acc_fmt not in ACCUMULATORS:
         raise HwsimError(f"unknown accumulator {acc_fmt!r}; allowed: {', '.join(ACCUMULATORS)}")
@@ -131,7 +133,7 @@ def accumulate(products: np.ndarray, acc_fmt: str, block: int | None = None) -> 
         if pad:
             p = np.concatenate([p, np.zeros(p.shape[:-1] + (pad,))], axis=-1)
         groups = p.reshape(p.shape[:-1] + (p.shape[-1] // block, block))
-        p = _exact_sum(groups)
+        p = _exact_sum(groups, to_odd=acc_fmt != "exact")
     if acc_fmt == "exact":
         return _exact_sum(p)
     acc = np.zeros(p.shape[:-1])
@@ -141,10 +143,17 @@ def accumulate(products: np.ndarray, acc_fmt: str, block: int | None = None) -> 
     return acc
 
 
-def _exact_sum(p: np.ndarray) -> np.ndarray:
+def _exact_sum(p: np.ndarray, to_odd: bool = False) -> np.ndarray:
+    """Sums over the last axis, rounded once to float64: to nearest, or to odd."""
     flat = p.reshape(-1, p.shape[-1])
     with np.errstate(invalid="ignore"):
         out = np.array([math.fsum(row) if np.isfinite(row).all() else row.sum() for row in flat])
+        if to_odd:
+            # fsum of the row minus its rounded sum has the sign of the rounding error
+            err = np.array([math.fsum([*row, -s]) if np.isfinite(s) else 0.0
+                            for row, s in zip(flat.tolist(), out.tolist(), strict=True)])
+            fix = (err != 0) & ((out.view(np.int64) & 1) == 0)
+            out[fix] = np.nextafter(out[fix], np.copysign(np.inf, err[fix]))
     return out.reshape(p.shape[:-1])
 
 

@@ -185,6 +185,19 @@ def test_dot_block_sums_blocks_exactly_then_accumulates() -> None:
     assert accumulate(p, "fp32", block=3)[0] == 1.0 + 2.0**-23
 
 
+def test_block_sum_wider_than_float64_is_rounded_once() -> None:
+    # 2^28 + 2^4 is an fp32 tie; 2^-32 (an E5M2 product of two subnormals) breaks it, but sits
+    # 60 bits below 2^28: a float64 block sum loses it and the tie then rounds to even
+    for tail, want in ((2.0**-32, 2.0**28 + 32), (-(2.0**-32), 2.0**28), (0.0, 2.0**28)):
+        p = np.array([2.0**28, 2.0**4, tail])
+        got = accumulate(p, "fp32", block=3)
+        exact = Fraction(2**28) + Fraction(2**4) + Fraction(tail)
+        assert got == want, tail
+        # the correctly rounded fp32 value of the exact sum (ulp 2^5 at 2^28; ties to even)
+        assert abs(Fraction(float(got)) - exact) <= Fraction(2**4)
+    assert accumulate(np.array([2.0**28, 2.0**4, 2.0**-32]), "exact", block=3) == 2.0**28 + 16
+
+
 def test_dot_errors() -> None:
     with pytest.raises(HwsimError, match="last axes differ"):
         dot(np.ones(3), np.ones(4), "fp16")

@@ -75,6 +75,21 @@ def test_block_dot_pyrtl(fmt: str, block: int) -> None:
     assert_ok(verify_pyrtl(unit, block_vectors(unit, 40_000)), 40_000)
 
 
+def test_sum_wider_than_float64_rounds_once_pyrtl() -> None:
+    """E5M2 products span 2^62: 2^28 + 2^4 + 2^-32 (an fp32 tie broken 60 bits down) must
+    round up, as the exact unit does; the reference had rounded the block sum to float64."""
+    unit = build_unit("block-dot", format="mxfp8_e5m2", block=4)
+    e5m2 = get_block_format("mxfp8_e5m2").element
+    pairs = [(2.0**14, 2.0**14), (2.0**2, 2.0**2), (2.0**-16, 2.0**-16), (0.0, 0.0)]
+    vec = {f"{side}_{i}": encode(np.array([pair[j]] * 2), e5m2).astype(np.uint64)
+           for i, pair in enumerate(pairs) for j, side in enumerate("ab")}
+    vec["sa"] = vec["sb"] = np.array([127, 127], dtype=np.uint64)  # E8M0 2^0
+    vec["a_2"][1] |= np.uint64(0x80)  # second vector: -2^-32
+    y = decode(unit.reference(vec), "fp32")
+    assert list(y) == [2.0**28 + 32, 2.0**28]
+    assert_ok(verify_pyrtl(unit, vec), 2)
+
+
 @pytest.mark.parametrize("pipeline", [0, 3])
 def test_nvfp4_corners_pyrtl(pipeline: int) -> None:
     unit = build_unit("block-dot", format="nvfp4", pipeline=pipeline)
