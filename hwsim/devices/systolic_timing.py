@@ -22,10 +22,28 @@ SCALE-Sim reports "Total Cycles" as the index of the last cycle, so a layer's co
 are ``folds * cycles_per_fold - 1``; :func:`compute_cycles` follows that convention and the
 tests in ``tests/devices`` check it against a live SCALE-Sim and against a cycle-by-cycle
 simulation (:mod:`hwsim.devices.systolic_reference`).
+
+The last section times SCALE-Sim's CALC-mode memory system (no bandwidth limit), which
+turns "Total Cycles" into "Total Cycles (incl. prefetch)": that figure is the last ofmap
+DRAM write minus the first ifmap/filter prefetch cycle, so it is compute cycles plus
+:func:`calc_drain_cycles` plus the larger of the two :func:`calc_prefetch_cycles` leads.
+Both functions replay SCALE-Sim 3.0.0's code (``read_buffer_estimate_bw``,
+``write_buffer``) by word counts, not per cycle, and match its reports exactly. Some of what
+they reproduce is SCALE-Sim's bookkeeping rather than hardware, kept for compatibility:
+
+- WS and IS write the partial sums of every row fold to the ofmap SRAM, and all of them are
+  drained to DRAM (``ceil(K/R)`` times the ofmap), as if partial sums were not accumulated
+  in place; this is most of the write-out on narrow arrays with a large ``K``.
+- Writes are packed into DRAM lines of ``cols`` words, drained one line per cycle; a drain
+  that starts during compute first closes the partially filled line, and counts its padding
+  as drained data.
+- A large operand's first prefetch is timed to end just before its own first read, so the
+  operand read later (the streamed one in WS/IS) adds a shorter lead.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 
@@ -125,3 +143,159 @@ def fold_traffic(g: Gemm, rows: int, cols: int, dataflow: str,
         return FoldTraffic(t * r_used, r_used * c_used, t * c_used)
     # is: ifmap k x m tile stationary, filter N x k-slice streamed, outputs m x N
     return FoldTraffic(r_used * c_used, t * r_used, t * c_used)
+
+
+# --- SCALE-Sim's CALC-mode memory system (for "Total Cycles (incl. prefetch)") -------------
+
+#: SCALE-Sim's backing-store bandwidth for ifmap/filter prefetch in CALC mode (words/cycle)
+CALC_PREFETCH_WORDS = 10
+
+
+def first_demand_cycle(g: Gemm, rows: int, dataflow: str, operand: str) -> int:
+    """Cycle of the first array read of ``operand`` ("ifmap" or "filter") in fold 0.
+
+    OS streams both operands from cycle 0. WS/IS shift the stationary operand in bottom row
+    first, so a fold that uses ``r`` of the ``R`` rows reads it from cycle ``R - r``; the
+    streamed operand follows the ``R`` load cycles.
+    """
+    df = check_dataflow(dataflow)
+    if df == "os":
+        return 0
+    stationary = "filter" if df == "ws" else "ifmap"
+    if operand == stationary:
+        sr, _, _ = mapping(g, df)
+        return rows - min(rows, sr)
+    return rows
+
+
+def calc_prefetch_cycles(operand_words: int, sram_words: int, first_demand: int = 0) -> int:
+    """Cycles one operand's first prefetch leads the first compute cycle in CALC mode.
+
+    SCALE-Sim's estimate-bandwidth read buffer counts in "sets" of 1/100 of the SRAM. An
+    operand that fits in fewer than 50 sets is prefetched whole, ending just before cycle 0;
+    a larger one prefetches the 50 sets of the active half, ending just before its own first
+    demand (:func:`first_demand_cycle`), so that lead is shorter by that demand cycle.
+    """
+    set_words = max(1, sram_words // 100)
+    sets = math.ceil(operand_words / set_words)
+    if sets < 50:
+        return math.ceil(sets * set_words / CALC_PREFETCH_WORDS)
+    return math.ceil(50 * set_words / CALC_PREFETCH_WORDS) - first_demand
+
+
+def ofmap_write_folds(g: Gemm, rows: int, cols: int, dataflow: str) -> list[tuple[int, int, int]]:
+    """``(offset, length, columns)`` of each fold's ofmap writes, in SCALE-Sim's fold order.
+
+    In a fold, array column ``c < columns`` writes one word per cycle during cycles
+    ``offset + c .. offset + c + length - 1`` (outputs leave skewed). WS and IS write the
+    ``M x c`` (``N x c``) partial sums of every row fold, not only of the last one.
+    """
+    df = check_dataflow(dataflow)
+    sr, sc, t = mapping(g, df)
+    rf, cf = fold_counts(g, rows, cols, df)
+    out = []
+    for fc in range(cf):
+        cu = min(cols, sc - fc * cols)
+        for fr in range(rf):
+            if df == "os":
+                ru = min(rows, sr - fr * rows)
+                out.append((t - 1 + rows - ru, ru, cu))
+            else:
+                out.append((2 * rows - 1, t, cu))
+    return out
+
+
+def _ramp(y: int, length: int) -> int:
+    """``sum(min(u, length) for u in 1..y)``."""
+    if y <= 0:
+        return 0
+    if y <= length:
+        return y * (y + 1) // 2
+    return length * (length + 1) // 2 + (y - length) * length
+
+
+def _fold_writes_upto(j: int, offset: int, length: int, cu: int) -> int:
+    """Ofmap words a fold has written in its cycles ``0..j``."""
+    x = j - offset + 1
+    return _ramp(x, length) - _ramp(x - cu, length)
+
+
+def _fold_cycle_reaching(words: int, offset: int, length: int, cu: int) -> int:
+    """First cycle of a fold by which it has written ``words`` (1..length*cu) ofmap words.
+
+    The inverse of :func:`_fold_writes_upto`: the write rate ramps up by one word per cycle
+    to ``min(length, cu)``, stays there, then ramps down to zero.
+    """
+    a, b = min(length, cu), max(length, cu)
+    up = a * (a + 1) // 2
+    if words <= up:  # smallest x with x(x+1)/2 >= words
+        x = (math.isqrt(8 * words + 1) - 1) // 2
+        x += x * (x + 1) // 2 < words
+    elif words <= up + (b - a) * a:
+        x = a + -(-(words - up) // a)
+    else:  # the largest tail y with y(y+1)/2 <= words left to write ends at x
+        y = (math.isqrt(8 * (length * cu - words) + 1) - 1) // 2
+        x = length + cu - 1 - y
+    return x + offset - 1
+
+
+def calc_drain_cycles(g: Gemm, rows: int, cols: int, dataflow: str, ofmap_sram_words: int) -> int:
+    """Cycles from the last compute cycle to SCALE-Sim's last ofmap DRAM write (CALC mode).
+
+    Replays SCALE-Sim 3.0.0's ``write_buffer`` by word counts: writes are packed into lines
+    of ``cols`` words; when more than half the SRAM is outstanding (checked per word, and not
+    before the previous drain's last cycle) the written lines, the current partial one
+    included, are closed and up to ``ceil(half / cols)`` of them drain, one line per cycle;
+    what is left drains one line per cycle from the last compute cycle on. Every ofmap write
+    counts, including the partial sums WS/IS write after each row fold.
+    """
+    folds = ofmap_write_folds(g, rows, cols, dataflow)
+    period = cycles_per_fold(g, rows, cols, dataflow)
+    before = [0]  # words written before each fold
+    for _off, ln, cu in folds:
+        before.append(before[-1] + ln * cu)
+    total_words = before[-1]
+    last_cycle = len(folds) * period - 1
+    half = ofmap_sram_words - math.ceil(ofmap_sram_words * 0.5)
+    chunk = math.ceil(half / cols)
+
+    def written(i: int) -> int:  # words written in cycles 0..i
+        if i < 0:
+            return 0
+        if i > last_cycle:
+            return total_words
+        k = i // period
+        return before[k] + _fold_writes_upto(i - k * period, *folds[k])
+
+    def first_cycle_reaching(words: int) -> int:
+        k = bisect.bisect_left(before, words, lo=1) - 1  # fold holding the words-th write
+        return k * period + _fold_cycle_reaching(words - before[k], *folds[k])
+
+    credited = 0  # words the buffer believes drained (SCALE-Sim counts padding in mid lines)
+    flushed_at = 0  # words written when the lines were last closed
+    lines = 0  # closed lines
+    partial: dict[int, int] = {}  # closed partial line -> words in it
+    drained = 0  # lines drained
+    drain_end = 0  # last cycle of the latest drain
+    stop = -1
+    while True:
+        need = max(credited + half + 1, written(drain_end - 1) + 1)
+        if need > total_words:
+            break
+        t = first_cycle_reaching(need)
+        stored = max(written(t - 1) + 1, credited + half + 1)
+        new = stored - flushed_at
+        lines += math.ceil(new / cols)
+        if new % cols:
+            partial[lines - 1] = new % cols
+        flushed_at = stored
+        n = min(chunk, lines - drained)
+        last = drained + n - 1
+        credited += n * cols - (cols - partial[last] if last in partial else 0)
+        drained += n
+        drain_end = t + n - 1
+        stop = max(stop, drain_end)
+    lines += math.ceil((total_words - flushed_at) / cols)
+    if lines > drained:
+        stop = max(stop, last_cycle + lines - drained - 1)
+    return stop - last_cycle

@@ -8,7 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hwsim.devices.systolic_reference import reference_gemm
-from hwsim.devices.systolic_timing import Gemm, compute_cycles, mapping_efficiency
+from hwsim.devices.systolic_timing import (
+    Gemm,
+    calc_drain_cycles,
+    calc_prefetch_cycles,
+    compute_cycles,
+    first_demand_cycle,
+    mapping_efficiency,
+)
 from hwsim.errors import HwsimError
 
 SHAPES = [(5, 3, 7), (1, 9, 4), (9, 1, 3), (6, 6, 6), (1, 1, 1)]
@@ -69,3 +76,32 @@ def test_bad_gemm(bad):
 def test_bad_dataflow():
     with pytest.raises(HwsimError, match="allowed: os, ws, is"):
         compute_cycles(Gemm(1, 1, 1), 4, 4, "rs")
+
+
+def test_calc_drain_counts_every_row_fold_partial_sum():
+    """1x64 by 64x70 on 32x32: OS writes the 70 outputs once (3 lines of 32, the last one
+    at the last compute cycle + 2); WS writes them after both row folds (140 words, 5 lines)."""
+    g = Gemm(1, 64, 70)
+    assert calc_drain_cycles(g, 32, 32, "os", 65536) == 2
+    assert calc_drain_cycles(g, 32, 32, "ws", 65536) == 4
+
+
+def test_calc_drain_during_compute():
+    """1x1 array, one output per cycle for 10 cycles, 8-word ofmap SRAM (half = 4 words =
+    4 lines): drains start at cycles 4 (4 lines) and 8 (4 more, ending at cycle 11); the
+    last word waits for them, so the write-out ends 2 cycles after the last compute cycle."""
+    assert calc_drain_cycles(Gemm(10, 1, 1), 1, 1, "os", 8) == 2
+
+
+def test_calc_prefetch_sets_and_first_demand():
+    # 4480 words in sets of 655: 7 sets, 4585 words at 10 words/cycle
+    assert calc_prefetch_cycles(70 * 64, 65536) == 459
+    # 50 sets or more: the active half (3275 cycles), ending just before the first demand
+    assert calc_prefetch_cycles(40000, 65536, first_demand=32) == 3275 - 32
+    g = Gemm(33, 20, 45)
+    assert first_demand_cycle(g, 32, "os", "ifmap") == first_demand_cycle(g, 32, "os",
+                                                                          "filter") == 0
+    assert first_demand_cycle(g, 32, "ws", "filter") == 12  # 20 of 32 rows, bottom first
+    assert first_demand_cycle(g, 32, "ws", "ifmap") == 32
+    assert first_demand_cycle(g, 32, "is", "ifmap") == 12
+    assert first_demand_cycle(g, 32, "is", "filter") == 32
