@@ -12,11 +12,14 @@ system costs:
 - An operand tile is fetched from DRAM when it changes from one fold to the next, or, when
   the whole operand fits in its SRAM, only the first time it is used.
 - ``bandwidth_words=None`` is SCALE-Sim's CALC mode: DRAM never stalls the array; only the
-  first prefetch and the last ofmap drain add to ``total_cycles``. As in SCALE-Sim, ifmap
-  and filter prefetch in parallel at :data:`CALC_PREFETCH_WORDS` words/cycle each, in whole
-  "sets" of 1/100 of the SRAM, up to the active half (:func:`calc_prefetch_cycles`); the drain
-  runs at ``cols`` words/cycle. This reproduces SCALE-Sim's "Total Cycles (incl. prefetch)"
-  to within a few cycles on small layers (tests check the tolerance), not exactly.
+  first prefetch and the ofmap write-out after the last compute cycle add to
+  ``total_cycles``, both timed as SCALE-Sim 3.0.0's memory system times them
+  (:func:`~hwsim.devices.systolic_timing.calc_prefetch_cycles`,
+  :func:`~hwsim.devices.systolic_timing.calc_drain_cycles`), so ``total_cycles`` equals its
+  "Total Cycles (incl. prefetch)" exactly (tests check it live, narrow and tall arrays and
+  small SRAMs included). That write-out follows SCALE-Sim, not our tiles: in WS/IS it counts
+  the partial sums every row fold writes, and part of it may drain during compute. The
+  trace's ofmap bytes stay the final outputs of the last tile.
 - Each layer starts with empty buffers and ends drained (as SCALE-Sim simulates layers), so
   layers with the same shape are simulated once and replayed.
 
@@ -36,11 +39,15 @@ import simpy
 
 from hwsim.devices.data import energy_table, mac_energy_pj
 from hwsim.devices.systolic_timing import (
+    CALC_PREFETCH_WORDS,
     DATAFLOWS,
     Gemm,
+    calc_drain_cycles,
+    calc_prefetch_cycles,
     check_dataflow,
     compute_cycles,
     cycles_per_fold,
+    first_demand_cycle,
     fold_counts,
     fold_traffic,
     mapping,
@@ -49,9 +56,6 @@ from hwsim.engine.resources import ComputeUnit, DoubleBuffer, MemoryLevel, Memor
 from hwsim.engine.result import OpResult, RunResult
 from hwsim.engine.trace import TraceRecord, TraceSink, busy_cycles, bytes_moved
 from hwsim.errors import HwsimError
-
-#: SCALE-Sim's backing-store bandwidth for ifmap/filter prefetch in CALC mode (words/cycle)
-CALC_PREFETCH_WORDS = 10
 
 
 @dataclass(frozen=True)
@@ -94,9 +98,13 @@ class SystolicSpec:
     def lanes(self) -> int:
         return self.vector_lanes or self.cols
 
+    def sram_words(self, which: int, word_bits: int) -> int:
+        """Words in SRAM ``which`` (0 ifmap, 1 filter, 2 ofmap)."""
+        return int(self.sram_kb[which] * 1024 * 8 // word_bits)
+
     def half_words(self, which: int, word_bits: int) -> int:
         """Words in one half of SRAM ``which`` (0 ifmap, 1 filter, 2 ofmap)."""
-        return int(self.sram_kb[which] * 1024 * 8 // word_bits) // 2
+        return self.sram_words(which, word_bits) // 2
 
     def describe(self) -> str:
         bw = "CALC" if self.bandwidth_words is None else f"{self.bandwidth_words:g} words/cycle"
@@ -258,13 +266,6 @@ def plan_tiles(g: Gemm, spec: SystolicSpec, word_bits: int) -> list[Tile]:
     return tiles
 
 
-def calc_prefetch_cycles(operand_words: int, sram_kb: float, word_bits: int) -> int:
-    """First prefetch of one operand in CALC mode, in SCALE-Sim's units of 1/100 SRAM."""
-    set_words = max(1, int(sram_kb * 1024 * 8 // word_bits) // 100)
-    words = min(math.ceil(operand_words / set_words), 50) * set_words
-    return math.ceil(words / CALC_PREFETCH_WORDS)
-
-
 # --- the SimPy model -----------------------------------------------------------------------
 
 class SystolicArray:
@@ -286,7 +287,7 @@ class SystolicArray:
         return math.ceil(words / words_per_cycle)
 
     def run_gemm(self, tiles: list[Tile], op: str, word_bits: int, out_bits: int,
-                 g: Gemm | None = None) -> Generator[Any, Any, dict[str, int]]:
+                 g: Gemm) -> Generator[Any, Any, dict[str, int]]:
         """Process: load, compute and write back one GEMM instance; returns its stalls."""
         env, spec = self.env, self.spec
         calc = spec.bandwidth_words is None
@@ -296,10 +297,12 @@ class SystolicArray:
 
         def load_cycles(what: int, words: int, first: bool) -> int:
             if calc:
-                if not first or g is None:
+                if not first:
                     return 0
                 total = g.m * g.k if what == 0 else g.k * g.n
-                return calc_prefetch_cycles(total, spec.sram_kb[what], word_bits)
+                first_read = first_demand_cycle(g, spec.rows, spec.dataflow,
+                                                ("ifmap", "filter")[what])
+                return calc_prefetch_cycles(total, spec.sram_words(what, word_bits), first_read)
             return self._words_cycles(words, spec.bandwidth_words)
 
         def loader() -> Generator[Any, Any, None]:
@@ -324,8 +327,11 @@ class SystolicArray:
                 i, words = yield outbuf.get()
                 last = k == n_out - 1
                 if calc:
-                    # SCALE-Sim reports last-minus-first cycle index: one less than a count
-                    cyc = max(0, self._words_cycles(words, spec.cols) - 1) if last else 0
+                    # SCALE-Sim's write-out past the last compute cycle. It is negative only
+                    # if a drain emptied the buffer before that cycle (possible only when
+                    # half the ofmap SRAM is not a multiple of cols); that case counts 0
+                    cyc = max(0, calc_drain_cycles(g, spec.rows, spec.cols, spec.dataflow,
+                                                   spec.sram_words(2, out_bits))) if last else 0
                 else:
                     cyc = self._words_cycles(words, spec.bandwidth_words)
                 yield from self.dram.transfer(math.ceil(words * out_bits / 8),
