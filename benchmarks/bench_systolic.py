@@ -60,15 +60,18 @@ def main() -> int:
             ref_total.append(r.total_cycles_incl_prefetch)
         mine = [o.compute_cycles for o in ours.ops]
         same = sum(a == b for a, b in zip(mine, ref_cycles, strict=True))
+        same_total = sum(o.total_cycles == b for o, b in zip(ours.ops, ref_total, strict=True))
         tot_err = sum(o.total_cycles for o in ours.ops) / sum(ref_total) - 1
         out["dataflows"][df] = {
-            "layers_identical": same, "compute_cycles_ours": sum(mine),
+            "layers_identical": same, "layers_identical_total": same_total,
+            "compute_cycles_ours": sum(mine),
             "compute_cycles_scalesim": sum(ref_cycles),
             "total_incl_prefetch_rel_diff": tot_err,
             "wall_s_ours": t_ours, "wall_s_scalesim": t_ref, "speedup": t_ref / t_ours,
         }
         print(f"{df}: {same}/{len(ops)} layers identical compute cycles "
-              f"({sum(mine):,} vs {sum(ref_cycles):,}); incl.-prefetch total {tot_err:+.2%}; "
+              f"({sum(mine):,} vs {sum(ref_cycles):,}); incl.-prefetch total {tot_err:+.2%} "
+              f"({same_total}/{len(ops)} layers identical); "
               f"ours {t_ours * 1e3:.1f} ms, SCALE-Sim {t_ref:.1f} s: {t_ref / t_ours:,.0f}x",
               flush=True)
     g = build_workload("llama2-7b", phase="decode", kv_len=1024, precision="w4a8")
