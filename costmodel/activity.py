@@ -100,6 +100,7 @@ def operand_stream(p: DesignPoint, inputs: Mapping[str, int], stream: str,
     rng = np.random.default_rng([seed, STREAMS.index(stream)])
     out: dict[str, np.ndarray] = {}
     if p.unit == "block-dot":
+        from hwsim.numerics import encode
         from hwsim.numerics.blocks import get_block_format, quantize_blocks
 
         bf = get_block_format(p.format)
@@ -110,6 +111,9 @@ def operand_stream(p: DesignPoint, inputs: Mapping[str, int], stream: str,
             codes = q.codes.reshape(n, -1)[:, :p.block].astype(np.uint64)
             for i in range(p.block):
                 out[f"{side}_{i}"] = codes[:, i]
+            if bf.kind == "nvfp4":  # E4M3 scale codes (the per-tensor scale is not an input)
+                out[f"s{side}"] = encode(q.scales.reshape(n), bf.scale).astype(np.uint64)
+                continue
             width = inputs[f"s{side}"]
             bias = (1 << (width - 1)) - 1
             e = np.rint(np.log2(np.maximum(q.scales.reshape(n), 2.0 ** -bias))) + bias

@@ -34,7 +34,7 @@ MAC_FORMATS = tuple(f for f in FLOAT_FORMATS if f not in ("fp16", "bf16", "e5m6"
 INT_FORMATS = ("int2", "int3", "int4", "int5", "int6", "int7", "int8", "int10", "int12",
                "int16")
 BLOCK_FORMATS = ("mxfp4", "mxfp6_e3m2", "mxfp6_e2m3", "mxfp8_e4m3", "mxfp8_e5m2", "mxint8",
-                 "bfp_b8_m3", "bfp_b8_m5", "bfp_b8_m7")
+                 "nvfp4", "bfp_b8_m3", "bfp_b8_m5", "bfp_b8_m7")
 # a 32-element block dot takes ~8 minutes of Yosys time: the sweep stays at small blocks
 BLOCK_SIZES = (2, 4)
 

@@ -14,7 +14,7 @@ share one scale. Names:
   ``_b{N}`` overrides the block size (``mxfp4_b16``).
 - ``nvfp4``: 16 FP4 E2M1 elements share an FP8 E4M3 scale, plus one FP32 scale per tensor:
   ``s_t = amax(tensor) / (6 * 448)``, ``s_b = e4m3(amax(block) / (6 * s_t))``, elements
-  ``e2m1(V / (s_b * s_t))`` (saturating).
+  ``e2m1(V / (s_b * s_t))`` (saturating). ``nvfp4_b{N}`` overrides the block size.
 - ``bfp_b{B}_m{M}[_e{E}]``: block floating point: B elements share an E-bit exponent
   (default 8, bias ``2**(E-1)-1``) equal to floor(log2(amax)) clamped to its range; each
   element is a sign and an M-bit magnitude ``round(V / 2**(shared - M + 1))`` clamped to
@@ -99,7 +99,8 @@ _MX_ELEMENTS = {
 _RE_MX = re.compile(r"(mxfp8_e4m3|mxfp8_e5m2|mxfp6_e3m2|mxfp6_e2m3|mxfp4|mxint8)(?:_b(\d+))?")
 _RE_BFP = re.compile(r"bfp_b(\d+)_m(\d+)(?:_e(\d+))?")
 BLOCK_FORMATS = (*_MX_ELEMENTS, "nvfp4", "bfp_b{B}_m{M}[_e{E}]")
-_ALLOWED = ", ".join(BLOCK_FORMATS) + " (MX names take an optional _b{N} block size)"
+_RE_NVFP4 = re.compile(r"nvfp4(?:_b(\d+))?")
+_ALLOWED = ", ".join(BLOCK_FORMATS) + " (MX and NVFP4 names take an optional _b{N} block size)"
 
 
 @cache
@@ -109,14 +110,12 @@ def get_block_format(name: str | BlockFormat) -> BlockFormat:
         return name
     key = str(name).strip().lower()
     if m := _RE_MX.fullmatch(key):
-        block = int(m[2]) if m[2] else 32
-        if block < 1:
-            raise HwsimError(f"{name!r}: block size must be >= 1")
-        return BlockFormat(key, "mx", block, get_format(_MX_ELEMENTS[m[1]]), get_format("e8m0"))
-    if key == "nvfp4":
+        return BlockFormat(key, "mx", _block_size(name, m[2], 32),
+                           get_format(_MX_ELEMENTS[m[1]]), get_format("e8m0"))
+    if m := _RE_NVFP4.fullmatch(key):
         return BlockFormat(
-            key, "nvfp4", 16, get_format("fp4_e2m1fn"), get_format("fp8_e4m3fn"),
-            tensor_scale=True,
+            key, "nvfp4", _block_size(name, m[1], 16), get_format("fp4_e2m1fn"),
+            get_format("fp8_e4m3fn"), tensor_scale=True,
         )
     if m := _RE_BFP.fullmatch(key):
         block, man, exp = int(m[1]), int(m[2]), int(m[3] or 8)
@@ -129,6 +128,13 @@ def get_block_format(name: str | BlockFormat) -> BlockFormat:
             shared_exp_bits=exp,
         )
     raise HwsimError(f"unknown block format {name!r}; allowed: {_ALLOWED}")
+
+
+def _block_size(name: object, text: str | None, default: int) -> int:
+    block = int(text) if text else default
+    if block < 1:
+        raise HwsimError(f"{name!r}: block size must be >= 1")
+    return block
 
 
 def bits_per_element(name: str) -> float:

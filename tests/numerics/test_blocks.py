@@ -107,6 +107,10 @@ def test_bits_and_names() -> None:
     assert bits_per_element("mxfp4") == 4.25
     assert bits_per_element("nvfp4") == 4.5
     assert bits_per_element("mxfp6_e2m3_b16") == 6.5
+    assert bits_per_element("nvfp4_b8") == 5.0 and get_block_format("nvfp4_b8").kind == "nvfp4"
+    for bad in ("mxfp4_b0", "nvfp4_b0"):
+        with pytest.raises(HwsimError, match="block size must be >= 1"):
+            get_block_format(bad)
     assert bits_per_element("fp8_e4m3fn") == 8
     for bad in ("mxfp5", "bfp_b0_m7", "bfp_b16_m0", "nvfp8"):
         with pytest.raises(HwsimError, match="allowed|need"):
