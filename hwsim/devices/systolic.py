@@ -20,6 +20,17 @@ system costs:
   small SRAMs included). That write-out follows SCALE-Sim, not our tiles: in WS/IS it counts
   the partial sums every row fold writes, and part of it may drain during compute. The
   trace's ofmap bytes stay the final outputs of the last tile.
+- With a bandwidth limit the array stalls when a tile's operands arrive late or the ofmap
+  writer falls behind (``memory_model="tiles"``, the default). SCALE-Sim's USER bandwidth
+  mode stalls far more on operands larger than half their SRAM: its buffers keep a window of
+  1/100-SRAM "sets" of the operand, slide it through the operand in prefetch order, evict
+  what a later fold re-reads (the OS ifmap once per column fold), chain every refill behind
+  the previous one and count each late refill twice (:mod:`hwsim.devices.scalesim_memory`).
+  ``memory_model="scalesim"`` replays that bookkeeping and uses its stall cycles, which equal
+  SCALE-Sim 3.0.0's exactly (tests check it live); the tile schedule still sets the traffic,
+  the prefetch lead and the write-out tail, and the trace shows the stalls as one slice
+  after the last compute tile. It is a compatibility model (bookkeeping, not hardware) and
+  costs one numpy pass per demanded cycle.
 - Each layer starts with empty buffers and ends drained (as SCALE-Sim simulates layers), so
   layers with the same shape are simulated once and replayed.
 
@@ -37,6 +48,7 @@ from typing import Any
 
 import simpy
 
+from hwsim.devices import scalesim_memory
 from hwsim.devices.data import energy_table, mac_energy_pj
 from hwsim.devices.systolic_timing import (
     CALC_PREFETCH_WORDS,
@@ -57,6 +69,10 @@ from hwsim.engine.result import OpResult, RunResult
 from hwsim.engine.trace import TraceRecord, TraceSink, busy_cycles, bytes_moved
 from hwsim.errors import HwsimError
 
+#: how stalls under a bandwidth limit are computed: our tile schedule (default), or a replay of
+#: SCALE-Sim 3.0.0's USER-mode read/write buffers (:mod:`hwsim.devices.scalesim_memory`)
+MEMORY_MODELS: tuple[str, ...] = ("tiles", "scalesim")
+
 
 @dataclass(frozen=True)
 class SystolicSpec:
@@ -73,6 +89,7 @@ class SystolicSpec:
     name: str = "systolic"
     vector_lanes: int | None = None  # fallback unit width; None = cols
     pe: str = "mac"  # label of the PE kind (the FPGA presets name theirs)
+    memory_model: str = "tiles"  # stalls under a bandwidth limit; see MEMORY_MODELS
 
     def __post_init__(self) -> None:
         for f in ("rows", "cols"):
@@ -93,6 +110,13 @@ class SystolicSpec:
             raise HwsimError(f"systolic array: clock must be positive MHz, got {self.clock_mhz}")
         if self.vector_lanes is not None and self.vector_lanes < 1:
             raise HwsimError("systolic array: vector_lanes must be positive")
+        if self.memory_model not in MEMORY_MODELS:
+            raise HwsimError(f"systolic array: unknown memory model {self.memory_model!r}; "
+                             f"known: {', '.join(MEMORY_MODELS)}")
+        bw = self.bandwidth_words
+        if self.memory_model == "scalesim" and bw is not None and int(bw) != bw:
+            raise HwsimError("systolic array: memory_model='scalesim' needs a whole number "
+                             f"of bandwidth words/cycle, got {bw!r}")
 
     @property
     def lanes(self) -> int:
@@ -108,6 +132,8 @@ class SystolicSpec:
 
     def describe(self) -> str:
         bw = "CALC" if self.bandwidth_words is None else f"{self.bandwidth_words:g} words/cycle"
+        if self.bandwidth_words is not None and self.memory_model != "tiles":
+            bw += f" ({self.memory_model} memory model)"
         return (f"{self.name} {self.rows}x{self.cols} {self.dataflow}, SRAM "
                 f"{'/'.join(f'{s:g}' for s in self.sram_kb)} KiB, DRAM {bw}, "
                 f"{self.clock_mhz:g} MHz")
@@ -391,8 +417,21 @@ def _simulate_gemm(g: Gemm, spec: SystolicSpec, word_bits: int, out_bits: int) -
     proc = env.process(dev.run_gemm(tiles, "", word_bits, out_bits, one))
     env.run()
     stats = proc.value
-    return _Instance(int(env.now), compute_cycles(one, spec.rows, spec.cols, spec.dataflow),
-                     stats["stall"], one.macs, tuple(sink.records))
+    compute = compute_cycles(one, spec.rows, spec.cols, spec.dataflow)
+    if spec.memory_model == "scalesim" and spec.bandwidth_words is not None:
+        # keep the tile schedule's traffic, lead and tail; swap its stalls for SCALE-Sim's
+        sram = (spec.sram_words(0, word_bits), spec.sram_words(1, word_bits),
+                spec.sram_words(2, out_bits))
+        stall = scalesim_memory.stall_cycles(one, spec.rows, spec.cols, spec.dataflow, sram,
+                                             int(spec.bandwidth_words))
+        records = [r for r in sink.records if r.kind != "stall"]
+        last = max((r.end for r in records if r.resource == "array"), default=0)
+        if stall:
+            records.append(TraceRecord("array", "stall", "SCALE-Sim memory model", last,
+                                       last + stall))
+        total = int(env.now) - stats["stall"] + stall
+        return _Instance(total, compute, stall, one.macs, tuple(records))
+    return _Instance(int(env.now), compute, stats["stall"], one.macs, tuple(sink.records))
 
 
 def _simulate_vector(low: Lowered, spec: SystolicSpec) -> _Instance:
@@ -480,6 +519,9 @@ def simulate(ops: Iterable[Any], spec: SystolicSpec, *, workload: str = "ops",
     notes = []
     if vector_ops:
         notes.append(f"{vector_ops} ops ran on the vector-unit fallback ({spec.lanes} lanes)")
+    if spec.bandwidth_words is not None and spec.memory_model == "scalesim":
+        notes.append("stalls from SCALE-Sim 3.0.0's USER-bandwidth buffer model "
+                     "(memory_model='scalesim'), shown as one slice per layer")
     if spec.bandwidth_words is None:
         notes.append("DRAM in SCALE-Sim CALC mode: no stalls; only the first prefetch and the "
                      "last ofmap drain of each layer add to total_cycles")
@@ -502,5 +544,6 @@ def simulate_gemm(m: int, k: int, n: int, spec: SystolicSpec, *, fmt: str = "int
     return simulate([op], spec, workload=f"gemm {m}x{k}x{n}", keep_trace=keep_trace)
 
 
-__all__ = ["CALC_PREFETCH_WORDS", "DATAFLOWS", "Lowered", "SystolicArray", "SystolicSpec",
-           "Tile", "lower_op", "parse_array", "plan_tiles", "simulate", "simulate_gemm"]
+__all__ = ["CALC_PREFETCH_WORDS", "DATAFLOWS", "MEMORY_MODELS", "Lowered", "SystolicArray",
+           "SystolicSpec", "Tile", "lower_op", "parse_array", "plan_tiles", "simulate",
+           "simulate_gemm"]
