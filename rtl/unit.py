@@ -9,7 +9,13 @@ Port conventions (shared by export, the cocotb bench and PyRTL simulation):
   ``b_0..b_{n-1}`` for block units), output ``y``; all unsigned bit vectors carrying codes;
 - ``clk`` is implicit (PyRTL's clock) and ``rst`` is an input only when the unit has state
   (pipeline registers or an accumulator); with ``latency`` N the output for inputs applied at
-  cycle t appears at cycle t + N.
+  cycle t appears at cycle t + N;
+- ``rst`` is synchronous and active high: at a rising edge of ``clk`` with ``rst`` high every
+  register (pipeline stages and accumulators) becomes 0. Inputs applied in a reset cycle, or
+  still inside the pipeline when it comes, are dropped; inputs applied after it come out N
+  cycles later as from a fresh unit (an accumulator starts a new sum). In between, ``y``
+  shows the cleared pipeline: 0 where ``reset_reads_zero`` (see
+  :func:`rtl.verify.vectors.expected_samples`).
 """
 
 from __future__ import annotations
@@ -41,6 +47,9 @@ class RtlUnit:
     stateful: bool = False  # has registers beyond pipeline stages (e.g. an accumulator)
     # format of y, when it is a float format: outputs that both decode to NaN match
     out_format: str | None = None
+    # y reads 0 while the pipeline holds its reset state; False where cleared registers
+    # decode as something else (pipelined lmul: a cleared "sum" stage reads as an overflow)
+    reset_reads_zero: bool = True
 
     @property
     def has_reset(self) -> bool:

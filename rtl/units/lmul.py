@@ -13,6 +13,7 @@ Stage boundaries: ``sum`` (after the adder), ``output``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 import pyrtl
@@ -58,5 +59,9 @@ def _reference(fmt: FloatFormat, saturate: bool):
 def build_lmul(format: str = "fp8_e4m3fn", pipeline: int = 0,  # noqa: A002
                saturate: bool = False) -> RtlUnit:
     fmt = lmul_format(format)
-    return binary_float_unit("lmul", fmt, pipeline, saturate, BOUNDARIES, lmul_logic,
+    unit = binary_float_unit("lmul", fmt, pipeline, saturate, BOUNDARIES, lmul_logic,
                              _reference(fmt, saturate))
+    # the cleared "sum" stage (raw 0 with the zero flag 0) is no state a real input makes:
+    # it reads as an overflow (NaN, Inf or max), not 0, until the first inputs after reset
+    # come out. Only the outputs during the reset flush differ; the netlist stays as it is.
+    return replace(unit, reset_reads_zero=pipeline == 0)

@@ -7,10 +7,14 @@ the reference model, so the comparison rules (NaN matches any NaN) live in one p
 Timing, shared with the PyRTL cross-check: per cycle, the inputs of vector ``k`` are applied
 with ``clk`` low, ``y`` is sampled once they settle, then ``clk`` rises. A combinational unit
 has no ``clk``: apply, settle, sample. The runner reads vector ``k``'s result at sample
-``k + latency``. A unit with a reset is held in reset for a few cycles first.
+``k + latency``. A unit with a reset is held in reset for ``reset_cycles`` cycles first (all
+inputs 0, nothing sampled); after that ``rst`` is one of the driven ports, so the runner
+asserts it in the middle of the stream by a 1 in its column (synchronous reset: the registers
+clear at the rising edge of a cycle whose ``rst`` is 1).
 
 Files (named by environment variables the runner sets): ``HWSIM_VERIFY_IN`` is an ``.npz``
-with ``ports`` (input names), ``in_<port>`` (uint64 codes), ``cycles``, ``clocked``,
+with ``ports`` (the ports driven each cycle: the data inputs, then ``rst`` on a unit with a
+reset), ``in_<port>`` (uint64 codes, one per cycle), ``cycles``, ``clocked``,
 ``reset_cycles``; the bench writes the sampled ``y`` codes to ``HWSIM_VERIFY_OUT`` (``.npy``).
 """
 
@@ -46,10 +50,10 @@ async def drive_vectors(dut) -> None:
     else:
         clk = dut.clk
         if reset_cycles:
-            rst = dut.rst
-            rst.value = 1
             for h, _ in drive:
                 h.value = 0
+            rst = dut.rst
+            rst.value = 1
             for _ in range(reset_cycles):
                 clk.value = 0
                 await Timer(1)

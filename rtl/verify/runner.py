@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,7 @@ import numpy as np
 from hwsim.io import atomic_write_text
 from rtl.export import to_verilog, verilog_hash
 from rtl.unit import RtlUnit
+from rtl.verify.vectors import reset_column
 
 RESET_CYCLES = 2
 BENCH_MODULE = "rtl.verify.bench"
@@ -144,21 +145,27 @@ def build(unit: RtlUnit, build_root: Path | None = None) -> tuple[Path, float]:
 
 
 def simulate(unit: RtlUnit, vectors: Mapping[str, np.ndarray],
-             build_root: Path | None = None) -> SimRun:
+             build_root: Path | None = None, *, resets: Iterable[int] = ()) -> SimRun:
     """Run ``vectors`` through the Verilator build of ``unit``; ``y`` sampled once per cycle.
 
     ``len(samples) == n + unit.latency``: the inputs are padded with zeros for the cycles the
-    last results need to come out.
+    last results need to come out. A unit with a reset is first held in reset for
+    ``RESET_CYCLES`` cycles (not sampled); after that ``rst`` is driven like an input, high
+    at the stream cycles listed in ``resets`` (:func:`rtl.verify.vectors.reset_column`).
     """
     from cocotb_tools.runner import get_results
 
     n = len(next(iter(vectors.values())))
+    rst = reset_column(unit, n, resets)
     bdir, build_s = build(unit, build_root)
     ports = list(unit.inputs)
     cycles = n + unit.latency
     padded = {f"in_{p}": np.concatenate([np.asarray(vectors[p], dtype=np.uint64),
                                          np.zeros(unit.latency, dtype=np.uint64)])
               for p in ports}
+    if unit.has_reset:
+        ports.append("rst")
+        padded["in_rst"] = rst
     runs = bdir / "runs"
     runs.mkdir(exist_ok=True)
     run_dir = Path(tempfile.mkdtemp(dir=runs))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,10 +19,11 @@ _CROSS_LIMIT = 20_000  # corner cases are crossed over all ports up to this many
 
 @dataclass(frozen=True)
 class Mismatch:
-    index: int
+    index: int  # the vector; -1 for a sample of the reset flush (no vector owns it)
     inputs: Mapping[str, int]
     expected: int
     got: int
+    cycle: int = -1  # the stream cycle of the sample, for reset-flush samples
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class VerifyResult:
     simulator: str  # "verilator" or "pyrtl"
     build_s: float = 0.0
     sim_s: float = 0.0
+    resets: int = 0  # cycles with rst asserted in the middle of the stream
+    dropped: int = 0  # vectors the resets dropped (not compared; their slots read as flush)
 
     @property
     def ok(self) -> bool:
@@ -48,7 +51,14 @@ class VerifyResult:
                  f"{self.mismatches} mismatches; "
                  + (f"build {self.build_s:.1f} s, " if self.simulator == "verilator" else "")
                  + f"simulation {self.sim_s:.1f} s"]
+        if self.resets:
+            lines[0] += (f"; {self.resets} reset cycles mid-stream dropped "
+                         f"{self.dropped} vectors")
         for m in self.examples:
+            if m.index < 0:
+                lines.append(f"  cycle {m.cycle} (reset flush): expected 0x{m.expected:x}, "
+                             f"got 0x{m.got:x}")
+                continue
             ins = ", ".join(f"{k}=0x{v:x}" for k, v in m.inputs.items())
             lines.append(f"  #{m.index}: {ins}: expected 0x{m.expected:x}, got 0x{m.got:x}")
         return "\n".join(lines)
@@ -143,26 +153,88 @@ def compare(unit: RtlUnit, got: np.ndarray, expected: np.ndarray) -> np.ndarray:
     return bad
 
 
+def reset_column(unit: RtlUnit, n: int, resets: Iterable[int] = ()) -> np.ndarray:
+    """``rst`` for each of the ``n + latency`` stream cycles: 1 at the cycles in ``resets``.
+
+    Stream cycle ``k`` is the cycle in which vector ``k`` is applied (the padding cycles that
+    drain the pipeline follow the last vector). Only units with a reset can take one.
+    """
+    cycles = n + unit.latency
+    at = sorted({int(r) for r in resets})
+    if at and not unit.has_reset:
+        raise HwsimError(f"{unit.name} is combinational: it has no rst to assert")
+    if at and (at[0] < 0 or at[-1] >= cycles):
+        raise HwsimError(f"{unit.name}: reset cycles must lie in 0..{cycles - 1} "
+                         f"({n} vectors + latency {unit.latency}), got {at[0]}..{at[-1]}")
+    col = np.zeros(cycles, dtype=np.uint64)
+    col[at] = 1
+    return col
+
+
+def expected_samples(unit: RtlUnit, vectors: Mapping[str, np.ndarray],
+                     resets: Iterable[int] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """The ``y`` expected at each stream cycle and the vector it belongs to (-1: none).
+
+    Derived from the reset semantics of the exported Verilog (:mod:`rtl.export`): ``rst`` is
+    synchronous and active high, and at a clock edge where it is high every register (pipeline
+    stages and accumulators alike) becomes 0. So:
+
+    - vector ``j`` passes the clock edges ``j .. j + latency - 1`` on its way to ``y``; a reset
+      at any of them drops it, and otherwise it comes out at cycle ``j + latency`` as usual;
+    - the vectors kept between two resets form a new stream: the reference is applied to them
+      alone, so an accumulator's sum restarts from zero at the first vector after a reset
+      (``clr`` or not);
+    - a sample no kept vector owns (the ``latency`` cycles after the reset before the stream,
+      and after each reset the cycles up to ``latency`` past its last reset cycle) shows the
+      cleared registers: ``y == 0`` for a unit with ``reset_reads_zero`` (a 0 in the
+      accumulator, or in the stages that feed ``y``, means a zero result); for the others
+      (pipelined lmul) nothing is expected of those samples and they are not compared.
+    """
+    n = len(next(iter(vectors.values())))
+    lat = unit.latency
+    rst = reset_column(unit, n, resets)
+    before = np.concatenate([[0], np.cumsum(rst)])  # before[i]: reset cycles in 0 .. i - 1
+    j = np.arange(n)
+    kept = j[before[j + lat] == before[j]]  # no reset at the edges j .. j + lat - 1
+    owner = np.full(n + lat, -1, dtype=np.int64)
+    owner[kept + lat] = kept
+    expected = np.zeros(n + lat, dtype=np.uint64)  # the reset state reads 0
+    epoch = before[kept]  # resets before the vector: one reference call per reset-free run
+    for e in np.unique(epoch):
+        idx = kept[epoch == e]
+        part = {p: np.asarray(v)[idx] for p, v in vectors.items()}
+        expected[idx + lat] = np.asarray(unit.reference(part), dtype=np.uint64)
+    return expected, owner
+
+
 def check_samples(unit: RtlUnit, vectors: Mapping[str, np.ndarray], samples: np.ndarray,
                   *, exhaustive: bool, simulator: str, build_s: float = 0.0,
-                  sim_s: float = 0.0, max_examples: int = 5) -> VerifyResult:
-    """Compare per-cycle samples (vector ``k`` at ``k + latency``) with the reference."""
+                  sim_s: float = 0.0, max_examples: int = 5,
+                  resets: Iterable[int] = ()) -> VerifyResult:
+    """Compare per-cycle samples with :func:`expected_samples` (vector ``k`` at ``k + latency``,
+    the reset flush at 0); ``mismatches`` counts vectors and flush samples that differ."""
     n = len(next(iter(vectors.values())))
-    got = np.asarray(samples, dtype=np.uint64)[unit.latency:unit.latency + n]
-    if len(got) != n:
+    cycles = n + unit.latency
+    got = np.asarray(samples, dtype=np.uint64)[:cycles]
+    if len(got) != cycles:
         raise RuntimeError(f"{unit.name}: {len(samples)} samples for {n} vectors "
                            f"with latency {unit.latency}")
-    expected = np.asarray(unit.reference(vectors), dtype=np.uint64)
+    resets = list(resets)
+    expected, owner = expected_samples(unit, vectors, resets)
     bad = compare(unit, got, expected)
+    if not unit.reset_reads_zero:
+        bad &= owner >= 0
     idx = np.flatnonzero(bad)
     examples = tuple(
-        Mismatch(int(i), {p: int(v[i]) for p, v in vectors.items()}, int(expected[i]),
-                 int(got[i]))
-        for i in idx[:max_examples]
+        Mismatch(int(owner[s]), {p: int(v[owner[s]]) for p, v in vectors.items()},
+                 int(expected[s]), int(got[s]))
+        if owner[s] >= 0 else Mismatch(-1, {}, int(expected[s]), int(got[s]), cycle=int(s))
+        for s in idx[:max_examples]
     )
     return VerifyResult(unit=unit.name, vectors=n, mismatches=len(idx), examples=examples,
                         exhaustive=exhaustive, simulator=simulator, build_s=build_s,
-                        sim_s=sim_s)
+                        sim_s=sim_s, resets=len(set(resets)),
+                        dropped=n - int((owner >= 0).sum()))
 
 
 def resolve_vectors(unit: RtlUnit, vectors: Mapping[str, np.ndarray] | None,
@@ -176,15 +248,21 @@ def resolve_vectors(unit: RtlUnit, vectors: Mapping[str, np.ndarray] | None,
 
 def verify_unit(unit: RtlUnit, vectors: Mapping[str, np.ndarray] | None = None, *,
                 exhaustive: bool | None = None, n_random: int = 100_000, seed: int = 0,
-                build_dir: str | Path | None = None) -> VerifyResult:
+                build_dir: str | Path | None = None,
+                resets: Iterable[int] = ()) -> VerifyResult:
     """Simulate ``unit`` with cocotb on Verilator and compare every output with the reference.
 
     ``vectors`` (port -> codes) replaces the generated ones. Pipelined and stateful units get
-    one vector per clock, back to back, checked ``latency`` cycles later.
+    one vector per clock, back to back, checked ``latency`` cycles later. ``resets``: stream
+    cycles (cycle ``k`` applies vector ``k``) at which ``rst`` is asserted in the middle of
+    the stream; the expected samples around them follow :func:`expected_samples`.
     """
     from rtl.verify.runner import simulate
 
+    resets = list(resets)
     vectors, exhaustive = resolve_vectors(unit, vectors, exhaustive, n_random, seed)
-    run = simulate(unit, vectors, Path(build_dir) if build_dir is not None else None)
+    run = simulate(unit, vectors, Path(build_dir) if build_dir is not None else None,
+                   resets=resets)
     return check_samples(unit, vectors, run.samples, exhaustive=exhaustive,
-                         simulator="verilator", build_s=run.build_s, sim_s=run.sim_s)
+                         simulator="verilator", build_s=run.build_s, sim_s=run.sim_s,
+                         resets=resets)
