@@ -15,6 +15,11 @@ gives its result, so Verilog and PyRTL agree bit for bit without relying on cont
 - Comparisons that are constant for unsigned operands (``x < 0``) are written as ``1'h0``.
 - Ports: ``clk`` only when the unit has registers, ``rst`` when it has a reset, then the data
   inputs in the unit's order, then ``y``.
+- Registers: one ``always @(posedge clk)`` block of nonblocking assignments. The reset is part
+  of the netlist, not of the emitter: every generator's register takes ``rst ? 0 : next``
+  (:class:`rtl.build.Pipeline`, the accumulators), so ``rst`` is synchronous, active high and
+  clears every register to 0; there are no initial values. What ``y`` reads around a reset
+  is spelled out in :mod:`rtl.unit` and checked by :func:`rtl.verify.verify_unit` (``resets``).
 - The file name is the user's choice (``-o``), so the file-name-vs-module-name style check
   (DECLFILENAME) is switched off for this file alone.
 """

@@ -10,15 +10,21 @@ from rtl.build import Pipeline, fresh_block
 from rtl.unit import RtlUnit
 
 
-def adder8(pipeline: int = 0, *, wrong: bool = False) -> RtlUnit:
-    """``y = a + b`` (9 bits); ``wrong`` gives it a reference that is off by one for a == 3."""
+def adder8(pipeline: int = 0, *, wrong: bool = False, deaf_reset: bool = False) -> RtlUnit:
+    """``y = a + b`` (9 bits); ``wrong`` gives it a reference that is off by one for a == 3;
+    ``deaf_reset`` (with ``pipeline=1``) a stage register that ignores ``rst``: a reset bug."""
     with fresh_block() as block:
         pipe = Pipeline(pipeline, ("sum",), "adder8")
         a = pyrtl.Input(8, "a")
         b = pyrtl.Input(8, "b")
         y = pyrtl.Output(9, "y")
-        (s,) = pipe.stage("sum", a + b)
-        y <<= s
+        if deaf_reset:  # rst stays a port (pipe.rst), but nothing reads it
+            s = pyrtl.Register(9)
+            s.next <<= a + b
+            y <<= s
+        else:
+            (s,) = pipe.stage("sum", a + b)
+            y <<= s
 
     def ref(inputs):
         out = inputs["a"].astype(np.uint64) + inputs["b"].astype(np.uint64)

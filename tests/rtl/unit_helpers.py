@@ -24,6 +24,21 @@ def assert_ok(result: VerifyResult, min_vectors: int) -> None:
     assert result.mismatches == 0, result.summary()
 
 
+def mid_stream_resets(n: int, latency: int, seed: int = 0, singles: int = 20) -> list[int]:
+    """Stream cycles to assert ``rst`` at, for ``n`` vectors through a unit of ``latency``.
+
+    ``singles`` one-cycle resets at random places, a reset held longer than the pipeline is
+    deep, two resets closer together than the latency (the second lands on a pipeline that
+    is still flushing), one at the last vector and one in the padding cycles after it.
+    """
+    rng = np.random.default_rng(seed)
+    mid = n // 2
+    single = rng.choice(np.arange(1, mid - 10), singles, replace=False).tolist()
+    held = list(range(mid, mid + latency + 3))
+    close = [mid + 1000, mid + 1000 + max(latency - 1, 1)]
+    return sorted({*single, *held, *close, n - 1, n + latency - 1})
+
+
 def value_corners(fmt: FloatFormat, seed: int = 0, n: int = 20_000) -> dict[str, np.ndarray]:
     """Operand pairs (codes ``a``, ``b``) aimed at the hard cases of adders and multipliers.
 
