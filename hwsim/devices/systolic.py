@@ -27,10 +27,11 @@ system costs:
   what a later fold re-reads (the OS ifmap once per column fold), chain every refill behind
   the previous one and count each late refill twice (:mod:`hwsim.devices.scalesim_memory`).
   ``memory_model="scalesim"`` replays that bookkeeping and uses its stall cycles, which equal
-  SCALE-Sim 3.0.0's exactly (tests check it live); the tile schedule still sets the traffic,
-  the prefetch lead and the write-out tail, and the trace shows the stalls as one slice
-  after the last compute tile. It is a compatibility model (bookkeeping, not hardware) and
-  costs one numpy pass per demanded cycle.
+  SCALE-Sim 3.0.0's exactly on GEMM topologies (tests check it live; a conv replays its
+  equivalent GEMM, within 0.2% of SCALE-Sim's conv run); the tile schedule still sets the
+  traffic, the prefetch lead and the write-out tail, and the trace shows the stalls as one
+  slice after the last compute tile. It is a compatibility model (bookkeeping, not
+  hardware) and costs one numpy pass per demanded cycle.
 - Each layer starts with empty buffers and ends drained (as SCALE-Sim simulates layers), so
   layers with the same shape are simulated once and replayed.
 

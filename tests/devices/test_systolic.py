@@ -1,6 +1,7 @@
 """The systolic device model: tiles, stalls, traces, workloads, FPGA presets, bad input."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -28,6 +29,26 @@ def test_bandwidth_adds_stalls_and_keeps_compute():
     assert fast.compute_cycles == slow.compute_cycles
     assert fast.stall_cycles == 0 < slow.stall_cycles
     assert slow.total_cycles > fast.total_cycles
+
+
+def test_scalesim_memory_model_swaps_only_the_stalls():
+    """The SCALE-Sim replay changes stall and total cycles, nothing else; CALC mode has none.
+
+    124 is SCALE-Sim 3.0.0's live USER-mode "Stall Cycles" for this layer (the worked example
+    in ``tests/devices/test_scalesim_live.py``)."""
+    tiles = SystolicSpec(rows=16, cols=16, sram_kb=(1, 1, 1), bandwidth_words=10)
+    compat = replace(tiles, memory_model="scalesim")
+    a, b = simulate_gemm(16, 200, 1, tiles), simulate_gemm(16, 200, 1, compat)
+    assert b.stall_cycles == 124
+    assert (a.compute_cycles, a.macs, a.bytes_moved) == (b.compute_cycles, b.macs, b.bytes_moved)
+    assert b.total_cycles - b.stall_cycles == a.total_cycles - a.stall_cycles
+    traced = simulate_gemm(16, 200, 1, compat, keep_trace=True)
+    stalls = [(r.name, r.cycles) for r in traced.trace if r.kind == "stall"]
+    assert stalls == [("SCALE-Sim memory model", 124)]
+    calc = [simulate_gemm(100, 70, 90, SystolicSpec(rows=8, cols=8, sram_kb=(1, 1, 2),
+                                                    memory_model=mm))
+            for mm in ("tiles", "scalesim")]
+    assert calc[0].total_cycles == calc[1].total_cycles and calc[1].stall_cycles == 0
 
 
 def test_trace_is_data_and_chrome_json(tmp_path):
@@ -73,6 +94,8 @@ def test_llama_decode_step_is_fast():
     (dict(dataflow="xx"), "allowed: os, ws, is"),
     (dict(sram_kb=(1, 2)), "three positive sizes"),
     (dict(bandwidth_words=0), "bandwidth must be positive"),
+    (dict(memory_model="set"), "known: tiles, scalesim"),
+    (dict(memory_model="scalesim", bandwidth_words=2.5), "whole number"),
 ])
 def test_bad_spec(kw, msg):
     with pytest.raises(HwsimError, match=msg):
