@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from unit_helpers import assert_ok, run_verilator
+from unit_helpers import assert_ok, assert_reset_stream, mid_stream_resets, run_verilator
 
 from hwsim.numerics import HwsimError, encode, get_format
-from rtl.pyrtl_sim import verify_pyrtl
+from rtl.pyrtl_sim import simulate_pyrtl, verify_pyrtl
 from rtl.unit import build_unit
+from rtl.verify.runner import simulate
+from rtl.verify.vectors import check_samples
+from tests.tooling import require_tool
 
 
 def mac_vectors(fmt: str, n: int, seed: int = 0) -> dict[str, np.ndarray]:
@@ -44,6 +47,43 @@ def test_mac_pyrtl(fmt: str, acc: str, mul: str, pipeline: int) -> None:
 def test_mac_verilator(fmt: str, acc: str, mul: str, pipeline: int) -> None:
     unit = build_unit("mac", format=fmt, acc=acc, mul=mul, pipeline=pipeline)
     assert_ok(run_verilator(unit, mac_vectors(fmt, 100_000, seed=1)), 100_000)
+
+
+RESET_CASES = [("fp8_e4m3fn", "fp32", "exact", 1), ("fp8_e4m3fn", "fp16", "lmul", 0),
+               ("fp8_e4m3fn", "kulisch", "exact", 1), ("bf16", "fp32", "exact", 0)]
+
+
+def check_reset_run(unit, vec, samples, resets) -> None:
+    """Twice over: with :func:`rtl.verify.vectors.check_samples` and directly (the sum
+    restarts from zero after each reset, the flush reads 0); and the same samples checked as
+    if no reset had happened fail, so the resets really cut the sums."""
+    n = len(vec["a"])
+    r = check_samples(unit, vec, samples, exhaustive=False, simulator="-", resets=resets)
+    assert r.ok and r.resets == len(resets) and r.dropped >= len(resets) - 1, r.summary()
+    assert assert_reset_stream(unit, vec, samples, resets) == n - r.dropped
+    assert check_samples(unit, vec, samples, exhaustive=False, simulator="-").mismatches > n / 4
+
+
+@pytest.mark.parametrize("fmt, acc, mul, pipeline", RESET_CASES)
+def test_reset_mid_stream_pyrtl(fmt: str, acc: str, mul: str, pipeline: int) -> None:
+    unit = build_unit("mac", format=fmt, acc=acc, mul=mul, pipeline=pipeline)
+    vec = mac_vectors(fmt, 20_000, seed=3)
+    vec["clr"][10_000:] = 0  # long sums: a reset, not a clr, must be what restarts them
+    resets = mid_stream_resets(20_000, unit.latency, seed=3)
+    check_reset_run(unit, vec, simulate_pyrtl(unit, vec, resets), resets)
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("fmt, acc, mul, pipeline", RESET_CASES[:3])
+def test_reset_mid_stream_verilator(fmt: str, acc: str, mul: str, pipeline: int) -> None:
+    """100,000 products, ~30 resets (single cycles, one held longer than the pipeline, two
+    closer than the latency, one on the last vector, one in the drain)."""
+    require_tool("verilator")
+    unit = build_unit("mac", format=fmt, acc=acc, mul=mul, pipeline=pipeline)
+    vec = mac_vectors(fmt, 100_000, seed=4)
+    vec["clr"][50_000:] = 0
+    resets = mid_stream_resets(100_000, unit.latency, seed=4)
+    check_reset_run(unit, vec, simulate(unit, vec, resets=resets).samples, resets)
 
 
 @pytest.mark.parametrize("fmt, mul, pipeline", [

@@ -10,7 +10,7 @@ import numpy as np
 
 from hwsim.numerics import FloatFormat, decode, encode, get_format
 from rtl.unit import RtlUnit
-from rtl.verify import VerifyResult, verify_unit
+from rtl.verify import VerifyResult, compare, verify_unit
 from tests.tooling import require_tool
 
 
@@ -37,6 +37,38 @@ def mid_stream_resets(n: int, latency: int, seed: int = 0, singles: int = 20) ->
     held = list(range(mid, mid + latency + 3))
     close = [mid + 1000, mid + 1000 + max(latency - 1, 1)]
     return sorted({*single, *held, *close, n - 1, n + latency - 1})
+
+
+def assert_reset_stream(unit: RtlUnit, vectors: dict[str, np.ndarray], samples: np.ndarray,
+                        resets: list[int]) -> int:
+    """Check raw samples around each reset directly, without :func:`expected_samples`.
+
+    After a reset at cycle ``r`` (next reset ``r2``) the next ``latency`` samples read 0 (the
+    cleared pipeline / accumulator), and vectors ``r + 1 .. r2 - latency`` come out exactly
+    as the reference gives them for a stream that starts at ``r + 1``: an accumulator's sum
+    restarts there. Returns how many vectors were compared.
+    """
+    lat = unit.latency
+    n = len(next(iter(vectors.values())))
+    assert unit.reset_reads_zero and len(samples) == n + lat
+    starts = [0, *(r + 1 for r in resets)]
+    ends = [*resets, n + lat]  # the stream from each start runs until the next reset
+    compared = 0
+    for start, stop in zip(starts, ends, strict=True):
+        if start > 0:  # the flush after the reset at start - 1
+            flush = samples[start:min(start + lat, n + lat)]
+            assert not flush.any(), f"cycles {start}.. after a reset: {flush.tolist()}"
+        last = min(stop - lat + 1, n)  # vectors start .. last - 1 pass no reset edge
+        if last <= start:
+            continue
+        part = {p: v[start:last] for p, v in vectors.items()}
+        want = np.asarray(unit.reference(part), dtype=np.uint64)
+        got = samples[start + lat:last + lat]
+        bad = np.flatnonzero(compare(unit, got, want))
+        assert not len(bad), (f"vectors {start}..{last - 1}: first bad #{start + bad[0]}: "
+                              f"expected 0x{int(want[bad[0]]):x}, got 0x{int(got[bad[0]]):x}")
+        compared += last - start
+    return compared
 
 
 def value_corners(fmt: FloatFormat, seed: int = 0, n: int = 20_000) -> dict[str, np.ndarray]:
