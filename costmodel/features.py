@@ -165,7 +165,9 @@ def _shipped_features() -> dict[str, tuple[float, ...]]:
         df = pd.read_csv(shipped_dataset_path(), usecols=["key", *NETLIST_FEATURES])
     except (OSError, ValueError):  # no shipped dataset, or one from an older feature set
         return {}
-    return {k: tuple(map(float, row)) for k, *row in df.itertuples(index=False)}
+    # read_csv keeps the file's column order whatever the order of usecols: reorder
+    rows = df[["key", *NETLIST_FEATURES]].itertuples(index=False)
+    return {k: tuple(map(float, row)) for k, *row in rows}
 
 
 def design_features(p: DesignPoint) -> dict[str, float]:
