@@ -67,13 +67,17 @@ def _single_op(gemm: str | None, conv: str | None, fmt: str):
               help="ifmap, filter, ofmap SRAM sizes in KiB (e.g. 64,64,64).")
 @click.option("--bandwidth", type=float, default=None, metavar="WORDS",
               help="DRAM words per cycle (default: SCALE-Sim CALC mode, no stalls).")
+@click.option("--memory-model", type=click.Choice(["tiles", "scalesim"]), default=None,
+              help="Stalls under --bandwidth: whole double-buffered tiles (default) or "
+                   "SCALE-Sim 3.0.0's set-based buffers, replayed exactly.")
 @click.option("--clock-mhz", type=float, default=None)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False), default=None,
               help="Write a Chrome trace (open in ui.perfetto.dev).")
 @click.option("--force", is_flag=True, help="Overwrite an existing --trace file.")
 def run(device, workload, gemm, conv, fmt, phase, seq, kv_len, batch, layers, array,
-        dataflow, sram_kb, bandwidth, clock_mhz, as_json, trace_path, force) -> None:
+        dataflow, sram_kb, bandwidth, memory_model, clock_mhz, as_json, trace_path,
+        force) -> None:
     """Simulate a workload or a single op on a device."""
     from hwsim.devices import get_device, simulate
     from hwsim.devices.systolic import parse_array
@@ -84,7 +88,8 @@ def run(device, workload, gemm, conv, fmt, phase, seq, kv_len, batch, layers, ar
         raise HwsimError("give exactly one of --workload, --gemm M,K,N or --conv ...")
     if trace_path and Path(trace_path).exists() and not force:
         raise HwsimError(f"trace file {trace_path!r} exists; choose another or pass --force")
-    over: dict = {"dataflow": dataflow, "bandwidth_words": bandwidth, "clock_mhz": clock_mhz}
+    over: dict = {"dataflow": dataflow, "bandwidth_words": bandwidth, "clock_mhz": clock_mhz,
+                  "memory_model": memory_model}
     if array is not None:
         over["rows"], over["cols"] = parse_array(array)
     if sram_kb is not None:

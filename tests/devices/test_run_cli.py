@@ -24,6 +24,17 @@ def test_conv_and_trace(tmp_path, capsys):
     assert "exists" in capsys.readouterr().err
 
 
+def test_memory_model_option(capsys):
+    """SCALE-Sim 3.0.0 (USER bandwidth, 10 words/cycle, 32x32 OS) reports 92,176 stall cycles
+    on this GEMM (tests/devices/test_scalesim_live.py runs it live); our tile model far fewer."""
+    argv = ["run", "--gemm", "256,256,256", "--bandwidth", "10", "--json"]
+    assert main([*argv, "--memory-model", "scalesim"]) == 0
+    assert json.loads(capsys.readouterr().out)["stall_cycles"] == 92_176
+    assert main(argv) == 0
+    assert 0 < json.loads(capsys.readouterr().out)["stall_cycles"] < 92_176
+    assert main([*argv, "--memory-model", "dram"]) == 2
+
+
 def test_workload_layers(capsys):
     assert main(["run", "--workload", "resnet18", "--format", "int8", "--layers", "4",
                  "--json"]) == 0
