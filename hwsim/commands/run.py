@@ -70,15 +70,19 @@ def _single_op(gemm: str | None, conv: str | None, fmt: str):
 @click.option("--memory-model", type=click.Choice(["tiles", "scalesim"]), default=None,
               help="Stalls under --bandwidth: whole double-buffered tiles (default) or "
                    "SCALE-Sim 3.0.0's set-based buffers, replayed exactly.")
+@click.option("--costs", type=click.Choice(["analytical", "learned"]), default="analytical",
+              show_default=True,
+              help="Per-MAC energy: Horowitz's 45 nm table or the learned (Yosys-trained) model.")
 @click.option("--clock-mhz", type=float, default=None)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--trace", "trace_path", type=click.Path(dir_okay=False), default=None,
               help="Write a Chrome trace (open in ui.perfetto.dev).")
 @click.option("--force", is_flag=True, help="Overwrite an existing --trace file.")
 def run(device, workload, gemm, conv, fmt, phase, seq, kv_len, batch, layers, array,
-        dataflow, sram_kb, bandwidth, memory_model, clock_mhz, as_json, trace_path,
+        dataflow, sram_kb, bandwidth, memory_model, costs, clock_mhz, as_json, trace_path,
         force) -> None:
     """Simulate a workload or a single op on a device."""
+    from costmodel.provider import get_provider
     from hwsim.devices import get_device, simulate
     from hwsim.devices.systolic import parse_array
     from hwsim.engine import chrome_trace
@@ -104,7 +108,8 @@ def run(device, workload, gemm, conv, fmt, phase, seq, kv_len, batch, layers, ar
     else:
         op, name = _single_op(gemm, conv, fmt or "int8")
         ops = (op,)
-    res = simulate(ops, spec, workload=name, keep_trace=trace_path is not None)
+    res = simulate(ops, spec, workload=name, keep_trace=trace_path is not None,
+                   costs=get_provider(costs))
     if trace_path:
         atomic_write_json(trace_path, chrome_trace(res.trace, spec.clock_mhz, name))
     if as_json:

@@ -31,28 +31,11 @@ def sourced(entry: Any, where: str) -> float:
 
 @cache
 def energy_table() -> dict[str, Any]:
-    """The analytical 45 nm energy table: ``mac_pj[kind]``, ``sram_pj_per_byte``,
-    ``dram_pj_per_byte`` as floats (sources stay in the file)."""
+    """The analytical 45 nm memory energies: ``sram_pj_per_byte``, ``dram_pj_per_byte`` as
+    floats (sources stay in the file). Per-MAC energy comes from a cost provider."""
     raw = load_data("energy_45nm.json")
     return {
         "name": raw["name"],
-        "mac_pj": {k: float(sourced(v, f"energy mac_pj.{k}")) for k, v in raw["mac_pj"].items()},
         "sram_pj_per_byte": float(sourced(raw["sram_pj_per_byte"], "energy sram")),
         "dram_pj_per_byte": float(sourced(raw["dram_pj_per_byte"], "energy dram")),
     }
-
-
-def mac_energy_pj(fmt: str) -> float:
-    """Energy of one MAC whose operands are in ``fmt`` (nearest entry of the table)."""
-    from workloads import format_bits
-
-    table = energy_table()["mac_pj"]
-    name = fmt.lower()
-    if name in table:
-        return table[name]
-    bits = format_bits(name)
-    if name.startswith(("int", "uint", "ternary", "binary")) or "1.58" in name:
-        return table["int4"] if bits <= 4 else table["int8"] if bits <= 8 else table["int32"]
-    if bits <= 8:
-        return table["fp8"]
-    return table["fp16"] if bits <= 16 else table["fp32"]

@@ -50,7 +50,7 @@ from typing import Any
 import simpy
 
 from hwsim.devices import scalesim_memory
-from hwsim.devices.data import energy_table, mac_energy_pj
+from hwsim.devices.data import energy_table
 from hwsim.devices.systolic_timing import (
     CALC_PREFETCH_WORDS,
     DATAFLOWS,
@@ -452,13 +452,43 @@ class _Acc:
     moved: dict[str, int] = field(default_factory=dict)
 
 
+def _mac_energy(costs: Any) -> Any:
+    """``fmt -> pJ`` per MAC from a cost provider, asked once per format.
+
+    A block format's MAC is priced as its element format's MAC (the shared-scale logic is
+    not counted), and the MAC of an op is priced by its activation format ``x``.
+    """
+    memo: dict[str, float] = {}
+
+    def pj(fmt: str) -> float:
+        if fmt not in memo:
+            from hwsim.numerics import get_format
+            from hwsim.numerics.blocks import get_block_format
+
+            try:
+                elem = get_format(fmt).name
+            except HwsimError:  # not an element format: a block format's element
+                elem = get_block_format(fmt).element.name
+            memo[fmt] = costs.energy_pj("mac", elem)
+        return memo[fmt]
+
+    return pj
+
+
 def simulate(ops: Iterable[Any], spec: SystolicSpec, *, workload: str = "ops",
-             keep_trace: bool = False) -> RunResult:
+             keep_trace: bool = False, costs: Any = None) -> RunResult:
     """Simulate ``ops`` (a :class:`workloads.Graph`'s ops, in order) on the array.
 
     Each distinct GEMM shape is simulated once (layers start empty and end drained, so a
     repeat is the same schedule shifted in time); statistics come from its trace records.
+    ``costs`` is the :class:`costmodel.provider.CostProvider` that prices a MAC (default:
+    the analytical Horowitz 45 nm one; ``get_provider("learned")`` asks the trained model).
     """
+    if costs is None:
+        from costmodel.provider import AnalyticalCostProvider
+
+        costs = AnalyticalCostProvider()
+    mac_energy_pj = _mac_energy(costs)
     etab = energy_table()
     cache: dict[tuple, _Instance] = {}
     acc = _Acc()
@@ -531,7 +561,7 @@ def simulate(ops: Iterable[Any], spec: SystolicSpec, *, workload: str = "ops",
         total_cycles=now, compute_cycles=total_compute, stall_cycles=total_stall,
         macs=total_macs, peak_macs_per_cycle=spec.rows * spec.cols,
         energy_pj=acc.energy, busy_cycles=acc.busy, bytes_moved=acc.moved,
-        ops=tuple(results), trace=tuple(trace), notes=tuple(notes))
+        ops=tuple(results), trace=tuple(trace), notes=tuple(notes), energy_source=costs.name)
 
 
 def simulate_gemm(m: int, k: int, n: int, spec: SystolicSpec, *, fmt: str = "int8",

@@ -40,6 +40,8 @@ class RunResult:
     ops: tuple[OpResult, ...]
     trace: tuple[TraceRecord, ...] = field(default=(), repr=False)
     notes: tuple[str, ...] = ()
+    # where the per-MAC energy came from (a costmodel.provider.CostProvider's name)
+    energy_source: str = "analytical-45nm"
 
     @property
     def seconds(self) -> float:
@@ -67,7 +69,8 @@ class RunResult:
             "macs": self.macs,
             "utilisation": self.utilisation,
             "energy_pj": {**self.energy_pj, "total": self.energy_total_pj},
-            "energy_note": "analytical estimate (45 nm per-op table, hwsim/data/energy_45nm.json)",
+            "energy_note": f"estimate: MACs from the {self.energy_source} cost provider, SRAM "
+                           "and DRAM bytes from hwsim/data/energy_45nm.json",
             "busy_cycles": self.busy_cycles,
             "bytes_moved": self.bytes_moved,
             "notes": list(self.notes),

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from hwsim.cli import main
 
 
@@ -33,6 +35,21 @@ def test_memory_model_option(capsys):
     assert main(argv) == 0
     assert 0 < json.loads(capsys.readouterr().out)["stall_cycles"] < 92_176
     assert main([*argv, "--memory-model", "dram"]) == 2
+
+
+def test_costs_option_prices_macs_with_the_chosen_provider(capsys):
+    from costmodel.provider import get_provider
+
+    argv = ["run", "--gemm", "64,64,64", "--format", "fp8", "--json"]
+    got = {}
+    for costs in ("analytical", "learned"):
+        assert main([*argv, "--costs", costs]) == 0
+        d = json.loads(capsys.readouterr().out)
+        assert costs in d["energy_note"]
+        got[costs] = d["energy_pj"]["mac"] / d["macs"]
+    for costs, pj in got.items():
+        assert pj == pytest.approx(get_provider(costs).energy_pj("mac", "fp8_e4m3fn"))
+    assert got["analytical"] != got["learned"]
 
 
 def test_workload_layers(capsys):
