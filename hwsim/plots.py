@@ -89,3 +89,32 @@ def plot_design_costs(costs, path: str | Path, title: str) -> Path:
         return save_figure(fig, path)
     finally:
         plt.close(fig)
+
+
+def plot_provider_energy(rows, path: str | Path) -> Path:
+    """MAC energy per inference/step (``hwsim.studies.device_energy`` rows), one panel per
+    workload, cost providers side by side."""
+    plt = _pyplot()
+    names = list(dict.fromkeys(r.workload for r in rows))
+    fmts = list(dict.fromkeys(r.fmt for r in rows))
+    provs = list(dict.fromkeys(r.provider for r in rows))
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.8))
+    axes = [axes] if len(names) == 1 else list(axes)
+    width = 0.8 / len(provs)
+    for ax, name in zip(axes, names, strict=True):
+        for j, p in enumerate(provs):
+            vals = [next(r.mac_uj for r in rows if (r.workload, r.fmt, r.provider) ==
+                         (name, f, p)) for f in fmts]
+            ax.bar([i + (j - (len(provs) - 1) / 2) * width for i in range(len(fmts))], vals,
+                   width, label=p)
+        ax.set_xticks(range(len(fmts)), fmts, fontsize=8)
+        ax.set_title(name, fontsize=9)
+        ax.set_ylabel("MAC energy (uJ)")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=8, title="cost provider", title_fontsize=8, loc="upper left")
+    fig.suptitle("MAC energy of one inference/step, 32x32 WS systolic array", fontsize=10)
+    fig.tight_layout()
+    try:
+        return save_figure(fig, path)
+    finally:
+        plt.close(fig)

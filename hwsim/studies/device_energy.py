@@ -67,34 +67,3 @@ def run(workloads: Sequence[tuple[str, str, dict]] = WORKLOADS,
                 if on_row is not None:
                     on_row(row)
     return rows
-
-
-def plot(rows: Sequence[EnergyRow], path) -> object:
-    """MAC energy per inference/step, one panel per workload, providers side by side."""
-    from hwsim.io import save_figure
-    from hwsim.plots import _pyplot
-
-    plt = _pyplot()
-    names = list(dict.fromkeys(r.workload for r in rows))
-    fmts = list(dict.fromkeys(r.fmt for r in rows))
-    provs = list(dict.fromkeys(r.provider for r in rows))
-    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.8))
-    axes = [axes] if len(names) == 1 else list(axes)
-    width = 0.8 / len(provs)
-    for ax, name in zip(axes, names, strict=True):
-        for j, p in enumerate(provs):
-            vals = [next(r.mac_uj for r in rows if (r.workload, r.fmt, r.provider) ==
-                         (name, f, p)) for f in fmts]
-            ax.bar([i + (j - (len(provs) - 1) / 2) * width for i in range(len(fmts))], vals,
-                   width, label=p)
-        ax.set_xticks(range(len(fmts)), fmts, fontsize=8)
-        ax.set_title(name, fontsize=9)
-        ax.set_ylabel("MAC energy (uJ)")
-        ax.grid(axis="y", alpha=0.3)
-    axes[0].legend(fontsize=8, title="cost provider", title_fontsize=8, loc="upper left")
-    fig.suptitle("MAC energy of one inference/step, 32x32 WS systolic array", fontsize=10)
-    fig.tight_layout()
-    try:
-        return save_figure(fig, path)
-    finally:
-        plt.close(fig)

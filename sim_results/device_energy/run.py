@@ -16,6 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from hwsim.io import atomic_write_json, atomic_write_text
+from hwsim.plots import plot_provider_energy
 from hwsim.studies import device_energy
 
 HERE = Path(__file__).resolve().parent
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> None:
     atomic_write_text(args.out / "results.csv", buf.getvalue())
     atomic_write_json(args.out / "results.json", dicts)
     atomic_write_text(args.out / "energy.md", markdown(rows))
-    device_energy.plot(rows, args.out / "energy.png")
+    plot_provider_energy(rows, args.out / "energy.png")
     print(f"wrote {args.out}")
 
 
