@@ -63,23 +63,18 @@ def test_bad_input_is_one_line_exit_2(argv, needle, tmp_path, monkeypatch, capsy
 
 
 @pytest.mark.rtl
-def test_verify_prints_vectors_and_mismatches(tmp_path, capsys, verilator,
-                                              rtl_build_dir) -> None:
-    rc, out, _ = run(["rtl", "verify", "int-mul", "--format", "int4", "--pipeline", "1",
-                      "--pyrtl", "--build-dir", str(rtl_build_dir)], capsys)
-    assert rc == 0, out
-    assert "256 vectors (exhaustive, verilator), 0 mismatches" in out
-    assert "256 vectors (exhaustive, pyrtl), 0 mismatches" in out
-
-
-@pytest.mark.rtl
-def test_verify_block_dot_nvfp4(capsys, verilator, rtl_build_dir) -> None:
-    rc, out, _ = run(["rtl", "verify", "block-dot", "--format", "nvfp4", "--block", "16",
-                      "--pipeline", "1", "--random", "5000", "--pyrtl",
+@pytest.mark.parametrize("args, expect", [
+    (["int-mul", "--format", "int4"], "256 vectors (exhaustive, {sim}), 0 mismatches"),
+    (["block-dot", "--format", "nvfp4", "--block", "16", "--random", "5000"],
+     "(random + corner cases, {sim}), 0 mismatches"),
+])
+def test_verify_prints_vectors_and_mismatches(capsys, verilator, rtl_build_dir, args,
+                                              expect) -> None:
+    rc, out, _ = run(["rtl", "verify", *args, "--pipeline", "1", "--pyrtl",
                       "--build-dir", str(rtl_build_dir)], capsys)
     assert rc == 0, out
-    assert "(random + corner cases, verilator), 0 mismatches" in out
-    assert "(random + corner cases, pyrtl), 0 mismatches" in out
+    for sim in ("verilator", "pyrtl"):
+        assert expect.format(sim=sim) in out
 
 
 @pytest.mark.rtl
