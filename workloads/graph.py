@@ -73,6 +73,8 @@ class Graph:
         if not isinstance(self.name, str) or not self.name:
             raise HwsimError("graph: field 'name' must be a non-empty string")
         object.__setattr__(self, "ops", tuple(self.ops))
+        if not self.ops:
+            raise HwsimError(f"graph {self.name!r} has no ops; a workload needs at least one")
         if isinstance(self.attrs, dict):
             object.__setattr__(self, "attrs", tuple(self.attrs.items()))
         seen: dict[str, Op] = {}

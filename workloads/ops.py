@@ -96,6 +96,11 @@ OPTIMIZERS: dict[str, tuple[int, int]] = {
 }
 
 
+#: Largest dimension, count or padding an op accepts (2**40, about 1.1e12): far beyond any
+#: real layer, small enough that sizes stay exact in float64 arithmetic downstream.
+MAX_DIM = 2**40
+
+
 def _where(op_type: str, name: str) -> str:
     return f"op {name!r} ({op_type})"
 
@@ -133,9 +138,10 @@ class Op:
 
     def _pos(self, fname: str, value: object, *, zero_ok: bool = False) -> None:
         lo = 0 if zero_ok else 1
-        if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= MAX_DIM:
             what = "a non-negative" if zero_ok else "a positive"
-            raise HwsimError(f"{self.where}: field {fname!r} must be {what} integer, got {value!r}")
+            raise HwsimError(f"{self.where}: field {fname!r} must be {what} integer, got "
+                             f"{value!r}; allowed: {lo}..2**40")
 
     def _shape(self, fname: str, value: object, ndim: int | None = None) -> tuple[int, ...]:
         if not isinstance(value, tuple) or (ndim is not None and len(value) != ndim):
@@ -145,10 +151,10 @@ class Op:
                 f"got {value!r}"
             )
         for d in value:
-            if isinstance(d, bool) or not isinstance(d, int) or d < 1:
+            if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= MAX_DIM:
                 raise HwsimError(
                     f"{self.where}: field {fname!r} has dimension {d!r}; dimensions must be "
-                    "positive integers"
+                    "positive integers up to 2**40"
                 )
         return value
 
@@ -384,10 +390,10 @@ class Conv2d(Op):
         self._shape("stride", self.stride, 2)
         self._shape("dilation", self.dilation, 2)
         if not isinstance(pad, tuple) or len(pad) != 4 or any(
-            isinstance(p, bool) or not isinstance(p, int) or p < 0 for p in pad
+            isinstance(p, bool) or not isinstance(p, int) or not 0 <= p <= MAX_DIM for p in pad
         ):
             raise HwsimError(
-                f"{self.where}: field 'padding' must be 4 non-negative integers "
+                f"{self.where}: field 'padding' must be 4 non-negative integers up to 2**40 "
                 f"(top, left, bottom, right), got {self.padding!r}"
             )
         self._pos("groups", self.groups)
@@ -737,10 +743,10 @@ class Pool(Op):
             pad = (pad[0], pad[1], pad[0], pad[1])
         object.__setattr__(self, "padding", pad)
         if not isinstance(pad, tuple) or len(pad) != 4 or any(
-            isinstance(p, bool) or not isinstance(p, int) or p < 0 for p in pad
+            isinstance(p, bool) or not isinstance(p, int) or not 0 <= p <= MAX_DIM for p in pad
         ):
             raise HwsimError(
-                f"{self.where}: field 'padding' must be 4 non-negative integers, "
+                f"{self.where}: field 'padding' must be 4 non-negative integers up to 2**40, "
                 f"got {self.padding!r}"
             )
         if min(self.out_shape[2:]) < 1:

@@ -15,6 +15,7 @@ op and field. Only ``json`` parses the file: nothing is evaluated or unpickled.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import types
@@ -224,11 +225,47 @@ def graph_from_dict(data: Any, *, source: str = "workload") -> Graph:
     return Graph(name, ops, tuple(attrs.items()))
 
 
+#: Longest integer literal accepted: every integer field is far smaller (dimensions are at
+#: most ``workloads.ops.MAX_DIM``), and Python refuses to convert strings of over 4,300 digits.
+MAX_INT_DIGITS = 20
+
+
+class _Refused(Exception):
+    """A literal the strict parser does not accept (raised from json's parse hooks)."""
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _Refused(f"an integer with {len(text.lstrip('-'))} digits; integers may have at "
+                       f"most {MAX_INT_DIGITS} digits")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _Refused(f"the number {text[:40]} overflows a float; only finite numbers are "
+                       "allowed")
+    return value
+
+
+def _parse_constant(name: str) -> Any:
+    raise _Refused(f"{name} is not JSON; only finite numbers are allowed")
+
+
 def loads(text: str, *, source: str = "workload") -> Graph:
+    """Parse a graph document strictly: no NaN/Infinity, no integer of more than
+    :data:`MAX_INT_DIGITS` digits, no nesting deeper than Python's recursion limit."""
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_int=_parse_int, parse_float=_parse_float,
+                          parse_constant=_parse_constant)
     except json.JSONDecodeError as exc:
         raise HwsimError(f"{source}: not valid JSON ({exc})") from None
+    except _Refused as exc:
+        raise HwsimError(f"{source}: not accepted: {exc}") from None
+    except RecursionError:
+        raise HwsimError(f"{source}: JSON nested too deeply; a workload document nests a few "
+                         "levels (document, ops, op, fields)") from None
     return graph_from_dict(data, source=source)
 
 

@@ -97,3 +97,84 @@ def test_cli_import(tmp_path) -> None:
     g = load_graph(out)
     assert g.params == 11_689_512 and g.info["precision"] == "int8"
     assert main(["workload", "import", str(src), "-o", str(out)]) == 2  # exists, no --force
+
+
+def _save(model, tmp_path):
+    path = tmp_path / "m.onnx"
+    onnx.save(model, path)
+    return path
+
+
+def test_empty_and_corrupt_files_are_errors(tmp_path) -> None:
+    empty = tmp_path / "empty.onnx"
+    empty.write_bytes(b"")  # parses as an empty ModelProto: formerly a 0-op graph
+    with pytest.raises(HwsimError, match=r"empty.onnx has no operators"):
+        import_onnx(empty)
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(HwsimError, match=r"cannot read ONNX model .*junk.onnx"):
+        import_onnx(junk)
+    only_constants = _model([helper.make_node("Constant", [], ["c"], value_float=1.0)], [],
+                            [_vi("c", [])])
+    with pytest.raises(HwsimError, match=r"has no ops"):
+        import_onnx(only_constants)
+
+
+X8 = [_vi("x", [1, 3, 8, 8])]
+
+
+@pytest.mark.parametrize(
+    ("nodes", "inputs", "inits", "match"),
+    [
+        ([helper.make_node("MaxPool", ["x"], ["y"])], X8, [],
+         r"Attribute kernel_shape must be specified"),
+        ([helper.make_node("Conv", ["x", "w"], ["y"], strides=[0, 0])], X8,
+         [_init("w", [4, 3, 3, 3])], r"strides must only contain positive values"),
+        ([helper.make_node("Gemm", ["x", "w"], ["y"], transA=1)], [_vi("x", [8])],
+         [_init("w", [8, 4])], r"\(op_type:Gemm\).*expected to have rank 2 but has rank 1"),
+        ([helper.make_node("Relu", ["x"], ["r"]), helper.make_node("Add", ["r", "ghost"], ["y"])],
+         [_vi("x", [4])], [],
+         r"ONNX node 'Add_1' \(Add\) reads tensor 'ghost', which no graph input, initializer "
+         r"or earlier node defines"),
+        ([helper.make_node("Relu", ["r"], ["y"]), helper.make_node("Relu", ["x"], ["r"])],
+         [_vi("x", [4])], [], r"reads tensor 'r'.*nodes must be in execution order"),
+    ],
+    ids=["maxpool-no-kernel", "conv-zero-strides", "gemm-transA-1d", "undefined", "order"],
+)
+def test_malformed_nodes_are_errors(nodes, inputs, inits, match, tmp_path) -> None:
+    model = _model(nodes, inputs, [_vi("y", None)], inits)
+    for source in (model, _save(model, tmp_path)):  # the API and the CLI's path
+        with pytest.raises(HwsimError, match=match) as info:
+            import_onnx(source)
+        assert "\n" not in str(info.value)
+
+
+def test_importer_checks_attributes_itself() -> None:
+    """Where ONNX's inference lets a value through, the importer's own checks name it."""
+    from workloads.importers.onnx import _Importer, _positive
+
+    node = helper.make_node("MaxPool", ["x"], ["y"], strides=[0, 1], auto_pad="SAME_UPPER")
+    attrs = {"strides": [0, 1]}
+    with pytest.raises(HwsimError, match=r"attribute 'strides' is \[0, 1\]; expected 2 "
+                                         r"positive integers"):
+        _positive(attrs, "strides", (1, 1), "p", node)
+    model = _model([helper.make_node("MaxPool", ["x"], ["y"])], X8, [_vi("y", None)])
+    importer = _Importer(model, keep_unsupported=False)
+    with pytest.raises(HwsimError, match=r"attribute 'kernel_shape' is missing"):
+        importer._pool(model.graph.node[0], "p", {})
+    gemm = helper.make_node("Gemm", ["x", "w"], ["y"])
+    importer.shapes.update(x=(8,), w=(8, 4))
+    with pytest.raises(HwsimError, match=r"\(Gemm\): inputs A and B must be 2-D, got shapes "
+                                         r"\[8\] and \[8, 4\]"):
+        importer._matmul(gemm, "g", {})
+
+
+def test_cli_import_errors_are_one_line(tmp_path, capsys) -> None:
+    from hwsim.cli import main
+
+    empty, out = tmp_path / "empty.onnx", tmp_path / "g.json"
+    empty.write_bytes(b"")
+    assert main(["workload", "import", str(empty), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "no operators" in err
+    assert not out.exists()

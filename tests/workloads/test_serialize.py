@@ -132,3 +132,47 @@ def test_gemm_alias_and_defaults() -> None:
     g = loads(json.dumps(doc))
     assert g.op("fc").macs == 8 * 16 * 4 and g.op("fc").fmt.x == "fp16"
     assert g.op("c").padding == (1, 1, 1, 1)
+
+
+def _with_out_channels(literal: str) -> str:
+    """resnet8's document with the first conv's ``out_channels`` replaced by ``literal``."""
+    text = json.dumps(graph_to_dict(build_workload("resnet8")))
+    assert '"out_channels": 16' in text
+    return text.replace('"out_channels": 16', f'"out_channels": {literal}', 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        # Python refuses int("9" * 5000) with a ValueError from deep inside json
+        (_with_out_channels("9" * 5000), r"integer with 5000 digits; integers may have at most"),
+        (_with_out_channels("-" + "9" * 30), r"integer with 30 digits"),
+        (_with_out_channels("9" * 19), r"field 'out_channels' must be a positive integer, got "
+                                       r"9{19}; allowed: 1\.\.2\*\*40"),
+        (_with_out_channels("NaN"), r"NaN is not JSON; only finite numbers"),
+        (_with_out_channels("-Infinity"), r"-Infinity is not JSON"),
+        (_with_out_channels("1e400"), r"the number 1e400 overflows a float"),
+        (_with_out_channels("16.0"), r"field 'out_channels' is 16.0; expected an integer"),
+        ("[" * 200_000 + "]" * 200_000, r"JSON nested too deeply"),
+        ('{"a": ' * 200_000 + "1" + "}" * 200_000, r"JSON nested too deeply"),
+        (json.dumps({**graph_to_dict(build_workload("resnet8")), "ops": []}),
+         r"graph 'resnet8' has no ops; a workload needs at least one"),
+        (json.dumps({**graph_to_dict(build_workload("resnet8")), "attrs": {"x": [1]}}),
+         r"field 'attrs' must be an object of scalar values"),
+    ],
+    ids=["5000-digits", "negative-30-digits", "huge-dim", "nan", "-inf", "float-overflow",
+         "float-for-int", "nested-lists", "nested-objects", "no-ops", "attrs-list"],
+)
+def test_hostile_documents_are_refused_at_parse(text: str, match: str) -> None:
+    with pytest.raises(HwsimError, match=match) as info:
+        loads(text)
+    assert "\n" not in str(info.value)
+
+
+def test_unreadable_files(tmp_path) -> None:
+    latin1 = tmp_path / "latin1.json"
+    latin1.write_bytes(b'{"name": "caf\xe9"}')
+    with pytest.raises(HwsimError, match=r"cannot read workload file .*latin1.json: 'utf-8'"):
+        load_graph(latin1)
+    with pytest.raises(HwsimError, match=r"cannot read workload file .*: \[Errno 21\]"):
+        load_graph(tmp_path)  # a folder where a file is expected

@@ -10,6 +10,12 @@ Weights are the initializers: a MatMul/Gemm whose B is an initializer is a layer
 parameters, otherwise a product of two activations. Initializer inputs of element-wise ops
 with more than one element (biases, position embeddings) count as parameters; scalar
 constants do not.
+
+A file that is not a usable model is an error naming what is wrong, never a traceback or an
+empty graph: an empty or corrupt file, a graph without operators, a node reading a tensor
+that nothing defines, and whatever ONNX's own shape inference rejects in strict mode (a
+MaxPool without ``kernel_shape``, zero strides, a Gemm on a 1-D input, ...). The importer
+checks the attributes it relies on itself as well, so its errors use the ONNX names.
 """
 
 from __future__ import annotations
@@ -65,14 +71,21 @@ def import_onnx(
         except FileNotFoundError:
             raise HwsimError(f"ONNX file {path} does not exist") from None
         except Exception as exc:  # onnx raises DecodeError and others for bad files
-            raise HwsimError(f"cannot read ONNX model {path}: {exc}") from None
+            raise HwsimError(f"cannot read ONNX model {path}: {_one_line(exc)}") from None
         default_name = path.stem
     else:
         proto, default_name = model, model.graph.name or "onnx"
+    where = f"ONNX model {path}" if isinstance(model, str | Path) else "ONNX model"
+    if not proto.graph.node:
+        raise HwsimError(f"{where} has no operators (an empty or truncated file?); expected a "
+                         "model saved by onnx.save or torch.onnx.export")
+    _check_defined(proto.graph)
     try:
-        inferred = shape_inference.infer_shapes(proto)
+        # strict: an op that breaks its schema (missing or out-of-range attributes, wrong
+        # input ranks) is an error here instead of a shape the importer cannot use
+        inferred = shape_inference.infer_shapes(proto, strict_mode=True)
     except Exception as exc:
-        raise HwsimError(f"ONNX shape inference failed: {exc}") from None
+        raise HwsimError(f"{where}: ONNX shape inference failed: {_one_line(exc)}") from None
     return _Importer(inferred, keep_unsupported).run(name or default_name,
                                                      get_precision(precision))
 
@@ -113,7 +126,15 @@ class _Importer:
                 for out in node.output:
                     self.consts[out] = ()
                 continue
-            op = self._convert(node, self._unique(node.name or f"{node.op_type}_{i}"))
+            label = self._unique(node.name or f"{node.op_type}_{i}")
+            try:
+                op = self._convert(node, label)
+            except HwsimError:
+                raise
+            except (TypeError, ValueError, IndexError, KeyError, ZeroDivisionError) as exc:
+                # defensive: attributes of a type or size the checks above did not expect
+                raise HwsimError(f"ONNX node {label!r} ({node.op_type}): malformed attributes "
+                                 f"or inputs ({type(exc).__name__}: {_one_line(exc)})") from None
             if op is not None:
                 ops.append(op)
         attrs = {"model": name, "phase": "inference", "source": "onnx import"}
@@ -180,9 +201,9 @@ class _Importer:
         if len(x) != 4:
             raise HwsimError(f"ONNX node {name!r} (Conv): only 2-D convolutions (NCHW input) "
                              f"are supported, got input shape {list(x)}")
-        kernel = tuple(attrs.get("kernel_shape", w[2:]))
-        stride = tuple(attrs.get("strides", (1, 1)))
-        dil = tuple(attrs.get("dilations", (1, 1)))
+        kernel = _positive(attrs, "kernel_shape", tuple(w[2:]), name, node)
+        stride = _positive(attrs, "strides", (1, 1), name, node)
+        dil = _positive(attrs, "dilations", (1, 1), name, node)
         pads = tuple(attrs.get("pads", (0, 0, 0, 0)))
         pads = _auto_pad(attrs.get("auto_pad", "NOTSET"), x[2:], kernel, stride, dil, pads)
         return Conv2d(name=name, x_shape=x, out_channels=w[0], kernel=kernel, stride=stride,
@@ -193,6 +214,9 @@ class _Importer:
         a = self._shape(node, node.input[0])
         b = self._shape(node, node.input[1])
         if node.op_type == "Gemm":
+            if len(a) != 2 or len(b) != 2:
+                raise HwsimError(f"ONNX node {name!r} (Gemm): inputs A and B must be 2-D, got "
+                                 f"shapes {list(a)} and {list(b)}")
             if attrs.get("transA", 0):
                 a = (*a[:-2], a[-1], a[-2])
             if attrs.get("transB", 0):
@@ -215,11 +239,43 @@ class _Importer:
         kind = "max" if "Max" in node.op_type else "avg"
         if node.op_type.startswith("Global"):
             return Pool(name=name, kind=kind, x_shape=x, global_pool=True)
-        kernel = tuple(attrs["kernel_shape"])
-        stride = tuple(attrs.get("strides", (1, 1)))
+        if "kernel_shape" not in attrs:
+            raise HwsimError(f"ONNX node {name!r} ({node.op_type}): attribute 'kernel_shape' "
+                             "is missing; it is required")
+        kernel = _positive(attrs, "kernel_shape", (), name, node)
+        stride = _positive(attrs, "strides", (1, 1), name, node)
         pads = tuple(attrs.get("pads", (0, 0, 0, 0)))
         pads = _auto_pad(attrs.get("auto_pad", "NOTSET"), x[2:], kernel, stride, (1, 1), pads)
         return Pool(name=name, kind=kind, x_shape=x, kernel=kernel, stride=stride, padding=pads)
+
+
+def _positive(attrs: dict[str, Any], key: str, default: tuple[int, ...], name: str,
+              node: Any) -> tuple[int, ...]:
+    """Attribute ``key`` as 2 positive integers (the 2-D ops' kernel, strides, dilations)."""
+    value = tuple(attrs.get(key, default))
+    if len(value) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1
+                              for v in value):
+        raise HwsimError(f"ONNX node {name!r} ({node.op_type}): attribute {key!r} is "
+                         f"{list(value)}; expected 2 positive integers")
+    return value
+
+
+def _check_defined(graph: Any) -> None:
+    """Every node input must be a graph input, an initializer or an earlier node's output."""
+    defined = {t.name for t in (*graph.input, *graph.initializer)}
+    for i, node in enumerate(graph.node):
+        for tensor in node.input:
+            if tensor and tensor not in defined:
+                raise HwsimError(
+                    f"ONNX node {node.name or f'{node.op_type}_{i}'!r} ({node.op_type}) reads "
+                    f"tensor {tensor!r}, which no graph input, initializer or earlier node "
+                    "defines; nodes must be in execution order"
+                )
+        defined.update(node.output)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
 
 
 def _auto_pad(mode: Any, hw: tuple[int, ...], kernel: tuple[int, ...], stride: tuple[int, ...],
