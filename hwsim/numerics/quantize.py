@@ -230,9 +230,9 @@ def _quantize_e8m0(
             out[np.isposinf(x64)] = fmt.max_normal
             bad &= ~np.isposinf(x64)
         out[bad] = np.nan
-        if x.dtype == np.float32:
-            # ml_dtypes rounds float32 subnormals above 2**-127 up to 2**-126; match it
-            out[(x64 > fmt.min_normal) & (x64 < 2.0**-126)] = 2.0**-126
+        # float32 subnormals round like any other input: to the nearer of 2**-127 and 2**-126,
+        # ties up. ml_dtypes < 0.7 sent all of (2**-127, 2**-126) up to 2**-126 for float32
+        # input; 0.7.0 fixed that, and the ml-dtypes>=0.7 floor in pyproject.toml holds it.
     return out.astype(x.dtype, copy=False)
 
 
