@@ -17,13 +17,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import numpy as np
 
 from costmodel.space import DesignPoint
 from hwsim.errors import HwsimError
+from hwsim.sourced import load_table
 
 STREAMS = ("normal", "llm")
 N_CYCLES = 256  # operand vectors per stream: enough for the mean toggle rate to settle (~2%)
@@ -43,20 +43,18 @@ class ToggleWeights:
 
 @cache
 def load_toggle_weights() -> ToggleWeights:
-    import yaml
-
-    text = resources.files("costmodel.data").joinpath("toggle_weights.yaml").read_text()
-    d = yaml.safe_load(text)
-    try:
-        cal = d["calibration"]
-        return ToggleWeights(
-            op_ge={str(k): float(v["value"]) for k, v in d["weights"].items()},
-            clock_ge_per_bit_cycle=float(d["clock_ge_per_bit_cycle"]["value"]),
-            anchor_unit=str(cal["unit"]), anchor_format=str(cal["format"]),
-            anchor_pj=float(cal["energy_pj"]["value"]),
-        )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise HwsimError(f"toggle_weights.yaml is malformed: {exc}") from exc
+    t = load_table("costmodel", "data/toggle_weights.yaml")
+    tech = load_table("costmodel", "data/tech/horowitz_45nm.yaml")
+    unit, fmt = str(t.value("calibration.rtl_unit")), str(t.value("calibration.rtl_format"))
+    # the anchor's published 45 nm energy: Horowitz's 8-bit integer multiply
+    if (unit, fmt) != ("int-mul", "int8"):
+        raise HwsimError(f"{t.where}: the calibration anchor must be the int-mul int8 that "
+                         f"{tech.where} prices (ops.int8_mul), got {unit} {fmt}")
+    return ToggleWeights(
+        op_ge={k: float(e.value) for k, e in t.group("weights").items()},
+        clock_ge_per_bit_cycle=float(t.value("clock_ge_per_bit_cycle")),
+        anchor_unit=unit, anchor_format=fmt, anchor_pj=float(tech.value("ops.int8_mul")),
+    )
 
 
 def _values(stream: str, n: int, rng: np.random.Generator) -> np.ndarray:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from costmodel.models import CostModel
-from costmodel.provider import AnalyticalCostProvider, LearnedCostProvider
+from costmodel.provider import AnalyticalCostProvider, LearnedCostProvider, Op
 from costmodel.space import DesignPoint
 from hwsim.io import atomic_write_json, atomic_write_text
 
@@ -92,10 +92,10 @@ def headlines(model: CostModel, df: Any) -> dict[str, Any]:
                 continue
             out["providers"].append({
                 "op": op, "format": fmt,
-                "learned_pj": learned.energy_pj(op, fmt),
-                "analytical_pj": analytical.energy_pj(op, fmt),
-                "learned_transistors": learned.area_transistors(op, fmt),
-                "analytical_transistors": analytical.area_transistors(op, fmt)})
+                "learned_pj": learned.energy_pj(Op(op, fmt)),
+                "analytical_pj": analytical.energy_pj(Op(op, fmt)),
+                "learned_transistors": learned.area(Op(op, fmt)).value,
+                "analytical_transistors": analytical.area(Op(op, fmt)).value})
     return out
 
 

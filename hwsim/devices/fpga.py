@@ -2,23 +2,23 @@
 
 The PE kind (``int8-dsp``: int8 MAC on a DSP slice; ``fp8-lut``: fp8 e4m3 MAC with fp32
 accumulator in LUTs; ``lmul-lut``: the same with an L-Mul multiplier) has a LUT/DSP cost per
-PE. Until the learned cost model exists, :func:`yosys_pe_costs` reads those numbers from
-``hwsim/data/fpga_pe_yosys.json`` (Yosys runs of our own RTL, made by
-``sim_results/fpga_minifloat_vs_int/synth_pes.py``); :class:`PeCostProvider` is the seam a
-cost model plugs into. The array is the largest ``2^a x 2^b`` (``b`` in ``{a, a+1}``) that
-fits :data:`LUT_BUDGET_FRACTION` of the LUTs and all DSPs; the clock is an analytical
-estimate from logic depth (see :func:`clock_estimate_mhz`), an assumption, not a measurement.
+PE, which the cost provider gives (:meth:`costmodel.provider.CostProvider.fpga_resources`;
+both providers read the measured Yosys table ``hwsim/data/fpga_pe_yosys.yaml``, Yosys runs of
+our own RTL made by ``sim_results/fpga_minifloat_vs_int/synth_pes.py``). The array is the
+largest ``2^a x 2^b`` (``b`` in ``{a, a+1}``) that fits :data:`LUT_BUDGET_FRACTION` of the
+LUTs and all DSPs; the clock is an analytical estimate from logic depth (see
+:func:`clock_estimate_mhz`), an assumption, not a measurement.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
 
-from hwsim.devices.data import load_data, sourced
+from costmodel.provider import AnalyticalCostProvider, CostProvider, FpgaResources, Op
 from hwsim.devices.systolic import SystolicSpec
 from hwsim.errors import HwsimError
+from hwsim.sourced import load_table
 
 #: share of the board's LUTs given to PEs (the rest: DMA, control, buffers' glue); assumption
 LUT_BUDGET_FRACTION = 0.7
@@ -31,23 +31,12 @@ PE_PIPELINE_STAGES = 3
 #: clock cap: DSP48E1/BRAM paths and timing closure of a full design; an assumption
 CLOCK_CAP_MHZ = 250.0
 
+#: PE kind -> its unit in the measured PE table
 PE_KINDS: dict[str, str] = {
     "int8-dsp": "mac_int8",
     "fp8-lut": "mac_fp8_e4m3fn",
     "lmul-lut": "mac_lmul_fp8_e4m3fn",
 }
-
-
-@dataclass(frozen=True)
-class PeCost:
-    luts: int
-    dsps: int
-    ffs: int
-    logic_depth_gates: int
-
-
-class PeCostProvider(Protocol):
-    def __call__(self, pe_kind: str) -> PeCost: ...
 
 
 @dataclass(frozen=True)
@@ -61,29 +50,29 @@ class Board:
 
 
 def get_board(name: str) -> Board:
-    boards = load_data("fpga_boards.json")["boards"]
+    t = load_table("hwsim", "data/fpga_boards.yaml")
     key = str(name).lower()
-    if key not in boards:
-        raise HwsimError(f"unknown FPGA board {name!r}; known: {', '.join(boards)}")
-    b = boards[key]
-    return Board(key, str(sourced(b["device"], key)), int(sourced(b["luts"], key)),
-                 int(sourced(b["dsps"], key)), int(sourced(b["bram_kb"], key)),
-                 float(sourced(b["dram_gb_s"], key)))
+    if key not in t.children():
+        raise HwsimError(f"unknown FPGA board {name!r}; known: {', '.join(t.children())}")
+    return Board(key, str(t.value(f"{key}.device")), int(t.value(f"{key}.luts")),
+                 int(t.value(f"{key}.dsps")), int(t.value(f"{key}.bram_kb")),
+                 float(t.value(f"{key}.dram_gb_s")))
 
 
-def yosys_pe_costs(pe_kind: str) -> PeCost:
-    """Measured Yosys costs (synth_xilinx -family xc7) of a PE kind."""
+def board_names() -> tuple[str, ...]:
+    """Every board in the table, in its order."""
+    return tuple(load_table("hwsim", "data/fpga_boards.yaml").children())
+
+
+def pe_resources(pe_kind: str, costs: CostProvider | None = None) -> FpgaResources:
+    """LUT/DSP/FF use of a PE kind (synth_xilinx -family xc7), asked of ``costs``."""
     if pe_kind not in PE_KINDS:
         raise HwsimError(f"unknown PE kind {pe_kind!r}; known: {', '.join(PE_KINDS)}")
-    units = load_data("fpga_pe_yosys.json")["units"]
-    u = units.get(PE_KINDS[pe_kind])
-    if u is None or "fpga" not in u:
-        raise HwsimError(f"no synthesis data for PE kind {pe_kind!r} in fpga_pe_yosys.json")
-    x = u["fpga"]["xilinx"]
-    return PeCost(x["luts"] + x["carry"], x["dsp"], x["ff"], int(u["logic_depth_gates"]))
+    costs = costs if costs is not None else AnalyticalCostProvider()
+    return costs.fpga_resources(Op("fpga_pe", unit=PE_KINDS[pe_kind]), "xilinx")
 
 
-def clock_estimate_mhz(cost: PeCost) -> float:
+def clock_estimate_mhz(cost: FpgaResources) -> float:
     """Analytical clock: LUT levels per pipeline stage from the gate depth, a fixed delay
     per level, capped (every constant here is an assumption, named above)."""
     levels = max(1, math.ceil(cost.logic_depth_gates / GATES_PER_LUT_LEVEL
@@ -92,10 +81,10 @@ def clock_estimate_mhz(cost: PeCost) -> float:
 
 
 def fpga_spec(board: str = "pynq-z2", pe_kind: str = "int8-dsp", *, dataflow: str = "ws",
-              costs: PeCostProvider = yosys_pe_costs) -> SystolicSpec:
+              costs: CostProvider | None = None) -> SystolicSpec:
     """The systolic array a board affords with a PE kind (see module doc)."""
     b = get_board(board)
-    c = costs(pe_kind)
+    c = pe_resources(pe_kind, costs)
     max_pe = int(b.luts * LUT_BUDGET_FRACTION) // max(c.luts, 1)
     if c.dsps:
         max_pe = min(max_pe, b.dsps // c.dsps)

@@ -50,7 +50,6 @@ from typing import Any
 import simpy
 
 from hwsim.devices import scalesim_memory
-from hwsim.devices.data import energy_table
 from hwsim.devices.systolic_timing import (
     CALC_PREFETCH_WORDS,
     DATAFLOWS,
@@ -462,6 +461,7 @@ def _mac_energy(costs: Any) -> Any:
 
     def pj(fmt: str) -> float:
         if fmt not in memo:
+            from costmodel.provider import Op
             from hwsim.numerics import get_format
             from hwsim.numerics.blocks import get_block_format
 
@@ -469,7 +469,7 @@ def _mac_energy(costs: Any) -> Any:
                 elem = get_format(fmt).name
             except HwsimError:  # not an element format: a block format's element
                 elem = get_block_format(fmt).element.name
-            memo[fmt] = costs.energy_pj("mac", elem)
+            memo[fmt] = costs.energy_pj(Op("mac", elem))
         return memo[fmt]
 
     return pj
@@ -484,12 +484,13 @@ def simulate(ops: Iterable[Any], spec: SystolicSpec, *, workload: str = "ops",
     ``costs`` is the :class:`costmodel.provider.CostProvider` that prices a MAC (default:
     the analytical Horowitz 45 nm one; ``get_provider("learned")`` asks the trained model).
     """
-    if costs is None:
-        from costmodel.provider import AnalyticalCostProvider
+    from costmodel.provider import AnalyticalCostProvider, Op
 
+    if costs is None:
         costs = AnalyticalCostProvider()
     mac_energy_pj = _mac_energy(costs)
-    etab = energy_table()
+    etab = {f"{lv}_pj_per_byte": costs.energy_pj(Op("access", level=lv))
+            for lv in ("sram", "dram")}
     cache: dict[tuple, _Instance] = {}
     acc = _Acc()
     results: list[OpResult] = []

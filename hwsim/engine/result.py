@@ -70,7 +70,7 @@ class RunResult:
             "utilisation": self.utilisation,
             "energy_pj": {**self.energy_pj, "total": self.energy_total_pj},
             "energy_note": f"estimate: MACs from the {self.energy_source} cost provider, SRAM "
-                           "and DRAM bytes from hwsim/data/energy_45nm.json",
+                           "and DRAM bytes from its 45 nm memory prices",
             "busy_cycles": self.busy_cycles,
             "bytes_moved": self.bytes_moved,
             "notes": list(self.notes),

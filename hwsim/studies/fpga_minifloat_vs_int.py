@@ -10,7 +10,8 @@ gets three numbers, and the Pareto-optimal formats are marked:
   im2col at ``rows`` sampled output positions, linear layers take ``rows`` sampled tokens.
   Products and sums are in float64, i.e. exact accumulation.
 - **PE LUTs**: a measured, LUT-only (no DSP) Yosys table of one processing element per format
-  (``sim_results/fpga_minifloat_vs_int/pe_luts.json``, made by ``synth_pe_luts.py`` there).
+  (``hwsim/data/fpga_pe_luts.yaml``, made by ``sim_results/fpga_minifloat_vs_int/
+  synth_pe_luts.py``).
   Cost "views" say which circuit counts as the PE (see :data:`VIEWS`).
 - **throughput**: ``floor(budget / PE LUTs)`` PEs as a near-square array on the board's LUT
   budget, clocked by :func:`hwsim.devices.fpga.clock_estimate_mhz` from the PE's logic depth,
@@ -21,16 +22,17 @@ Everything is a deterministic function of the arguments (seeded); nothing is dow
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.numerics import IntFormat, get_format, quantize, sqnr_db
+from hwsim.sourced import Table, load_table, read_table
 from hwsim.studies.tensors import llm_activations, llm_weights
 
 INT_FORMATS: tuple[str, ...] = tuple(f"int{b}" for b in range(4, 9))
@@ -42,8 +44,19 @@ MINIFLOAT_FORMATS: tuple[str, ...] = tuple(
 FORMATS: tuple[str, ...] = INT_FORMATS + MINIFLOAT_FORMATS
 MODELS: tuple[str, ...] = ("resnet18", "vit-b16")
 
-STUDY_DIR = Path(__file__).resolve().parents[2] / "sim_results" / "fpga_minifloat_vs_int"
-PE_TABLE = STUDY_DIR / "pe_luts.json"
+#: the study's LUT-only PE table, shipped in the package (hwsim.sourced format)
+PE_TABLE = "hwsim/data/fpga_pe_luts.yaml"
+#: Yosys flows of the PE tables: family -> (command, unit of luts / carry / dsp / ff)
+YOSYS_FLOWS: dict[str, tuple[str, dict[str, str]]] = {
+    "xilinx": ("synth_xilinx -family xc7",
+               {"luts": "LUT6", "carry": "CARRY4", "dsp": "DSP48E1", "ff": "flip-flops"}),
+    "xilinx-nodsp": ("synth_xilinx -family xc7 -nodsp",
+                     {"luts": "LUT6", "carry": "CARRY4", "dsp": "DSP48E1", "ff": "flip-flops"}),
+    "ecp5": ("synth_ecp5",
+             {"luts": "LUT4", "carry": "CCU2C", "dsp": "MULT18X18D", "ff": "flip-flops"}),
+    "ice40": ("synth_ice40",
+              {"luts": "LUT4", "carry": "SB_CARRY", "dsp": "SB_MAC16", "ff": "flip-flops"}),
+}
 
 #: view -> (table key prefix for ints, for minifloats): which circuit is "the PE"
 VIEWS: dict[str, tuple[str, str]] = {
@@ -288,22 +301,55 @@ def pe_candidates(formats: Sequence[str]) -> list[tuple[str, str, dict]]:
     return out
 
 
+def synthesis_entries(units: Mapping[str, Mapping[str, Any]], yosys: str) -> dict[str, Any]:
+    """Sourced-table entries (:mod:`hwsim.sourced`) of measured designs: ``units`` maps a table
+    key to ``{"unit", "params", "fpga": {family: {luts, carry, dsp, ff}}, "logic_depth_gates",
+    "pyrtl_delay_ps", "transistors"}`` as the synthesis scripts record them; ``yosys`` names
+    the tool and version."""
+    out: dict[str, Any] = {}
+    for key, u in units.items():
+        params = ", ".join(f"{k}={v}" for k, v in u["params"].items() if v is not None)
+        design = f"rtl unit {u['unit']} ({params}), this repository"
+        e: dict[str, Any] = {"rtl_unit": {"value": u["unit"], "unit": "rtl unit",
+                                          "source": f"rtl generators: {design}"}}
+        for family, counts in u["fpga"].items():
+            cmd, units_of = YOSYS_FLOWS[family]
+            e[family] = {k: {"value": int(counts[k]), "unit": units_of[k],
+                             "source": f"{yosys} {cmd} of {design}"} for k in units_of}
+        e["logic_depth_gates"] = {"value": int(u["logic_depth_gates"]), "unit": "gates",
+                                  "source": f"{yosys} ltp -noff (two-input gates) of {design}"}
+        e["pyrtl_delay_ps"] = {"value": float(u["pyrtl_delay_ps"]), "unit": "ps",
+                               "source": f"PyRTL timing analysis of {design}"}
+        e["transistors"] = {"value": int(u["transistors"]), "unit": "transistors",
+                            "source": f"{yosys} stat -tech cmos (abc -g cmos2) of {design}"}
+        out[key] = e
+    return out
+
+
+def pe_table(table: str | Path = PE_TABLE) -> Table:
+    """The shipped PE table, or a table file at another path."""
+    if str(table) == PE_TABLE:
+        return load_table("hwsim", "data/fpga_pe_luts.yaml")
+    return read_table(table, where=str(table))
+
+
 def load_pe_costs(formats: Sequence[str], views: Sequence[str], *,
                   table: str | Path = PE_TABLE, family: str = DEFAULT_FAMILY) -> list[PeCost]:
     """PE costs from the stored Yosys table; a missing entry is an error naming the script."""
-    units = json.loads(Path(table).read_text())["units"]
+    t = pe_table(table)
     out = []
     for view in views:
         if view not in VIEWS:
             raise HwsimError(f"unknown cost view {view!r}; known: {', '.join(VIEWS)}")
         for f in formats:
-            e = units.get(table_key(f, view))
-            if e is None or "fpga" not in e:
-                raise HwsimError(f"no LUT-only synthesis of {table_key(f, view)!r} in {table}; "
+            key = table_key(f, view)
+            if key not in t.children() or family not in t.children(key):
+                raise HwsimError(f"no LUT-only synthesis of {key!r} ({family}) in {t.where}; "
                                  "run sim_results/fpga_minifloat_vs_int/synth_pe_luts.py")
-            x = e["fpga"][family]
-            out.append(PeCost(f, view, e["unit"], int(x["luts"]), int(x["carry"]), int(x["ff"]),
-                              int(e["logic_depth_gates"])))
+            x = t.group(f"{key}.{family}")
+            out.append(PeCost(f, view, str(t.value(f"{key}.rtl_unit")), int(x["luts"].value),
+                              int(x["carry"].value), int(x["ff"].value),
+                              int(t.value(f"{key}.logic_depth_gates"))))
     return out
 
 
@@ -317,10 +363,10 @@ def near_square(pes: int) -> tuple[int, int]:
 
 
 def clock_mhz(cost: PeCost) -> float:
-    from hwsim.devices.fpga import PeCost as DevicePeCost
+    from costmodel.provider import FpgaResources
     from hwsim.devices.fpga import clock_estimate_mhz
 
-    return clock_estimate_mhz(DevicePeCost(cost.luts, 0, cost.ff, cost.logic_depth_gates))
+    return clock_estimate_mhz(FpgaResources(cost.luts, 0, cost.ff, cost.logic_depth_gates))
 
 
 def array_run(model: str, rows: int, cols: int, clock: float, *, dataflow: str = "ws",
@@ -423,12 +469,8 @@ def run(models: Sequence[str] = MODELS, formats: Sequence[str] = FORMATS, *,
                               maximise_cost_axis=True)
             lut = pareto_mask([p.pe_luts for p in model_points], sq)
             points += [_mark(p, t, u) for p, t, u in zip(model_points, thr, lut, strict=True)]
-    table = Path(pe_table).resolve()
-    # repository-relative when possible, so stored results do not carry a machine's path
-    shown = table.relative_to(STUDY_DIR.parents[1]) if table.is_relative_to(
-        STUDY_DIR.parents[1]) else table
     cfg = StudyConfig(tuple(models), tuple(formats), tuple(views), rows, seed, b.name, b.luts,
-                      budget, LUT_BUDGET_FRACTION, family, dataflow, str(shown))
+                      budget, LUT_BUDGET_FRACTION, family, dataflow, str(pe_table))
     return StudyResult(cfg, tuple(points), tuple(errors), tuple(costs))
 
 

@@ -2,7 +2,8 @@
 
     .venv/bin/python sim_results/fpga_minifloat_vs_int/run.py [--out DIR] [--rows 256]
 
-Needs ``pe_luts.json`` here (LUT-only Yosys table; re-make it with ``synth_pe_luts.py``).
+Reads ``hwsim/data/fpga_pe_luts.yaml`` (LUT-only Yosys table; re-make it with
+``synth_pe_luts.py``).
 The study itself is :func:`hwsim.studies.fpga_minifloat_vs_int.run`; a few minutes on a
 laptop core.
 """

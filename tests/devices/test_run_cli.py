@@ -38,7 +38,7 @@ def test_memory_model_option(capsys):
 
 
 def test_costs_option_prices_macs_with_the_chosen_provider(capsys):
-    from costmodel.provider import get_provider
+    from costmodel.provider import Op, get_provider
 
     argv = ["run", "--gemm", "64,64,64", "--format", "fp8", "--json"]
     got = {}
@@ -48,7 +48,7 @@ def test_costs_option_prices_macs_with_the_chosen_provider(capsys):
         assert costs in d["energy_note"]
         got[costs] = d["energy_pj"]["mac"] / d["macs"]
     for costs, pj in got.items():
-        assert pj == pytest.approx(get_provider(costs).energy_pj("mac", "fp8_e4m3fn"))
+        assert pj == pytest.approx(get_provider(costs).energy_pj(Op("mac", "fp8_e4m3fn")))
     assert got["analytical"] != got["learned"]
 
 

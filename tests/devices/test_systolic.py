@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 from hwsim.devices import get_device, simulate, simulate_gemm
-from hwsim.devices.fpga import PE_KINDS, fpga_spec, yosys_pe_costs
+from hwsim.devices.fpga import PE_KINDS, fpga_spec, pe_resources
 from hwsim.devices.systolic import SystolicSpec, parse_array, plan_tiles
 from hwsim.devices.systolic_timing import Gemm
 from hwsim.engine import chrome_trace
@@ -135,7 +135,7 @@ def test_fpga_presets_fit_budget(pe):
 
     board = get_board("pynq-z2")
     spec = fpga_spec("pynq-z2", pe)
-    c = yosys_pe_costs(pe)
+    c = pe_resources(pe)
     n = spec.rows * spec.cols
     assert n * c.luts <= board.luts * LUT_BUDGET_FRACTION
     assert n * c.dsps <= board.dsps

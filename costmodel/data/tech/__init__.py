@@ -1,0 +1,1 @@
+"""Technology tables (sourced YAML, read with hwsim.sourced.load_table)."""

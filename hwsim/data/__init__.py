@@ -1,0 +1,1 @@
+"""Sourced hardware data (YAML tables read with hwsim.sourced.load_table)."""
