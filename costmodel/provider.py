@@ -22,7 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from costmodel.space import DesignPoint
+from hwsim import numerics
 from hwsim.errors import HwsimError
+from hwsim.numerics.blocks import BlockFormat, get_block_format
 from hwsim.sourced import Table, load_table
 
 #: the vocabulary: kind -> which Op fields it takes (fmt: operand; acc: accumulator)
@@ -40,7 +42,7 @@ KINDS: dict[str, tuple[str, ...]] = {
 LEVELS = ("rf", "sram", "l2", "dram", "hbm")
 TECH_TABLE = ("costmodel", "data/tech/horowitz_45nm.yaml")
 PE_TABLE = ("hwsim", "data/fpga_pe_yosys.yaml")
-#: memory level -> the table's 64-bit access entry (rf and hbm: derived, see _level_pj)
+#: memory level -> the table's 64-bit access entry (rf and hbm: derived, see _level)
 _LEVEL_ENTRY = {"sram": "memory.sram_8kb", "l2": "memory.sram_1mb", "dram": "memory.dram"}
 #: register-file capacity assumed by rule rf_sqrt_capacity (bytes)
 RF_BYTES = 1024
@@ -49,25 +51,20 @@ SRAM_ANCHOR_BYTES = 8 * 1024
 
 def _resolve(name: str) -> Any:
     """A format name to its identity (element or block format)."""
-    from hwsim import numerics
-
     resolve = getattr(numerics, "resolve", None)  # the one resolver, once it has landed
     if resolve is not None:
         return resolve(name)
-    from hwsim.numerics.blocks import get_block_format
-
     try:
         return numerics.get_format(name)
-    except HwsimError:
+    except HwsimError as not_element:
         try:
             return get_block_format(name)
         except HwsimError:
-            pass
-        raise
+            raise not_element from None
 
 
 def _is_block(f: Any) -> bool:
-    return hasattr(f, "element")
+    return isinstance(f, BlockFormat)
 
 
 @dataclass(frozen=True)
@@ -107,6 +104,12 @@ class Op:
         if self.kind == "fpga_pe" and not self.unit:
             raise HwsimError("cost kind 'fpga_pe' needs a unit (a PE table key)")
 
+    def __str__(self) -> str:
+        parts = [self.kind, self.fmt or self.level or self.unit or ""]
+        if self.acc is not None:
+            parts.append(f"acc={self.acc}")
+        return " ".join(p for p in parts if p)
+
 
 def _element(fmt: str) -> Any:
     f = _resolve(fmt)
@@ -126,6 +129,12 @@ class Price:
     @property
     def is_derived(self) -> bool:
         return bool(self.derived)
+
+    def note(self, q: Op) -> str | None:
+        """A line for a result's notes when this price of ``q`` was derived, else None."""
+        if not self.derived:
+            return None
+        return f"{q}: {self.value:.4g} {self.unit}, derived ({', '.join(self.derived)})"
 
 
 @dataclass(frozen=True)
@@ -190,8 +199,7 @@ def fpga_pe_resources(unit: str, family: str = "xilinx") -> FpgaResources:
         raise HwsimError(f"no synthesis data for PE {unit!r} in {t.where}; known: "
                          f"{', '.join(t.children())}")
     if family not in t.children(unit):
-        fams = [f for f in t.children(unit) if f not in ("rtl_unit", "logic_depth_gates",
-                                                         "pyrtl_delay_ps", "transistors")]
+        fams = [c for c in t.children(unit) if f"{unit}.{c}" not in t.entries]  # the groups
         raise HwsimError(f"no {family!r} synthesis of PE {unit!r}; known: {', '.join(fams)}")
     x = {k: int(e.value) for k, e in t.group(f"{unit}.{family}").items()}
     return FpgaResources(x["luts"] + x["carry"], x["dsp"], x["ff"],

@@ -111,10 +111,10 @@ def test_rf_sqrt_capacity_against_the_published_sram_points():
         Op("access", level="sram"))
 
 
-def test_every_rule_a_price_lists_is_named_and_described():
+def test_every_rule_a_price_lists_is_named_and_described(shipped_model):
     named = rules()
     for q in example_queries():
-        for r in A.energy(q).derived + LearnedCostProvider().energy(q).derived:
+        for r in A.energy(q).derived + LearnedCostProvider(shipped_model).energy(q).derived:
             assert r in named and named[r]
 
 
@@ -171,6 +171,13 @@ def test_bad_queries():
         Op("mul", "fp7")
     with pytest.raises(HwsimError, match="known: learned, analytical"):
         get_provider("oracle")
+
+
+def test_a_derived_price_can_be_listed_in_a_result():
+    q = Op("mac", "bf16")
+    assert A.energy(q).note(q) == "mac bf16 acc=fp32: 1.482 pJ, derived (mul_sig2)"
+    assert A.energy(Op("mac", "int8")).note(Op("mac", "int8")) is None
+    assert str(Op("access", level="hbm")) == "access hbm"
 
 
 def test_a_query_is_keyed_by_format_identity():
