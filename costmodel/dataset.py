@@ -24,7 +24,7 @@ from typing import Any
 from costmodel.features import FEATURES_VERSION, compute_design_features
 from costmodel.space import DesignPoint, design_space
 from hwsim.errors import HwsimError
-from hwsim.io import atomic_write_json, atomic_write_text
+from hwsim.io import atomic_write_json, atomic_write_text, check_output_dir, make_dirs
 
 RECORD_VERSION = 1  # bump when a record's fields change: older records are recomputed
 FAMILY_FPGA = "ice40"
@@ -152,14 +152,41 @@ def _worker(p: DesignPoint, out: str, build_dir: str) -> tuple[str, bool, str]:
     return p.key, True, f"{rec['synth_s']:.1f}s"
 
 
+def check_sweep_folder(out: str | Path, *, force: bool = False) -> Path:
+    """``out`` if a sweep may write there: a new or empty folder, or one holding a dataset
+    this tool wrote (``designs.csv`` empty or with the :data:`SCHEMA` columns), which the
+    sweep resumes. Any other ``designs.csv`` is refused unless ``force`` (it would be
+    replaced)."""
+    out = check_output_dir(out, what="sweep folder")
+    csv = out / "designs.csv"
+    if force or not csv.is_file():
+        return out
+    try:
+        with csv.open(encoding="utf-8", errors="replace") as fh:
+            header = fh.readline().strip()
+    except OSError as exc:
+        raise HwsimError(f"cannot read {str(csv)!r}: {exc.strerror}") from None
+    required = [c for c in SCHEMA if "<" not in c]
+    if header and not set(required) <= set(header.split(",")):
+        raise HwsimError(f"{str(csv)!r} is not a dataset 'hwsim cost dataset' wrote (its "
+                         "columns differ) and the sweep would replace it; choose another "
+                         "folder or pass --force")
+    return out
+
+
 def run_sweep(out: str | Path, *, jobs: int = 1, points: Sequence[DesignPoint] | None = None,
               limit: int | None = None, build_dir: str | Path | None = None,
-              progress: bool = True) -> SweepResult:
-    """Evaluate every design of ``points`` (default: the whole space) not already cached."""
-    if jobs < 1:
-        raise HwsimError(f"--jobs must be >= 1, got {jobs}")
-    out = Path(out)
-    (out / "designs").mkdir(parents=True, exist_ok=True)
+              progress: bool = True, force: bool = False) -> SweepResult:
+    """Evaluate every design of ``points`` (default: the whole space) not already cached.
+
+    ``out`` is checked by :func:`check_sweep_folder` first."""
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise HwsimError(f"jobs must be an integer >= 1, got {jobs!r}")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                              or limit < 0):
+        raise HwsimError(f"limit must be an integer >= 0, got {limit!r}")
+    out = check_sweep_folder(out, force=force)
+    make_dirs(out / "designs")
     pts = list(points) if points is not None else design_space()
     if limit is not None:
         pts = pts[:limit]

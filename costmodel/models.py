@@ -330,12 +330,31 @@ class CostModel:
         return preds, why
 
 
+#: fewest designs a model is fitted on (the floor costmodel.validate.validate uses too)
+MIN_ROWS = 20
+
+
+def check_folds(folds: int, rows: int) -> None:
+    """k-fold cross-validation over ``rows`` designs needs ``2 <= folds <= rows``."""
+    if isinstance(folds, bool) or not isinstance(folds, int) or not 2 <= folds <= rows:
+        raise HwsimError(f"folds must be an integer from 2 to {rows} (the designs "
+                         f"cross-validated), got {folds!r}")
+
+
+def check_training(rows: int, folds: int) -> None:
+    """Raise unless ``rows`` designs are enough to fit on with ``folds``-fold CV."""
+    if rows < MIN_ROWS:
+        raise HwsimError(f"the dataset has {rows} designs; fitting needs at least {MIN_ROWS}")
+    check_folds(folds, rows)
+
+
 def fit_cost_model(df: Any, *, kinds: Sequence[str] = tuple(MODEL_KINDS), folds: int = 5,
                    seed: int = SEED, targets: Sequence[str] = tuple(TARGETS),
                    dataset_hash: str = "") -> CostModel:
     """Fit every target on a dataset DataFrame (columns of costmodel.dataset.SCHEMA)."""
     import sklearn
 
+    check_training(len(df), folds)
     x = FEATURES.matrix(df)
     with single_thread():
         fitted = {t: fit_target(t, x, df[TARGETS[t]].to_numpy(float), FEATURES.names,
@@ -364,6 +383,6 @@ def meta_json(model: CostModel) -> str:
 
 
 # keep param_features importable from here for callers that build query rows
-__all__ = ["MODEL_KINDS", "TARGETS", "CostModel", "Domain", "OutOfDomainWarning",
-           "Prediction", "cross_val_mape", "fit_cost_model", "fit_target", "make_model",
-           "mape", "param_features", "r2"]
+__all__ = ["MIN_ROWS", "MODEL_KINDS", "TARGETS", "CostModel", "Domain", "OutOfDomainWarning",
+           "Prediction", "check_folds", "check_training", "cross_val_mape", "fit_cost_model",
+           "fit_target", "make_model", "mape", "param_features", "r2"]

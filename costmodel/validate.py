@@ -17,11 +17,13 @@ import numpy as np
 
 from costmodel.features import FEATURES
 from costmodel.models import (
+    MIN_ROWS,
     MODEL_KINDS,
     SEED,
     TARGETS,
     _fit_kind,
     _predict_kind,
+    check_folds,
     fit_target,
     single_thread,
 )
@@ -120,12 +122,14 @@ def validate(df: Any, *, splits: Sequence[str] = SPLITS, targets: Sequence[str] 
     bad = [s for s in splits if s not in SPLITS]
     if bad:
         raise HwsimError(f"unknown split {bad[0]!r}; known: {', '.join(SPLITS)}")
-    if len(df) < 20:
-        raise HwsimError(f"the dataset has {len(df)} designs; validation needs at least 20")
+    if len(df) < MIN_ROWS:
+        raise HwsimError(f"the dataset has {len(df)} designs; validation needs at least "
+                         f"{MIN_ROWS}")
     x = FEATURES.matrix(df)
     rng = np.random.default_rng(seed)
     test = np.zeros(len(df), dtype=bool)
     test[rng.permutation(len(df))[: max(1, round(HOLDOUT * len(df)))]] = True
+    check_folds(folds, int((~test).sum()))
     scores: list[SplitScore] = []
     parity: dict[str, Any] = {}
     with single_thread():

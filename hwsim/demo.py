@@ -152,7 +152,7 @@ def cost_step(cfg: DemoConfig) -> StepResult:
         preds, _ = model.predict(point, ("area", "energy"))
         by = {p.target: p for p in preds}
         area, energy = by["area"], by["energy"]
-        ref = analytical.energy_pj(Op(*op)) if op else float("nan")
+        ref = analytical.energy_pj(Op(*op)) if op else None  # JSON has no NaN
         rows.append((label, f"{area.value:,.0f} [{area.lo:,.0f}, {area.hi:,.0f}]",
                      f"{energy.value:.3f} [{energy.lo:.3f}, {energy.hi:.3f}]",
                      "n/a" if op is None else f"{ref:.2f}"))

@@ -1,10 +1,25 @@
-"""Writing outputs safely: atomically (temp file + rename), never over a user's files."""
+"""Writing outputs safely: atomically (temp file + rename), never over a user's files.
+
+Every writer of the suite goes through this module, so that a bad output path is one
+:class:`~hwsim.errors.HwsimError` (the CLI's one-line ``error:``) wherever it is given:
+
+- :func:`check_output_file` / :func:`check_output_dir` refuse, before any work starts, an
+  empty path, a path under a regular file, a folder where a file is expected (or the reverse),
+  a place the user cannot write (permissions, ``/proc``, a read-only file system) and, unless
+  ``force``, an existing file or a non-empty folder;
+- :func:`atomic_write_bytes` and :func:`make_dirs` turn the ``OSError`` of a write that fails
+  anyway (disk full, a folder removed meanwhile) into the same error, and never leave a
+  partial file: the temp file is removed on failure.
+
+Files are created with mode ``0o666`` filtered by the user's umask, like any other program's
+(``tempfile.mkstemp`` would give ``0o600``).
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,17 +27,111 @@ from typing import Any
 from hwsim.errors import HwsimError
 
 
+def _os_error(exc: OSError, action: str, path: str | Path) -> HwsimError:
+    reason = exc.strerror or type(exc).__name__
+    return HwsimError(f"cannot {action} {str(path)!r}: {reason}")
+
+
+def _nonempty(path: str | Path, what: str) -> Path:
+    if not str(path).strip():
+        raise HwsimError(f"{what} must be a path, got an empty string")
+    return Path(path)
+
+
+def _check_writable_folder(folder: Path, what: str, target: Path) -> None:
+    """Raise unless a file can be created somewhere at or below ``folder``.
+
+    The check walks up to the closest folder that exists (the rest would be created) and
+    creates and removes a probe file there: the only test that also holds for root, whom
+    permission bits do not stop, and for pseudo and read-only file systems.
+    """
+    probe_dir = folder
+    while not probe_dir.exists():
+        if probe_dir.is_symlink():  # a dangling link: mkdir would fail on it
+            raise HwsimError(f"{what} {str(target)!r}: {str(probe_dir)!r} is a broken link")
+        probe_dir = probe_dir.parent
+    if not probe_dir.is_dir():
+        raise HwsimError(f"{what} {str(target)!r} lies under {str(probe_dir)!r}, which is a "
+                         "file, not a folder")
+    probe = probe_dir / f".hwsim-probe-{secrets.token_hex(6)}"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as exc:
+        raise HwsimError(f"{what} {str(target)!r}: cannot write in {str(probe_dir)!r} "
+                         f"({exc.strerror or type(exc).__name__})") from None
+    probe.unlink(missing_ok=True)
+
+
+def check_output_file(path: str | Path, *, force: bool = True,
+                      what: str = "output file") -> Path:
+    """``path`` as a :class:`Path` if a file can be written there, else :class:`HwsimError`.
+
+    An existing file is refused unless ``force`` (callers that take ``--force`` pass it).
+    """
+    p = _nonempty(path, what)
+    if p.is_dir():
+        raise HwsimError(f"{what} {str(p)!r} is a folder; give a file name")
+    if p.exists() and not force:
+        raise HwsimError(f"{what} {str(p)!r} exists; choose another path or pass --force "
+                         "(force=True)")
+    if p.exists() and not p.is_file():
+        raise HwsimError(f"{what} {str(p)!r} exists and is not a regular file")
+    _check_writable_folder(p.parent, what, p)
+    return p
+
+
+def check_output_dir(path: str | Path, *, force: bool = True,
+                     what: str = "output folder") -> Path:
+    """``path`` as a :class:`Path` if a folder can be made or written there.
+
+    A folder that exists and is not empty is refused unless ``force``.
+    """
+    p = _nonempty(path, what)
+    if p.exists() and not p.is_dir():
+        raise HwsimError(f"{what} {str(p)!r} exists and is not a folder")
+    if p.is_dir() and not force and any(p.iterdir()):
+        raise HwsimError(f"{what} {str(p)!r} is not empty; choose another or pass --force")
+    _check_writable_folder(p, what, p)
+    return p
+
+
+def make_dirs(path: str | Path) -> Path:
+    """``mkdir -p path``, with the failure as :class:`HwsimError`."""
+    p = Path(path)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _os_error(exc, "create folder", p) from None
+    return p
+
+
+def _create_temp(folder: Path, name: str) -> tuple[int, Path]:
+    while True:
+        tmp = folder / f".{name}.{secrets.token_hex(4)}.tmp"
+        try:
+            # 0o666: the kernel applies the user's umask, as for any file a program creates
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:
+            continue
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` so readers see the old file or the whole new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    path = _nonempty(path, "output file")
+    make_dirs(path.parent)
+    tmp: Path | None = None
     try:
+        fd, tmp = _create_temp(path.parent, path.name)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
         os.replace(tmp, path)
+    except OSError as exc:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        raise _os_error(exc, "write", path) from None
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
         raise
     return path
 
@@ -31,8 +140,13 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode())
 
 
+def dumps_json(obj: Any, *, indent: int | None = 2) -> str:
+    """Strict JSON (``NaN``/``Infinity`` are not JSON: they raise instead of being written)."""
+    return json.dumps(obj, indent=indent, sort_keys=False, allow_nan=False)
+
+
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+    return atomic_write_text(path, dumps_json(obj) + "\n")
 
 
 def save_figure(fig, path: str | Path, dpi: int = 120) -> Path:
@@ -56,13 +170,7 @@ def fresh_output_dir(out: str | Path | None, default_parent: str | Path, force: 
         while path.exists():
             path = Path(default_parent) / f"{stamp}-{n}"
             n += 1
+        check_output_dir(path)
     else:
-        path = Path(out)
-        if path.exists() and not path.is_dir():
-            raise HwsimError(f"output path {str(path)!r} exists and is not a folder")
-        if path.is_dir() and any(path.iterdir()) and not force:
-            raise HwsimError(
-                f"output folder {str(path)!r} is not empty; choose another or pass --force"
-            )
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+        path = check_output_dir(out, force=force)
+    return make_dirs(path)

@@ -343,6 +343,17 @@ def yosys_script(unit: RtlUnit, verilog_file: str, families: Iterable[str] = ("i
     return "\n".join(lines) + "\n"
 
 
+def script_path(verilog: str | Path) -> Path:
+    """The Yosys script written beside ``verilog``; a Verilog path that is itself a ``.ys``
+    name (which the script would overwrite) is an error."""
+    verilog = Path(verilog)
+    script = verilog.with_suffix(".ys")
+    if script == verilog:
+        raise HwsimError(f"{str(verilog)!r} is the name of the Yosys script written beside "
+                         "the Verilog; name the Verilog file .v or .sv")
+    return script
+
+
 def write_verilog(unit: RtlUnit, path: str | Path, *, force: bool = False,
                   families: Iterable[str] = ("ice40",)) -> Path:
     """Write ``unit`` as Verilog to ``path`` and its Yosys script beside it (``.ys``).
@@ -350,7 +361,7 @@ def write_verilog(unit: RtlUnit, path: str | Path, *, force: bool = False,
     Both are written atomically; an existing file is refused unless ``force``.
     """
     path = Path(path)
-    script = path.with_suffix(".ys")
+    script = script_path(path)
     if not force:
         for p in (path, script):
             if p.exists():

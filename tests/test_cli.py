@@ -32,10 +32,10 @@ def test_console_script_runs_as_module() -> None:
 def test_formats_json(capsys) -> None:
     rc, out, _ = run(["formats", "fp8_e4m3fn", "--json"], capsys)
     assert rc == 0
-    d = json.loads(out)
+    (d,) = json.loads(out)["formats"]
     assert d["max_normal"] == 448.0 and d["exp_bits"] == 4 and d["nan"] == "all_ones"
     rc, out, _ = run(["formats", "nvfp4", "mxfp4", "--json"], capsys)
-    assert [r["bits_per_element"] for r in json.loads(out)] == [4.5, 4.25]
+    assert [r["bits_per_element"] for r in json.loads(out)["formats"]] == [4.5, 4.25]
 
 
 def test_quantize_command(capsys) -> None:

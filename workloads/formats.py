@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from hwsim.errors import HwsimError
-from hwsim.numerics import bits_per_element
+from hwsim.numerics import bits_per_element, get_format
 
 #: Format of integer index tensors (token ids): 32-bit, as ONNX/PyTorch runtimes use for
 #: embedding lookups in practice (int64 in the frameworks' APIs is narrowed by kernels).
@@ -67,6 +67,11 @@ class Precision:
             value = getattr(self, field)
             if value is not None:
                 object.__setattr__(self, field, check_format(value, f"precision {field}"))
+        try:
+            get_format(self.acc)  # element formats only: a block format cannot accumulate
+        except HwsimError as exc:
+            raise HwsimError(f"precision acc: the accumulator must be an element format "
+                             f"({exc})") from None
 
     @property
     def out_fmt(self) -> str:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 import types
 import typing
 from dataclasses import MISSING, fields
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hwsim.errors import HwsimError
+from hwsim.io import atomic_write_text, check_output_file
 from workloads.graph import Graph
 from workloads.ops import OP_ALIASES, OP_TYPES, Op, OpFormats
 
@@ -68,20 +68,8 @@ def dumps(graph: Graph, *, indent: int | None = 1) -> str:
 def save_graph(graph: Graph, path: str | os.PathLike[str], *, force: bool = False) -> Path:
     """Write ``graph`` as JSON atomically (temp file + rename); never overwrite unless
     ``force``."""
-    path = Path(path)
-    if path.exists() and not force:
-        raise HwsimError(f"{path} exists; pass force=True (CLI: --force) to overwrite it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(dumps(graph))
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    path = check_output_file(path, force=force, what="graph file")
+    return atomic_write_text(path, dumps(graph) + "\n")
 
 
 # --- reading -------------------------------------------------------------------------------

@@ -6,7 +6,29 @@ from pathlib import Path
 
 import click
 
+from hwsim.commands.options import (
+    COUNT,
+    JOBS,
+    MAX_JOBS,
+    SEED,
+    OutputPath,
+    echo_json,
+    force_option,
+    json_option,
+    out_option,
+)
+from hwsim.commands.rtl import unit_options, unit_params
+from hwsim.errors import HwsimError
+
 DEFAULT_SWEEP_DIR = Path("build") / "costmodel" / "sweep"
+FOLDS = click.IntRange(min=2)
+
+_data_option = click.option(
+    "--data", type=click.Path(path_type=Path), default=None,
+    help="Dataset CSV or sweep folder (default: the shipped dataset).")
+_folds_option = click.option("--folds", type=FOLDS, default=5, show_default=True,
+                             help="Cross-validation folds (2 to the number of designs).")
+_seed_option = click.option("--seed", type=SEED, default=0, show_default=True)
 
 
 @click.group()
@@ -15,20 +37,30 @@ def cost() -> None:
 
 
 @cost.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_SWEEP_DIR,
-              show_default=True, help="Sweep folder: one JSON per design plus designs.csv.")
-@click.option("--jobs", "-j", type=int, default=1, show_default=True,
-              help="Designs synthesised in parallel (processes).")
-@click.option("--limit", type=int, default=None, help="Only the first N (cheapest) designs.")
+@out_option(folder=True, default=DEFAULT_SWEEP_DIR, show_default=True,
+            help="Sweep folder: one JSON per design plus designs.csv.")
+@click.option("--jobs", "-j", type=JOBS, default=1, show_default=True,
+              help=f"Designs synthesised in parallel (processes; at most 4x the CPU cores, "
+                   f"{MAX_JOBS} here).")
+@click.option("--limit", type=COUNT, default=None, help="Only the first N (cheapest) designs.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (logs, CI).")
-def dataset(out: Path, jobs: int, limit: int | None, no_progress: bool) -> None:
+@force_option
+@json_option
+def dataset(out: Path, jobs: int, limit: int | None, no_progress: bool, force: bool,
+            as_json: bool) -> None:
     """Sweep the RTL generators: synthesis, netlist features and energy proxy per design.
 
-    Resumable: finished designs are cached in OUT/designs/ and skipped on a rerun.
+    Resumable: finished designs are cached in OUT/designs/ and skipped on a rerun. A
+    designs.csv in OUT that this command did not write is refused unless --force.
     """
     from costmodel.dataset import run_sweep
 
-    res = run_sweep(out, jobs=jobs, limit=limit, progress=not no_progress)
+    res = run_sweep(out, jobs=jobs, limit=limit, progress=not no_progress and not as_json,
+                    force=force)
+    if as_json:
+        echo_json({"out": str(res.out), "csv": str(res.csv), "done": res.done,
+                   "failed": res.failed, "total": res.total})
+        return
     click.echo(f"{res.done}/{res.total} designs done ({res.failed} failed this run); "
                f"table: {res.csv}")
 
@@ -40,23 +72,32 @@ def _dataset_arg(path: Path | None):
 
 
 @cost.command()
-@click.option("--data", type=click.Path(path_type=Path), default=None,
-              help="Dataset CSV or sweep folder (default: the shipped dataset).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              default=Path("build") / "costmodel" / "model.skops", show_default=True)
-@click.option("--folds", type=int, default=5, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-def train(data: Path | None, out: Path, folds: int, seed: int) -> None:
+@_data_option
+@out_option(default=Path("build") / "costmodel" / "model.skops", show_default=True,
+            help="Where to save the model (skops).")
+@_folds_option
+@_seed_option
+@force_option
+@json_option
+def train(data: Path | None, out: Path, folds: int, seed: int, force: bool,
+          as_json: bool) -> None:
     """Fit every target (model kind chosen by cross-validation) and save it with skops."""
     from costmodel.dataset import shipped_dataset_path
-    from costmodel.models import fit_cost_model
+    from costmodel.models import check_training, fit_cost_model
     from costmodel.store import dataset_hash, save_model
+    from hwsim.io import check_output_file
 
+    check_output_file(out, force=force, what="model file")
     df = _dataset_arg(data)
+    check_training(len(df), folds)  # fit_cost_model checks too; here before any output
     src = shipped_dataset_path() if data is None else (data / "designs.csv" if data.is_dir()
                                                        else data)
     model = fit_cost_model(df, folds=folds, seed=seed, dataset_hash=dataset_hash(src))
     save_model(model, out)
+    if as_json:
+        echo_json({"out": str(out), "rows": len(df), "dataset_hash": model.meta["dataset_hash"],
+                   "targets": model.meta["targets"]})
+        return
     for t, m in model.meta["targets"].items():
         cv = ", ".join(f"{k} {v:.1f}%" for k, v in m["cv_mape"].items())
         click.echo(f"{t:<7} -> {m['kind']:<9} (CV MAPE: {cv})")
@@ -64,64 +105,61 @@ def train(data: Path | None, out: Path, folds: int, seed: int) -> None:
 
 
 @cost.command()
-@click.option("--data", type=click.Path(path_type=Path), default=None,
-              help="Dataset CSV or sweep folder (default: the shipped dataset).")
+@_data_option
 @click.option("--split", "splits", multiple=True, type=click.Choice(["random", "family", "format"]),
               help="Splits to score (default: all three).")
-@click.option("--folds", type=int, default=5, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--plots", type=click.Path(file_okay=False, path_type=Path), default=None,
+@_folds_option
+@_seed_option
+@click.option("--plots", type=OutputPath(folder=True), default=None,
               help="Write parity plots (PNG) of the random hold-out here.")
-@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+@json_option
 def validate(data: Path | None, splits: tuple[str, ...], folds: int, seed: int,
              plots: Path | None, as_json: bool) -> None:
     """MAPE and R^2 on a random 20% hold-out, leave-one-family-out and leave-one-format-out."""
-    import json
-
     from costmodel.validate import SPLITS, parity_plots
     from costmodel.validate import validate as run_validate
 
     rep = run_validate(_dataset_arg(data), splits=splits or SPLITS, folds=folds, seed=seed)
     if plots is not None and rep.parity:
         parity_plots(rep, plots)
-    click.echo(json.dumps(rep.to_dict(), indent=2) if as_json else rep.table())
+    if as_json:
+        echo_json(rep.to_dict())
+    else:
+        click.echo(rep.table())
 
 
 @cost.command()
-@click.argument("unit")
-@click.option("--format", "fmt", required=True, help="Operand format, e.g. fp8_e4m3fn, int8.")
-@click.option("--pipeline", type=int, default=0, show_default=True)
-@click.option("--saturate", is_flag=True)
-@click.option("--acc", default="", help="mac: fp32/fp16/bf16; int-mac: width in bits.")
-@click.option("--mul", default="", help="mac: exact or lmul.")
-@click.option("--block", type=int, default=0, help="block-dot: elements per block.")
-@click.option("--direction", default="", help="convert: to or from.")
+@unit_options
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="A model saved by 'hwsim cost train' (default: shipped).")
-@click.option("--json", "as_json", is_flag=True)
-def predict(unit: str, fmt: str, pipeline: int, saturate: bool, acc: str, mul: str, block: int,
-            direction: str, model_path: Path | None, as_json: bool) -> None:
-    """Predict area, LUTs, delay, depth and energy of UNIT with a 90% interval."""
-    import json
+@json_option
+def predict(unit: str, fmt: str | None, pipeline: int, saturate: bool, acc: str | None,
+            block_size: int | None, mul: str | None, direction: str | None,
+            model_path: Path | None, as_json: bool) -> None:
+    """Predict area, LUTs, delay, depth and energy of UNIT with a 90% interval.
+
+    UNIT takes the options 'hwsim rtl export' gives it; any other is an error."""
     import warnings
 
     from costmodel.models import OutOfDomainWarning
     from costmodel.space import DesignPoint
     from costmodel.store import load_model, shipped_model_path
+    from hwsim.numerics import bits_per_element
 
-    if unit == "block-dot" and not block:
-        block = 4
-    if unit == "convert" and not direction:
-        direction = "to"
-    point = DesignPoint(unit, fmt, pipeline, saturate, acc=acc, mul=mul, block=block,
-                        direction=direction)
+    if fmt is None:
+        raise HwsimError("cost predict needs --format (e.g. fp8_e4m3fn, int8)")
+    params = unit_params(unit, fmt, pipeline, saturate, acc, block_size, mul, direction)
+    bits_per_element(fmt)  # an unknown format is an error before the model loads
+    point = DesignPoint(unit, fmt, params.get("pipeline", 0), params.get("saturate", False),
+                        acc=str(params.get("acc", "")), mul=params.get("mul", ""),
+                        block=params.get("block", 0), direction=params.get("direction", ""))
     model = load_model(model_path or shipped_model_path())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OutOfDomainWarning)  # reported below instead
         preds, why = model.predict(point)
     if as_json:
-        click.echo(json.dumps({"design": point.to_dict(), "out_of_domain": why,
-                               "predictions": [p.to_dict() for p in preds]}, indent=2))
+        echo_json({"design": point.to_dict(), "out_of_domain": why,
+                   "predictions": [p.to_dict() for p in preds]})
         return
     for w in why:
         click.echo(f"warning: outside the training domain: {w}", err=True)
@@ -133,25 +171,36 @@ def predict(unit: str, fmt: str, pipeline: int, saturate: bool, acc: str, mul: s
 
 
 @cost.command()
-@click.option("--data", type=click.Path(path_type=Path), default=None,
-              help="Dataset CSV or sweep folder (default: the shipped dataset).")
+@_data_option
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Trained model (default: the shipped one).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("sim_results") / "costmodel", show_default=True)
+@out_option(folder=True, default=Path("sim_results") / "costmodel", show_default=True,
+            help="Study folder; one that is not empty (such as the checked-in study) is "
+                 "refused unless --force.")
 @click.option("--validate/--no-validate", "with_validation", default=True,
               help="Also write the error table and parity plots (all three splits).")
-def study(data: Path | None, model_path: Path | None, out: Path,
-          with_validation: bool) -> None:
+@force_option
+@json_option
+def study(data: Path | None, model_path: Path | None, out: Path, with_validation: bool,
+          force: bool, as_json: bool) -> None:
     """Headline comparisons (L-Mul vs fp8 mul, FP8 vs INT8 MAC), errors and parity plots."""
+    import json
+
     from costmodel.store import load_model, shipped_model_path
     from costmodel.study import run_study
     from costmodel.validate import validate as run_validate
+    from hwsim.io import check_output_dir
 
+    check_output_dir(out, force=force, what="study folder")
     df = _dataset_arg(data)
     model = load_model(model_path or shipped_model_path())
     rep = run_validate(df) if with_validation else None
     run_study(model, df, out, rep)
+    if as_json:
+        echo_json({"out": str(out),
+                   "headlines": json.loads((out / "headlines.json").read_text()),
+                   "validation": rep.to_dict() if rep is not None else None})
+        return
     click.echo((out / "headlines.md").read_text())
     if rep is not None:
         click.echo(rep.table())

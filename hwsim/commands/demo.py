@@ -7,24 +7,37 @@ from pathlib import Path
 
 import click
 
+from hwsim.commands.options import SEED, echo_json, force_option, json_option, out_option
+
 
 @click.command()
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Output folder (default: a new folder under sim_results/demo/).")
-@click.option("--force", is_flag=True, help="Write into --out even if it is not empty.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
-def demo(out: Path | None, force: bool, seed: int) -> None:
-    """Run the main job end to end on built-in defaults: tables, PNG plots, JSON summary."""
+@out_option(folder=True, default=None,
+            help="Output folder (default: a new folder under sim_results/demo/); one that is "
+                 "not empty is refused unless --force.")
+@force_option
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Random seed.")
+@json_option
+def demo(out: Path | None, force: bool, seed: int, as_json: bool) -> None:
+    """Run the main job end to end on built-in defaults: tables, PNG plots, JSON summary.
+
+    ``--json`` prints the summary (what summary.json holds) instead of the tables."""
+    import json
+
     from rich.console import Console
     from rich.table import Table
 
     from hwsim.demo import DEMO_STEPS, DemoConfig, run_demo
     from hwsim.io import fresh_output_dir
 
-    # piped output gets rich's 80-column default, too narrow for the tables' intervals
-    console = Console() if sys.stdout.isatty() else Console(width=120)
     out_dir = fresh_output_dir(out, Path("sim_results") / "demo", force)
     cfg = DemoConfig(out_dir=out_dir, seed=seed)
+    if as_json:
+        run_demo(cfg)
+        echo_json({"out": str(out_dir),
+                   **json.loads((out_dir / "summary.json").read_text())})
+        return
+    # piped output gets rich's 80-column default, too narrow for the tables' intervals
+    console = Console() if sys.stdout.isatty() else Console(width=120)
 
     with console.status("running demo steps...") as status:
         done = []

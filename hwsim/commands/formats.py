@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
+import math
 
 import click
 
+from hwsim.commands.options import SEED, echo_json, json_option
 from hwsim.errors import HwsimError
 
 
@@ -37,7 +38,7 @@ def describe(name: str) -> dict:
 
 @click.command()
 @click.argument("names", nargs=-1)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@json_option
 def formats(names: tuple[str, ...], as_json: bool) -> None:
     """List the named number formats, or describe the formats NAMES."""
     from rich.console import Console
@@ -49,7 +50,7 @@ def formats(names: tuple[str, ...], as_json: bool) -> None:
     chosen = names or (*NAMED_FORMATS, "int8", "int4", *_MX_ELEMENTS, "nvfp4", "bfp_b16_m7")
     rows = [describe(n) for n in chosen]
     if as_json:
-        click.echo(json.dumps(rows[0] if len(names) == 1 else rows, indent=2))
+        echo_json({"formats": rows})
         return
     table = Table(title="number formats")
     cols = ("name", "kind", "bits", "E", "M", "bias", "inf", "nan", "max", "min normal",
@@ -79,8 +80,8 @@ def formats(names: tuple[str, ...], as_json: bool) -> None:
 @click.option("--rounding", default="rne", show_default=True,
               type=click.Choice(["rne", "rtz", "rna", "stochastic"]))
 @click.option("--saturate", is_flag=True, help="Clamp overflow and Inf to +-max.")
-@click.option("--seed", type=int, default=None, help="Seed for stochastic rounding.")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--seed", type=SEED, default=None, help="Seed for stochastic rounding.")
+@json_option
 def quantize_cmd(values, fmt, rounding, saturate, seed, as_json) -> None:
     """Quantize VALUES into a format; show the result and its bit pattern."""
     import numpy as np
@@ -100,8 +101,10 @@ def quantize_cmd(values, fmt, rounding, saturate, seed, as_json) -> None:
          "bits": format(int(c), f"0{f.total_bits}b")}
         for v, r, c in zip(x, q, codes, strict=True)
     ]
-    if as_json:
-        click.echo(json.dumps({"format": f.name, "rounding": rounding, "results": rows}))
+    if as_json:  # JSON has no Inf/NaN: those values are the strings "inf", "-inf", "nan"
+        echo_json({"format": f.name, "rounding": rounding, "results": [
+            {k: (str(v) if isinstance(v, float) and not math.isfinite(v) else v)
+             for k, v in r.items()} for r in rows]})
         return
     for r in rows:
         click.echo(f"{r['value']:>14.7g} -> {r['quantized']:<14.7g} {r['code']}  {r['bits']}")

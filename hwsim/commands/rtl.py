@@ -8,25 +8,35 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
+from hwsim.commands.options import (
+    COUNT,
+    SEED,
+    SIZE,
+    OutputPath,
+    echo_json,
+    force_option,
+    json_option,
+    out_option,
+)
 from hwsim.errors import HwsimError
 
 
-def _unit_options(fn):
+def unit_options(fn):
+    """UNIT and the generator options (shared with ``hwsim cost predict``)."""
     opts = [
         click.argument("unit"),
         click.option("--format", "-f", "fmt", default=None,
                      help="Number format, e.g. fp8_e4m3fn, bf16, int8 (default: the unit's)."),
-        click.option("--pipeline", "-p", default=0, show_default=True, type=int,
+        click.option("--pipeline", "-p", default=0, show_default=True, type=COUNT,
                      help="Register stages (0 = combinational)."),
         click.option("--saturate", is_flag=True, help="Saturate on overflow instead of Inf/NaN."),
         click.option("--acc", default=None, help="Accumulator format or width (MAC units)."),
-        click.option("--block", "block_size", default=None, type=int,
+        click.option("--block", "block_size", default=None, type=SIZE,
                      help="Block size (block units)."),
         click.option("--mul", default=None, help="Multiplier of a MAC: exact or lmul."),
         click.option("--direction", default=None,
@@ -42,15 +52,17 @@ def _register_units() -> None:
     importlib.import_module("rtl.units")
 
 
-def _build(unit: str, fmt: str | None, pipeline: int, saturate: bool, acc: str | None,
-           block_size: int | None, mul: str | None = None, direction: str | None = None):
-    """Build ``unit`` from the CLI options the user gave; options it does not take are errors."""
+def unit_params(unit: str, fmt: str | None, pipeline: int, saturate: bool, acc: str | None,
+                block_size: int | None, mul: str | None = None,
+                direction: str | None = None) -> dict[str, Any]:
+    """The generator keywords of the CLI options the user gave; options ``unit`` does not take
+    are errors (shared by ``hwsim rtl`` and ``hwsim cost predict``)."""
     from rtl.unit import GENERATORS, build_unit
 
     _register_units()
 
     if unit not in GENERATORS:
-        return build_unit(unit)  # raises the project's error listing the known units
+        build_unit(unit)  # raises the project's error listing the known units
     params: dict[str, Any] = {"pipeline": pipeline}
     flags = {"--pipeline": "pipeline"}
     if fmt is not None:
@@ -73,7 +85,21 @@ def _build(unit: str, fmt: str | None, pipeline: int, saturate: bool, acc: str |
                 continue
             raise HwsimError(f"unit {unit!r} has no option {flag}; it takes: "
                              f"{', '.join('--' + p for p in accepted) or 'none'}")
-    return build_unit(unit, **params)
+    return params
+
+
+def _build(unit: str, fmt: str | None, pipeline: int, saturate: bool, acc: str | None,
+           block_size: int | None, mul: str | None = None, direction: str | None = None):
+    """Build ``unit`` from the CLI options the user gave; options it does not take are errors."""
+    from rtl.unit import build_unit
+
+    return build_unit(unit, **unit_params(unit, fmt, pipeline, saturate, acc, block_size, mul,
+                                          direction))
+
+
+_build_dir_option = click.option(
+    "--build-dir", type=OutputPath(folder=True), default=Path("build") / "rtl",
+    show_default=True, help="Where builds are cached (reused across runs).")
 
 
 @click.group()
@@ -82,55 +108,71 @@ def rtl() -> None:
 
 
 @rtl.command("units")
-def units_cmd() -> None:
+@json_option
+def units_cmd(as_json: bool) -> None:
     """List the unit generators."""
     from rtl.unit import GENERATORS
 
     _register_units()
 
-    for name in sorted(GENERATORS):
-        sig = inspect.signature(GENERATORS[name])
-        opts = ", ".join(f"{p}={v.default!r}" for p, v in sig.parameters.items())
-        click.echo(f"{name:15s} {opts}")
+    units = {name: {p: v.default for p, v in inspect.signature(GENERATORS[name]).parameters
+                    .items()} for name in sorted(GENERATORS)}
+    if as_json:
+        echo_json({"units": units})
+        return
+    for name, params in units.items():
+        click.echo(f"{name:15s} " + ", ".join(f"{p}={v!r}" for p, v in params.items()))
 
 
 @rtl.command("export")
-@_unit_options
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Verilog file to write (default: <module name>.v); the .ys script goes beside.")
-@click.option("--force", is_flag=True, help="Overwrite existing files.")
-def export_cmd(unit, fmt, pipeline, saturate, acc, block_size, mul, direction, output,
-               force) -> None:
+@unit_options
+@out_option(default=None,
+            help="Verilog file to write (default: <module name>.v); the .ys script goes beside.")
+@force_option
+@json_option
+def export_cmd(unit, fmt, pipeline, saturate, acc, block_size, mul, direction, out,
+               force, as_json) -> None:
     """Write UNIT as one Verilog module plus a Yosys script beside it."""
-    from rtl.export import write_verilog
+    from hwsim.io import check_output_file
+    from rtl.export import script_path, write_verilog
 
+    def check(path: Path) -> None:
+        for p in (path, script_path(path)):
+            check_output_file(p, force=force)
+
+    if out is not None:
+        check(out)
     u = _build(unit, fmt, pipeline, saturate, acc, block_size, mul, direction)
-    path = write_verilog(u, output or Path(f"{u.name}.v"), force=force)
-    ports = ", ".join([*(["clk"] if u.has_reset else []), *(["rst"] if u.has_reset else []),
-                       *(f"{p}[{w}]" for p, w in u.inputs.items()),
-                       *(f"{p}[{w}]" for p, w in u.outputs.items())])
-    click.echo(f"wrote {path} (module {u.name}: {ports}; latency {u.latency}) "
-               f"and {path.with_suffix('.ys')}")
+    if out is None:
+        check(out := Path(f"{u.name}.v"))
+    path = write_verilog(u, out, force=force)
+    ports = [*(["clk"] if u.has_reset else []), *(["rst"] if u.has_reset else []),
+             *(f"{p}[{w}]" for p, w in u.inputs.items()),
+             *(f"{p}[{w}]" for p, w in u.outputs.items())]
+    if as_json:
+        echo_json({"verilog": str(path), "script": str(script_path(path)), "module": u.name,
+                   "ports": ports, "latency_cycles": u.latency})
+        return
+    click.echo(f"wrote {path} (module {u.name}: {', '.join(ports)}; latency {u.latency}) "
+               f"and {script_path(path)}")
 
 
 @rtl.command("verify")
-@_unit_options
-@click.option("--random", "n_random", default=100_000, show_default=True, type=int,
+@unit_options
+@click.option("--random", "n_random", default=100_000, show_default=True, type=SIZE,
               help="Random vectors when not exhaustive.")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=SEED)
 @click.option("--exhaustive/--no-exhaustive", default=None,
               help="Force or forbid all operand combinations (default: when inputs <= 16 bits).")
 @click.option("--pyrtl", "with_pyrtl", is_flag=True,
               help="Also simulate the same vectors in PyRTL's simulator.")
-@click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where Verilator builds are cached (default: build/rtl).")
+@_build_dir_option
+@json_option
 def verify_cmd(unit, fmt, pipeline, saturate, acc, block_size, mul, direction, n_random, seed,
-               exhaustive, with_pyrtl, build_dir) -> None:
+               exhaustive, with_pyrtl, build_dir, as_json) -> None:
     """Check UNIT in Verilator (cocotb) against the hwsim.numerics reference."""
     from rtl.verify import make_vectors, verify_unit
 
-    if n_random < 1:
-        raise HwsimError(f"--random must be at least 1, got {n_random}")
     u = _build(unit, fmt, pipeline, saturate, acc, block_size, mul, direction)
     vectors, exh = make_vectors(u, exhaustive=exhaustive, n_random=n_random, seed=seed)
     results = [verify_unit(u, vectors, exhaustive=exh, build_dir=build_dir)]
@@ -138,19 +180,24 @@ def verify_cmd(unit, fmt, pipeline, saturate, acc, block_size, mul, direction, n
         from rtl.pyrtl_sim import verify_pyrtl
 
         results.append(verify_pyrtl(u, vectors, exhaustive=exh))
-    for r in results:
-        click.echo(r.summary())
+    if as_json:
+        from dataclasses import asdict
+
+        echo_json({"unit": u.name, "ok": all(r.ok for r in results),
+                   "results": [{**asdict(r), "ok": r.ok} for r in results]})
+    else:
+        for r in results:
+            click.echo(r.summary())
     if any(not r.ok for r in results):
         raise click.exceptions.Exit(1)
 
 
 @rtl.command("synth")
-@_unit_options
+@unit_options
 @click.option("--family", "families", multiple=True, default=("ice40", "ecp5"),
               show_default=True, help="FPGA family: ice40, ecp5, xilinx (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--build-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where synthesis runs are cached (default: build/rtl).")
+@json_option
+@_build_dir_option
 def synth_cmd(unit, fmt, pipeline, saturate, acc, block_size, mul, direction, families, as_json,
               build_dir) -> None:
     """Synthesize UNIT with Yosys: CMOS cells, transistors, FPGA LUTs, depth, PyRTL estimates."""
@@ -159,6 +206,6 @@ def synth_cmd(unit, fmt, pipeline, saturate, acc, block_size, mul, direction, fa
     u = _build(unit, fmt, pipeline, saturate, acc, block_size, mul, direction)
     report = synthesize(u, families=families, build_dir=build_dir)
     if as_json:
-        click.echo(json.dumps(report.to_dict()))
+        echo_json(report.to_dict())
     else:
         click.echo(report.summary())

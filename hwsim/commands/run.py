@@ -7,11 +7,10 @@ A thin layer over :func:`hwsim.devices.get_device` and :func:`hwsim.devices.simu
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import click
 
+from hwsim.commands.options import SIZE, FiniteFloat, OutputPath, echo_json, json_option
+from hwsim.commands.workload import precision_options, resolve_precision
 from hwsim.errors import HwsimError
 
 
@@ -26,10 +25,8 @@ def _ints(text: str, what: str, n_min: int, n_max: int) -> list[int]:
     return vals
 
 
-def _single_op(gemm: str | None, conv: str | None, fmt: str):
-    from workloads import Conv2d, MatMul, get_precision
-
-    p = get_precision(fmt)
+def _single_op(gemm: str | None, conv: str | None, p):
+    from workloads import Conv2d, MatMul
     if gemm is not None:
         m, k, n = _ints(gemm, "--gemm M,K,N", 3, 3)
         op = MatMul(name="gemm", a_shape=(m, k), b_shape=(k, n))
@@ -52,20 +49,18 @@ def _single_op(gemm: str | None, conv: str | None, fmt: str):
 @click.option("--gemm", metavar="M,K,N", help="A single GEMM: M x K times K x N.")
 @click.option("--conv", metavar="CIN,H,W,COUT,KH,KW[,STRIDE[,PAD]]",
               help="A single conv layer (batch 1, square stride and padding).")
-@click.option("--format", "fmt", default=None, metavar="PRECISION",
-              help="Precision preset (int8, fp8, fp16, w4a8, ...). Default: int8 for single "
-                   "ops, the workload's own otherwise.")
+@precision_options
 @click.option("--phase", default=None, help="prefill/decode for LLMs.")
-@click.option("--seq", type=int, default=None, help="Prompt length (LLM prefill).")
-@click.option("--kv-len", type=int, default=None, help="KV-cache length (LLM decode).")
-@click.option("--batch", type=int, default=1, show_default=True)
-@click.option("--layers", type=int, default=None,
-              help="Simulate only the first N ops of the workload.")
+@click.option("--seq", type=SIZE, default=None, help="Prompt length (LLM prefill).")
+@click.option("--kv-len", type=SIZE, default=None, help="KV-cache length (LLM decode).")
+@click.option("--batch", type=SIZE, default=1, show_default=True)
+@click.option("--layers", type=SIZE, default=None,
+              help="Simulate only the first N ops of the workload (1 to its op count).")
 @click.option("--array", "array", default=None, metavar="RxC", help="Array size, e.g. 32x32.")
 @click.option("--dataflow", type=click.Choice(["os", "ws", "is"]), default=None)
 @click.option("--sram-kb", default=None, metavar="I,F,O",
               help="ifmap, filter, ofmap SRAM sizes in KiB (e.g. 64,64,64).")
-@click.option("--bandwidth", type=float, default=None, metavar="WORDS",
+@click.option("--bandwidth", type=FiniteFloat(), default=None, metavar="WORDS",
               help="DRAM words per cycle (default: SCALE-Sim CALC mode, no stalls).")
 @click.option("--memory-model", type=click.Choice(["tiles", "scalesim"]), default=None,
               help="Stalls under --bandwidth: whole double-buffered tiles (default) or "
@@ -73,25 +68,32 @@ def _single_op(gemm: str | None, conv: str | None, fmt: str):
 @click.option("--costs", type=click.Choice(["analytical", "learned"]), default="analytical",
               show_default=True,
               help="Per-MAC energy: Horowitz's 45 nm table or the learned (Yosys-trained) model.")
-@click.option("--clock-mhz", type=float, default=None)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-@click.option("--trace", "trace_path", type=click.Path(dir_okay=False), default=None,
+@click.option("--clock-mhz", type=FiniteFloat(), default=None, help="Clock (MHz, > 0).")
+@json_option
+@click.option("--trace", "trace_path", type=OutputPath(), default=None,
               help="Write a Chrome trace (open in ui.perfetto.dev).")
 @click.option("--force", is_flag=True, help="Overwrite an existing --trace file.")
-def run(device, workload, gemm, conv, fmt, phase, seq, kv_len, batch, layers, array,
-        dataflow, sram_kb, bandwidth, memory_model, costs, clock_mhz, as_json, trace_path,
-        force) -> None:
-    """Simulate a workload or a single op on a device."""
+def run(device, workload, gemm, conv, fmt, precision, weight, act, acc, kv, phase, seq, kv_len,
+        batch, layers, array, dataflow, sram_kb, bandwidth, memory_model, costs, clock_mhz,
+        as_json, trace_path, force) -> None:
+    """Simulate a workload or a single op on a device.
+
+    ``--format`` puts every operand in one number format (accumulating in fp32, or int32 for
+    integer formats); ``--precision`` takes a preset (int8, fp8, w4a8, ...; default: int8
+    for single ops, the workload's own otherwise); the ``--*-format`` options override one
+    operand role."""
     from costmodel.provider import get_provider
     from hwsim.devices import get_device, simulate
     from hwsim.devices.systolic import parse_array
     from hwsim.engine import chrome_trace
-    from hwsim.io import atomic_write_json
+    from hwsim.io import atomic_write_json, check_output_file
 
     if sum(x is not None for x in (workload, gemm, conv)) != 1:
         raise HwsimError("give exactly one of --workload, --gemm M,K,N or --conv ...")
-    if trace_path and Path(trace_path).exists() and not force:
-        raise HwsimError(f"trace file {trace_path!r} exists; choose another or pass --force")
+    if trace_path:
+        check_output_file(trace_path, force=force, what="trace file")
+    single = workload is None
+    prec = resolve_precision(fmt, precision, weight, act, acc, kv, "int8" if single else None)
     over: dict = {"dataflow": dataflow, "bandwidth_words": bandwidth, "clock_mhz": clock_mhz,
                   "memory_model": memory_model}
     if array is not None:
@@ -102,18 +104,23 @@ def run(device, workload, gemm, conv, fmt, phase, seq, kv_len, batch, layers, ar
     if workload is not None:
         from hwsim.commands.workload import _load_or_build
 
-        graph = _load_or_build(workload, phase, seq, batch, kv_len, fmt, "sgd")
+        graph = _load_or_build(workload, phase, seq, batch, kv_len, prec, "sgd")
+        if layers is not None and layers > len(graph.ops):
+            raise HwsimError(f"--layers must be from 1 to {len(graph.ops)} (the ops of "
+                             f"{graph.name}), got {layers}")
         ops = graph.ops[:layers] if layers else graph.ops
         name = graph.name
     else:
-        op, name = _single_op(gemm, conv, fmt or "int8")
+        if layers is not None:
+            raise HwsimError("--layers applies to --workload, not to a single --gemm/--conv")
+        op, name = _single_op(gemm, conv, prec)
         ops = (op,)
     res = simulate(ops, spec, workload=name, keep_trace=trace_path is not None,
                    costs=get_provider(costs))
     if trace_path:
         atomic_write_json(trace_path, chrome_trace(res.trace, spec.clock_mhz, name))
     if as_json:
-        click.echo(json.dumps(res.to_dict()))
+        echo_json(res.to_dict())
         return
     from rich.console import Console
     from rich.table import Table

@@ -7,11 +7,11 @@ A thin layer over :mod:`workloads`; every command has a Python twin there
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from hwsim.commands.options import echo_json, force_option, json_option, out_option
 from hwsim.errors import HwsimError
 
 
@@ -21,14 +21,48 @@ def _console():
     return Console(width=max(100, Console().width))
 
 
-def _precision(fmt: str | None, weight: str | None, act: str | None, acc: str | None,
-               kv: str | None, default: str | None):
-    """A preset, or a custom precision when any per-role format is given."""
+def format_precision(fmt: str):
+    """Every operand in the number format ``fmt``, accumulated in fp32 (int32 for integers).
+
+    The old spelling ``--format PRESET`` still works where PRESET names no number format
+    (``fp8``, ``w4a8``, ...), with a warning; anything else is an error that points to
+    ``--precision``.
+    """
+    from hwsim.numerics import IntFormat, get_format
+    from workloads import PRECISIONS, Precision, format_bits, get_precision
+
+    name = fmt.strip().lower()
+    try:
+        format_bits(name)
+    except HwsimError as exc:
+        if name in PRECISIONS:
+            click.echo(f"warning: --format {fmt} is a precision preset; use --precision {fmt}",
+                       err=True)
+            return get_precision(name)
+        raise HwsimError(f"{exc}; --format names a number format (see 'hwsim formats'), "
+                         f"presets go to --precision ({', '.join(PRECISIONS)})") from None
+    try:
+        is_int = isinstance(get_format(name), IntFormat)
+    except HwsimError:  # a block format: its elements accumulate in fp32
+        is_int = False
+    return Precision(name=name, weight=name, act=name, acc="int32" if is_int else "fp32",
+                     out=name, kv=name, hp=name)
+
+
+def resolve_precision(fmt: str | None, precision: str | None, weight: str | None,
+                      act: str | None, acc: str | None, kv: str | None, default: str | None):
+    """The precision the options ask for: ``--format`` or ``--precision`` (else ``default``,
+    a preset name or None for "the workload's own"), with the per-role overrides applied."""
     from workloads import Precision, get_precision
 
+    if fmt is not None and precision is not None:
+        raise HwsimError("give --format (one number format) or --precision (a preset), "
+                         "not both")
+    base = format_precision(fmt) if fmt is not None else (
+        get_precision(precision) if precision is not None else None)
     if not any((weight, act, acc, kv)):
-        return get_precision(fmt) if fmt else default
-    base = get_precision(fmt or default or "fp16")
+        return base if base is not None else default
+    base = base or get_precision(default or "fp16")
     return Precision(
         name="custom", weight=weight or base.weight, act=act or base.act, acc=acc or base.acc,
         out=None if act else base.out, kv=kv or base.kv, hp=base.hp,
@@ -50,7 +84,10 @@ def _load_or_build(target: str, phase, seq, batch, kv_len, precision, optimizer)
 
 
 _precision_options = [
-    click.option("--format", "fmt", metavar="PRECISION",
+    click.option("--format", "fmt", metavar="FORMAT",
+                 help="One number format for every operand (fp8_e4m3fn, int8, mxfp4, ...; "
+                      "see 'hwsim formats'); accumulates in fp32, int32 for integers."),
+    click.option("--precision", metavar="PRESET",
                  help="Precision preset (fp16, fp8, w4a8, w1.58a8, mxfp4, ...; see "
                       "'hwsim workload precisions')."),
     click.option("--weight-format", "weight", metavar="FMT", help="Override the weight format."),
@@ -80,23 +117,27 @@ def _apply(options):
     return deco
 
 
+#: --format, --precision and the per-role --*-format overrides (``resolve_precision``)
+precision_options = _apply(_precision_options)
+
+
 @click.group("workload")
 def workload() -> None:
     """Built-in and imported operator graphs: MACs, FLOPs, bytes and parameters."""
 
 
 @workload.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@json_option
 def list_cmd(as_json: bool) -> None:
     """List the built-in workloads."""
     from workloads import list_workloads
 
     infos = list_workloads()
     if as_json:
-        click.echo(json.dumps([
+        echo_json({"workloads": [
             {"name": i.name, "family": i.family, "phases": list(i.phases),
              "description": i.description} for i in infos
-        ], indent=1))
+        ]})
         return
     from rich.table import Table
 
@@ -111,14 +152,14 @@ def list_cmd(as_json: bool) -> None:
 @workload.command("show")
 @click.argument("target", metavar="NAME|FILE.json")
 @_apply(_build_options)
-@_apply(_precision_options)
+@precision_options
 @click.option("--ops", "per_op", is_flag=True, help="One row per op instead of per op type.")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def show_cmd(target, phase, seq, batch, kv_len, optimizer, fmt, weight, act, acc, kv, per_op,
-             as_json) -> None:
+@json_option
+def show_cmd(target, phase, seq, batch, kv_len, optimizer, fmt, precision, weight, act, acc, kv,
+             per_op, as_json) -> None:
     """Totals of a built-in workload (NAME) or a saved graph (FILE.json)."""
-    precision = _precision(fmt, weight, act, acc, kv, None)
-    graph = _load_or_build(target, phase, seq, batch, kv_len, precision, optimizer)
+    prec = resolve_precision(fmt, precision, weight, act, acc, kv, None)
+    graph = _load_or_build(target, phase, seq, batch, kv_len, prec, optimizer)
     if as_json:
         out = graph.summary()
         if per_op:
@@ -128,72 +169,83 @@ def show_cmd(target, phase, seq, batch, kv_len, optimizer, fmt, weight, act, acc
                 {"name": op.name, "op": op.OP_TYPE, **Totals.of([op]).as_dict()}
                 for op in graph.ops
             ]
-        click.echo(json.dumps(out, indent=1))
+        echo_json(out)
         return
     _console().print(graph.table(per_op=per_op))
+
+
+def _write_graph(graph, out: Path, force: bool, as_json: bool) -> None:
+    from workloads import save_graph
+
+    path = save_graph(graph, out, force=force)
+    t = graph.totals
+    if as_json:
+        echo_json({"path": str(path), "name": graph.name, "ops": t.ops, "params": t.params,
+                   "macs": t.macs})
+    else:
+        click.echo(f"wrote {path} ({t.ops} ops, {t.params} params, {t.macs} MACs)")
 
 
 @workload.command("export")
 @click.argument("name")
 @_apply(_build_options)
-@_apply(_precision_options)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
-              help="Where to write the graph JSON.")
-@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
-def export_cmd(name, phase, seq, batch, kv_len, optimizer, fmt, weight, act, acc, kv, output,
-               force) -> None:
+@precision_options
+@out_option(required=True, help="Where to write the graph JSON.")
+@force_option
+@json_option
+def export_cmd(name, phase, seq, batch, kv_len, optimizer, fmt, precision, weight, act, acc, kv,
+               out, force, as_json) -> None:
     """Write a built-in workload's graph as JSON (schema hwsim.workload v1)."""
-    from workloads import build_workload, save_graph
+    from hwsim.io import check_output_file
+    from workloads import build_workload
 
-    precision = _precision(fmt, weight, act, acc, kv, None)
+    check_output_file(out, force=force)
+    prec = resolve_precision(fmt, precision, weight, act, acc, kv, None)
     graph = build_workload(name, phase=phase, seq=seq, batch=batch, kv_len=kv_len,
-                           precision=precision, optimizer=optimizer)
-    path = save_graph(graph, output, force=force)
-    click.echo(f"wrote {path} ({len(graph)} ops)")
+                           precision=prec, optimizer=optimizer)
+    _write_graph(graph, out, force, as_json)
 
 
 @workload.command("import")
 @click.argument("model", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
-              help="Where to write the graph JSON.")
+@out_option(required=True, help="Where to write the graph JSON.")
 @click.option("--name", help="Graph name (default: the file name).")
-@_apply(_precision_options)
+@precision_options
 @click.option("--keep-unsupported", is_flag=True,
               help="Keep unknown operators as opaque elementwise ops (with a warning) "
                    "instead of failing.")
-@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
-def import_cmd(model, output, name, fmt, weight, act, acc, kv, keep_unsupported,
-               force) -> None:
+@force_option
+@json_option
+def import_cmd(model, out, name, fmt, precision, weight, act, acc, kv, keep_unsupported,
+               force, as_json) -> None:
     """Import an ONNX model (MODEL.onnx) into a graph JSON."""
     import warnings
 
+    from hwsim.io import check_output_file
     from workloads.importers.onnx import import_onnx
 
-    from workloads import save_graph
-
-    precision = _precision(fmt, weight, act, acc, kv, "fp16")
+    check_output_file(out, force=force)
+    prec = resolve_precision(fmt, precision, weight, act, acc, kv, "fp16")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        graph = import_onnx(model, name=name, precision=precision,
+        graph = import_onnx(model, name=name, precision=prec,
                             keep_unsupported=keep_unsupported)
     for w in caught:
         click.echo(f"warning: {w.message}", err=True)
-    path = save_graph(graph, output, force=force)
-    t = graph.totals
-    click.echo(f"wrote {path} ({t.ops} ops, {t.params} params, {t.macs} MACs)")
+    _write_graph(graph, out, force, as_json)
 
 
 @workload.command("precisions")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@json_option
 def precisions_cmd(as_json: bool) -> None:
-    """List the precision presets usable with --format."""
+    """List the precision presets usable with --precision."""
     from workloads import PRECISIONS
 
     rows = [(p.name, p.weight, p.act, p.acc, p.out_fmt, p.kv_fmt, p.hp)
             for p in PRECISIONS.values()]
     cols = ("name", "weight", "act", "acc", "out", "kv", "hp")
     if as_json:
-        click.echo(json.dumps([dict(zip(cols, r, strict=True)) for r in rows], indent=1))
+        echo_json({"precisions": [dict(zip(cols, r, strict=True)) for r in rows]})
         return
     from rich.table import Table
 

@@ -23,7 +23,7 @@ def test_predict_text_warns_outside_domain(capsys):
 
 def test_bad_unit_and_format(capsys):
     assert main(["cost", "predict", "divider", "--format", "fp8_e4m3fn"]) == 2
-    assert "error: unknown unit 'divider'" in capsys.readouterr().err
+    assert "error: unknown RTL unit 'divider'" in capsys.readouterr().err
     assert main(["cost", "predict", "minifloat-mul", "--format", "fp9_e9m9"]) == 2
     assert "error:" in capsys.readouterr().err
 

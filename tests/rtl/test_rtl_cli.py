@@ -47,13 +47,13 @@ def test_export_block_dot_nvfp4(tmp_path, capsys) -> None:
 @pytest.mark.parametrize(("argv", "needle"), [
     (["rtl", "export", "int-div"], "unknown RTL unit 'int-div'; known:"),
     (["rtl", "export", "int-mul", "--pipeline", "3"], "deeper than the logic"),
-    (["rtl", "export", "int-mul", "--pipeline", "-1"], "non-negative"),
+    (["rtl", "export", "int-mul", "--pipeline", "-1"], "not in the range x>=0"),
     (["rtl", "export", "int-mul", "--format", "fp8_e4m3fn"], "signed integer format"),
     (["rtl", "export", "int-mul", "--saturate"], "has no option --saturate"),
     (["rtl", "export", "int-mul", "--block", "16"], "has no option --block"),
     (["rtl", "export", "int-mac", "--acc", "8"], "16..64 bits"),
     (["rtl", "synth", "int-mul", "--family", "stratix"], "unknown FPGA family"),
-    (["rtl", "verify", "int-mul", "--random", "0"], "--random must be at least 1"),
+    (["rtl", "verify", "int-mul", "--random", "0"], "not in the range x>=1"),
 ])
 def test_bad_input_is_one_line_exit_2(argv, needle, tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)

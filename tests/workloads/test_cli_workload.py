@@ -10,7 +10,7 @@ from workloads import BUILTINS, load_graph
 
 def test_list(capsys) -> None:
     assert main(["workload", "list", "--json"]) == 0
-    names = [w["name"] for w in json.loads(capsys.readouterr().out)]
+    names = [w["name"] for w in json.loads(capsys.readouterr().out)["workloads"]]
     assert names == list(BUILTINS)
     assert main(["workload", "list"]) == 0
     assert "vit-b16" in capsys.readouterr().out
@@ -18,7 +18,7 @@ def test_list(capsys) -> None:
 
 def test_show_json_has_totals(capsys) -> None:
     assert main(["workload", "show", "llama2-7b", "--phase", "decode", "--kv-len", "512",
-                 "--batch", "4", "--format", "w4a8", "--json"]) == 0
+                 "--batch", "4", "--precision", "w4a8", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["params"] == 6_738_415_616
     assert out["macs"] > 4 * 6.4e9
@@ -46,7 +46,8 @@ def test_user_errors_exit_2(capsys, tmp_path) -> None:
         (["workload", "show", "gpt-5"], "unknown workload 'gpt-5'; known: llama2-7b"),
         (["workload", "show", "resnet18", "--seq", "8"], "apply to language models"),
         (["workload", "show", "resnet18", "--phase", "decode"], "has no phase 'decode'"),
-        (["workload", "show", "llama2-7b", "--format", "fp7"], "unknown precision 'fp7'"),
+        (["workload", "show", "llama2-7b", "--precision", "fp7"], "unknown precision 'fp7'"),
+        (["workload", "show", "llama2-7b", "--format", "fp7"], "presets go to --precision"),
         (["workload", "show", "llama2-7b", "--act-format", "fp7"], "unknown number format"),
         (["workload", "show", "llama2-7b", "--seq", "5000"], "exceed its context of 4096"),
         (["workload", "show", str(tmp_path / "nope.json")], "does not exist"),

@@ -34,7 +34,7 @@ def test_save_is_atomic_and_refuses_overwrite(tmp_path) -> None:
     g = build_workload("resnet8")
     path = save_graph(g, tmp_path / "g.json")
     assert load_graph(path) == g
-    with pytest.raises(HwsimError, match="exists; pass force=True"):
+    with pytest.raises(HwsimError, match="exists; choose another path or pass --force"):
         save_graph(g, path)
     save_graph(g.with_precision("int8"), path, force=True)
     assert load_graph(path).info["precision"] == "int8"
