@@ -170,6 +170,8 @@ BAD_OPTIONS: list[tuple[list[str], str]] = [
     (["run", "--workload", "resnet8", "--layers", "-1"], "--layers"),
     (["run", "--workload", "resnet8", "--layers", "100000"], "--layers must be from 1 to"),
     (["run", "--gemm", "4,4,4", "--layers", "1"], "--layers applies to --workload"),
+    (["run", "--gemm", "4,4,4", "--phase", "decode"], "--phase applies to --workload"),
+    (["run", "--conv", "3,8,8,4,3,3", "--batch", "2"], "--batch applies to --workload"),
     # finite positive floats
     *[(["run", "--gemm", "4,4,4", opt, v], opt) for opt in ("--clock-mhz", "--bandwidth")
       for v in ("inf", "-inf", "nan", "0", "-5", "fast")],
@@ -305,3 +307,21 @@ def test_a_failed_write_leaves_no_partial_file(tmp_path, monkeypatch) -> None:
         atomic_write_text(target, "new\n")
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]
     assert target.read_text() == "old\n"
+
+
+@pytest.mark.parametrize("argv", [
+    ["formats", "fp8_e4m3fn"],
+    ["quantize", "inf", "nan", "1", "-f", "fp8_e4m3fn"],
+    ["workload", "list"],
+    ["workload", "precisions"],
+    ["workload", "show", "resnet8", "--ops"],
+    ["workload", "export", "resnet8", "-o", "g.json"],
+    ["run", "--gemm", "8,8,8"],
+    ["rtl", "units"],
+    ["rtl", "export", "int-mul", "-o", "m.v"],
+    ["cost", "dataset", "--limit", "0", "-o", "sweep"],
+], ids=" ".join)
+def test_json_is_one_strict_object(argv, workdir, capsys) -> None:
+    """--json prints exactly one object, with no NaN/Infinity (strict parse)."""
+    d = _run_json([*argv, "--json"], capsys)
+    assert isinstance(d, dict) and d

@@ -20,7 +20,7 @@ from hwsim.commands.options import SEED, echo_json, force_option, json_option, o
 def demo(out: Path | None, force: bool, seed: int, as_json: bool) -> None:
     """Run the main job end to end on built-in defaults: tables, PNG plots, JSON summary.
 
-    ``--json`` prints the summary (what summary.json holds) instead of the tables."""
+    --json prints the summary (what summary.json holds) instead of the tables."""
     import json
 
     from rich.console import Console

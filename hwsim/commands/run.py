@@ -78,10 +78,10 @@ def run(device, workload, gemm, conv, fmt, precision, weight, act, acc, kv, phas
         as_json, trace_path, force) -> None:
     """Simulate a workload or a single op on a device.
 
-    ``--format`` puts every operand in one number format (accumulating in fp32, or int32 for
-    integer formats); ``--precision`` takes a preset (int8, fp8, w4a8, ...; default: int8
-    for single ops, the workload's own otherwise); the ``--*-format`` options override one
-    operand role."""
+    --format puts every operand in one number format (accumulating in fp32, or int32 for
+    integer formats); --precision takes a preset (int8, fp8, w4a8, ...; default: int8 for
+    single ops, the workload's own otherwise); the --*-format options override one operand
+    role."""
     from costmodel.provider import get_provider
     from hwsim.devices import get_device, simulate
     from hwsim.devices.systolic import parse_array
@@ -111,8 +111,11 @@ def run(device, workload, gemm, conv, fmt, precision, weight, act, acc, kv, phas
         ops = graph.ops[:layers] if layers else graph.ops
         name = graph.name
     else:
-        if layers is not None:
-            raise HwsimError("--layers applies to --workload, not to a single --gemm/--conv")
+        given = [o for o, v in (("--phase", phase), ("--seq", seq), ("--kv-len", kv_len),
+                                ("--layers", layers)) if v is not None]
+        if given or batch != 1:
+            raise HwsimError(f"{'/'.join(given or ['--batch'])} applies to --workload, not to a "
+                             "single --gemm/--conv")
         op, name = _single_op(gemm, conv, prec)
         ops = (op,)
     res = simulate(ops, spec, workload=name, keep_trace=trace_path is not None,
