@@ -10,7 +10,6 @@ from hwsim.numerics.blocks import (
     BLOCK_FORMATS,
     BlockFormat,
     BlockQuantized,
-    bits_per_element,
     get_block_format,
     quantize_blocks,
 )
@@ -23,6 +22,7 @@ from hwsim.numerics.formats import (
     get_format,
 )
 from hwsim.numerics.lmul import lmul, lmul_bits, lmul_dot, lmul_format, lmul_offset_exponent
+from hwsim.numerics.names import AnyFormat, bits_per_element, is_block, resolve
 from hwsim.numerics.quantize import ROUNDINGS, decode, encode, quantize
 from hwsim.numerics.stats import (
     max_relative_error,
@@ -37,6 +37,7 @@ __all__ = [
     "BLOCK_FORMATS",
     "NAMED_FORMATS",
     "ROUNDINGS",
+    "AnyFormat",
     "BlockFormat",
     "BlockQuantized",
     "FloatFormat",
@@ -53,6 +54,7 @@ __all__ = [
     "get_block_format",
     "get_float_format",
     "get_format",
+    "is_block",
     "lmul",
     "lmul_bits",
     "lmul_dot",
@@ -64,6 +66,7 @@ __all__ = [
     "quantize",
     "quantize_blocks",
     "relative_errors",
+    "resolve",
     "sqnr_db",
     "ulp_error",
 ]

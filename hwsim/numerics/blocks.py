@@ -21,6 +21,9 @@ share one scale. Names:
   ``2**M - 1``, so the block maximum keeps M significant bits.
 
 Zero blocks stay zero. A ragged last block is padded with zeros, which changes no maximum.
+
+A block format's canonical ``name`` leaves out defaults (``mxfp4_b32`` is ``mxfp4``,
+``bfp_b8_m3_e8`` is ``bfp_b8_m3``), so equal formats have equal names and hashes.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from typing import NamedTuple
 import numpy as np
 
 from hwsim.errors import HwsimError
-from hwsim.numerics.formats import FloatFormat, Format, IntFormat, get_format
+from hwsim.numerics.formats import FloatFormat, Format, FormatNameError, IntFormat, get_format
 from hwsim.numerics.quantize import as_float_array, encode, quantize
 
 
@@ -69,6 +72,13 @@ class BlockFormat:
             return self.element.emax
         return 0  # MXINT8: +-1.984375, as 1.6 fixed point
 
+    def with_block_size(self, block_size: int) -> BlockFormat:
+        """The same format with ``block_size`` elements per block (canonically named)."""
+        if self.kind == "bfp":
+            exp = "" if self.shared_exp_bits == 8 else f"_e{self.shared_exp_bits}"
+            return get_block_format(f"bfp_b{block_size}_m{self.element.bits - 1}{exp}")
+        return get_block_format(f"{self.name.split('_b')[0]}_b{block_size}")
+
     def __str__(self) -> str:
         return self.name
 
@@ -100,7 +110,8 @@ _RE_MX = re.compile(r"(mxfp8_e4m3|mxfp8_e5m2|mxfp6_e3m2|mxfp6_e2m3|mxfp4|mxint8)
 _RE_BFP = re.compile(r"bfp_b(\d+)_m(\d+)(?:_e(\d+))?")
 BLOCK_FORMATS = (*_MX_ELEMENTS, "nvfp4", "bfp_b{B}_m{M}[_e{E}]")
 _RE_NVFP4 = re.compile(r"nvfp4(?:_b(\d+))?")
-_ALLOWED = ", ".join(BLOCK_FORMATS) + " (MX and NVFP4 names take an optional _b{N} block size)"
+BLOCK_GRAMMAR = (", ".join(BLOCK_FORMATS)
+                 + " (MX and NVFP4 names take an optional _b{N} block size)")
 
 
 @cache
@@ -110,39 +121,37 @@ def get_block_format(name: str | BlockFormat) -> BlockFormat:
         return name
     key = str(name).strip().lower()
     if m := _RE_MX.fullmatch(key):
-        return BlockFormat(key, "mx", _block_size(name, m[2], 32),
+        block = _block_size(name, m[2], 32)
+        return BlockFormat(_with_size(m[1], block, 32), "mx", block,
                            get_format(_MX_ELEMENTS[m[1]]), get_format("e8m0"))
     if m := _RE_NVFP4.fullmatch(key):
+        block = _block_size(name, m[1], 16)
         return BlockFormat(
-            key, "nvfp4", _block_size(name, m[1], 16), get_format("fp4_e2m1fn"),
+            _with_size("nvfp4", block, 16), "nvfp4", block, get_format("fp4_e2m1fn"),
             get_format("fp8_e4m3fn"), tensor_scale=True,
         )
     if m := _RE_BFP.fullmatch(key):
         block, man, exp = int(m[1]), int(m[2]), int(m[3] or 8)
         if block < 1 or not 1 <= man <= 30 or not 2 <= exp <= 16:
-            raise HwsimError(
-                f"{name!r}: need block size >= 1, mantissa bits 1..30 and exponent bits 2..16"
-            )
+            why = "need block size >= 1, mantissa bits 1..30 and exponent bits 2..16"
+            raise FormatNameError(f"{name!r}: {why}", why)
         return BlockFormat(
-            key, "bfp", block, IntFormat(f"sm{man + 1}", man + 1, signed=True),
-            shared_exp_bits=exp,
+            f"bfp_b{block}_m{man}" + ("" if exp == 8 else f"_e{exp}"), "bfp", block,
+            IntFormat(f"sm{man + 1}", man + 1, signed=True), shared_exp_bits=exp,
         )
-    raise HwsimError(f"unknown block format {name!r}; allowed: {_ALLOWED}")
+    raise FormatNameError(f"unknown block format {name!r}; allowed: {BLOCK_GRAMMAR}",
+                          "no block format has that name")
 
 
 def _block_size(name: object, text: str | None, default: int) -> int:
     block = int(text) if text else default
     if block < 1:
-        raise HwsimError(f"{name!r}: block size must be >= 1")
+        raise FormatNameError(f"{name!r}: block size must be >= 1", "block size must be >= 1")
     return block
 
 
-def bits_per_element(name: str) -> float:
-    """Storage bits per element of an element or block format (shared scales amortised)."""
-    key = str(name).strip().lower()
-    if key.startswith(("mx", "nvfp", "bfp")):
-        return get_block_format(key).bits_per_element
-    return float(get_format(key).total_bits)
+def _with_size(base: str, block: int, default: int) -> str:
+    return base if block == default else f"{base}_b{block}"
 
 
 def _blocks(x: np.ndarray, axis: int, size: int):

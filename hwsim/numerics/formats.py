@@ -18,12 +18,18 @@ Grammar (case-insensitive):
   no zero, no Inf, no subnormals, ``0xFF`` is NaN.
 - ``int{2..32}``, ``uint{1..32}``: two's-complement and unsigned integers.
 - ml_dtypes spellings are accepted too: ``float8_e4m3fn`` -> ``fp8_e4m3fn``.
+
+Every spelling of one value set gives one identity with one canonical ``name``: a format in
+:data:`NAMED_FORMATS` keeps that name (``e3m4``, ``fp8_e3m4`` and ``float8_e3m4`` are all
+``fp8_e3m4``; ``e5m10`` is ``fp16``), any other IEEE-like format is ``e{X}m{Y}`` (``fp5_e2m2``
+is ``e2m2``), a finite one ``fp{bits}_e{E}m{M}fn|fnuz``. So formats compare and hash equal
+exactly when they are the same format, whatever the spelling.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Literal
 
@@ -212,7 +218,7 @@ NAMED_FORMATS = (
     "fp8_e5m2fnuz", "fp8_e3m4", "fp6_e3m2fn", "fp6_e2m3fn", "fp4_e2m1fn", "e8m0",
 )
 
-_ALLOWED = (
+ELEMENT_GRAMMAR = (
     "fp32, fp16, bf16, fp{bits}_e{E}m{M}[fn|fnuz] (e.g. fp8_e4m3fn, fp8_e5m2, fp6_e3m2fn, "
     "fp4_e2m1fn), e{X}m{Y} with X in 1..8 and Y in 0..23, e8m0, int2..int32, uint1..uint32"
 )
@@ -222,12 +228,40 @@ _RE_GENERIC = re.compile(r"e(\d+)m(\d+)")
 _RE_INT = re.compile(r"(u?)int(\d+)")
 
 
-def _bad(name: str, why: str) -> HwsimError:
-    return HwsimError(f"unknown number format {name!r} ({why}); allowed: {_ALLOWED}")
+#: Name prefixes of the block formats (:mod:`hwsim.numerics.blocks`); the element grammar
+#: has none of them.
+BLOCK_PREFIXES = ("mx", "nvfp", "bfp")
+
+
+class FormatNameError(HwsimError):
+    """A name outside the grammar; ``why`` says which rule it broke."""
+
+    def __init__(self, message: str, why: str) -> None:
+        super().__init__(message)
+        self.why = why
+
+
+def _bad(name: str, why: str) -> FormatNameError:
+    msg = f"unknown number format {name!r} ({why}); allowed: {ELEMENT_GRAMMAR}"
+    return FormatNameError(msg, why)
+
+
+@cache
+def _named_by_value() -> dict[Format, Format]:
+    """The named formats keyed by their value set (the format with its name blanked)."""
+    return {replace(f, name=""): replace(f, name=n)
+            for n, f in zip(NAMED_FORMATS, map(_parse_spelling, NAMED_FORMATS), strict=True)}
 
 
 @cache
 def _parse(key: str, original: str) -> Format:
+    """The format ``key`` spells, under its canonical name (see the module docstring)."""
+    f = _parse_spelling(key, original)
+    return _named_by_value().get(replace(f, name=""), f)
+
+
+def _parse_spelling(key: str, original: str | None = None) -> Format:
+    original = key if original is None else original
     key = _ALIASES.get(key, key)
     if key.startswith("float") and key[5:6].isdigit():  # ml_dtypes spelling
         key = "fp" + key[5:]
@@ -241,6 +275,8 @@ def _parse(key: str, original: str) -> Format:
             raise _bad(original, "exponent bits must be 1..8 and mantissa bits 0..23")
         if flags and man == 0 and e < 2:
             raise _bad(original, "a finite format needs at least 2 exponent bits or a mantissa")
+        if not flags and f"e{e}m{man}" not in _FIXED:  # IEEE-like: the shorter spelling
+            key = f"e{e}m{man}"
         build = {"": _ieee, "fn": _fn, "fnuz": _fnuz}[flags]
         return build(key, e, man)
     if m := _RE_GENERIC.fullmatch(key):
@@ -268,10 +304,10 @@ def get_format(fmt: str | Format) -> Format:
     if not isinstance(fmt, str):
         raise HwsimError(f"a number format must be a name (str), got {type(fmt).__name__}")
     key = fmt.strip().lower()
-    if key.startswith(("mx", "nvfp", "bfp")):
+    if key.startswith(BLOCK_PREFIXES):
         raise HwsimError(
             f"{fmt!r} is a block format: use quantize_blocks()/get_block_format(); "
-            f"element formats allowed here: {_ALLOWED}"
+            f"element formats allowed here: {ELEMENT_GRAMMAR}"
         )
     return _parse(key, fmt)
 
