@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "rtl": ("rtl", "rtl", "Arithmetic units in RTL: Verilog export, verification, synthesis."),
     "cost": ("cost", "cost", "Learned area/energy/latency models of arithmetic units."),
     "run": ("run", "run", "Simulate a workload or a single op on a device."),
+    "devices": ("devices", "devices", "Device kinds and presets, or one device's fields."),
 }
 
 

@@ -174,3 +174,34 @@ def fresh_output_dir(out: str | Path | None, default_parent: str | Path, force: 
     else:
         path = check_output_dir(out, force=force)
     return make_dirs(path)
+
+
+#: the largest configuration file :func:`read_mapping` reads (device files, sweep files)
+MAX_CONFIG_BYTES = 1 << 20
+
+
+def read_mapping(path: str | Path, *, what: str = "file") -> dict[str, Any]:
+    """A YAML or JSON file whose top level is a mapping, or one HwsimError saying why not.
+
+    JSON is read by suffix ``.json``; anything else as YAML (a superset of JSON) with
+    ``yaml.safe_load``, so no tag constructs a Python object.
+    """
+    import yaml  # a core dependency; imported here to keep `import hwsim.io` light
+
+    path = Path(path)
+    if not path.is_file():
+        raise HwsimError(f"{what} {str(path)!r} does not exist or is not a file")
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise HwsimError(f"{what} {str(path)!r} is larger than {MAX_CONFIG_BYTES} bytes")
+    kind = "JSON" if path.suffix == ".json" else "YAML"
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text) if kind == "JSON" else yaml.safe_load(text)
+    except OSError as exc:
+        raise _os_error(exc, "read", path) from None
+    except (UnicodeDecodeError, ValueError, yaml.YAMLError, RecursionError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise HwsimError(f"{what} {str(path)!r} is not valid {kind}: {msg}") from None
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise HwsimError(f"{what} {str(path)!r} must hold a mapping of names to values")
+    return data

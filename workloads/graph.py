@@ -68,6 +68,10 @@ class Graph:
     name: str
     ops: tuple[Op, ...]
     attrs: tuple[tuple[str, AttrValue], ...] = field(default=())
+    #: groups of consecutive ops with no data dependency among them (e.g. the Q, K and V
+    #: projections): a device that overlaps ops may start a group's ops together. The op
+    #: order stays the run order; a device that runs one op at a time ignores the groups
+    concurrent: tuple[tuple[str, ...], ...] = field(default=())
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -91,12 +95,46 @@ class Graph:
                     f"{shared!r}, which is not an earlier op in the graph"
                 )
             seen[op.name] = op
+        self._check_concurrent(list(seen))
         for op in self.ops:
             if isinstance(op, WeightUpdate) and op.target not in seen:
                 raise HwsimError(
                     f"op {op.name!r} (weight_update): field 'target' names {op.target!r}, "
                     "which is not an op in the graph"
                 )
+
+    def _check_concurrent(self, names: list[str]) -> None:
+        groups = self.concurrent
+        if not isinstance(groups, tuple | list) or not all(
+                isinstance(g, tuple | list) for g in groups):
+            raise HwsimError(f"graph {self.name!r}: field 'concurrent' must be a list of "
+                             "lists of op names")
+        object.__setattr__(self, "concurrent", tuple(tuple(g) for g in groups))
+        index = {n: i for i, n in enumerate(names)}
+        used: set[str] = set()
+        for g in self.concurrent:
+            bad = [n for n in g if n not in index]
+            if bad or len(g) < 2:
+                raise HwsimError(
+                    f"graph {self.name!r}: a concurrent group needs two or more names of ops "
+                    f"in the graph, got {list(g)!r}" + (f" ({bad[0]!r} is not an op)"
+                                                        if bad else ""))
+            pos = [index[n] for n in g]
+            if pos != list(range(pos[0], pos[0] + len(g))) or used & set(g):
+                raise HwsimError(
+                    f"graph {self.name!r}: concurrent group {list(g)!r} must name "
+                    "consecutive ops in graph order, each in one group only")
+            used |= set(g)
+
+    def head(self, n: int) -> Graph:
+        """The first ``n`` ops (``1 <= n <= len(self)``), concurrent groups cut to them."""
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= len(self.ops):
+            raise HwsimError(f"the number of ops to keep must be an integer from 1 to "
+                             f"{len(self.ops)} (the ops of {self.name}), got {n!r}")
+        keep = {op.name for op in self.ops[:n]}
+        groups = tuple(t for t in (tuple(x for x in g if x in keep) for g in self.concurrent)
+                       if len(t) > 1)
+        return Graph(self.name, self.ops[:n], self.attrs, groups)
 
     # --- access ----------------------------------------------------------------------
     def __iter__(self) -> Iterator[Op]:
@@ -155,7 +193,7 @@ class Graph:
         p = get_precision(precision)
         attrs = {**self.info, "precision": p.name}
         return Graph(self.name, tuple(op.with_precision(p) for op in self.ops),
-                     tuple(attrs.items()))
+                     tuple(attrs.items()), self.concurrent)
 
     def table(self, *, per_op: bool = False, title: str | None = None):
         """A ``rich`` table of per-type (or per-op) totals; imported lazily."""

@@ -58,6 +58,7 @@ def graph_to_dict(graph: Graph) -> dict[str, Any]:
         "name": graph.name,
         "attrs": graph.info,
         "ops": [op_to_dict(op) for op in graph.ops],
+        **({"concurrent": [list(g) for g in graph.concurrent]} if graph.concurrent else {}),
     }
 
 
@@ -210,7 +211,11 @@ def graph_from_dict(data: Any, *, source: str = "workload") -> Graph:
     if not isinstance(ops_data, list):
         raise HwsimError(f"{source}: field 'ops' must be a list of op objects")
     ops = tuple(op_from_dict(d, where=f"ops[{i}]") for i, d in enumerate(ops_data))
-    return Graph(name, ops, tuple(attrs.items()))
+    concurrent = data.get("concurrent", [])
+    if not isinstance(concurrent, list) or not all(
+            isinstance(g, list) and all(isinstance(n, str) for n in g) for g in concurrent):
+        raise HwsimError(f"{source}: field 'concurrent' must be a list of lists of op names")
+    return Graph(name, ops, tuple(attrs.items()), tuple(tuple(g) for g in concurrent))
 
 
 #: Longest integer literal accepted: every integer field is far smaller (dimensions are at

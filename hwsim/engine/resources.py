@@ -71,13 +71,20 @@ class MemoryLevel:
 
 
 class ComputeUnit:
-    """A compute resource (an array, a vector unit) that runs one tile at a time."""
+    """A compute resource (an array, a vector unit, a bank of SMs or cores) that runs up to
+    ``capacity`` tiles at once; further tiles queue FIFO. Busy cycles of a unit with a
+    capacity above 1 are unit-cycles (two tiles at once count twice)."""
 
-    def __init__(self, env: simpy.Environment, name: str, sink: TraceSink) -> None:
+    def __init__(self, env: simpy.Environment, name: str, sink: TraceSink,
+                 capacity: int = 1) -> None:
+        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 1:
+            raise HwsimError(f"compute unit {name!r}: capacity must be a positive integer, "
+                             f"got {capacity!r}")
         self.env = env
         self.name = name
         self.sink = sink
-        self.unit = simpy.Resource(env, capacity=1)
+        self.capacity = capacity
+        self.unit = simpy.Resource(env, capacity=capacity)
 
     def run_tile(self, cycles: int, name: str, op: str = "", macs: int = 0,
                  sram_bytes: int = 0, kind: str = "compute") -> Generator[Any, Any, None]:

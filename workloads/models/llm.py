@@ -64,8 +64,14 @@ def build_llm(
         ops.append(Embedding(name="embed_positions", tokens=batch * q_len,
                              vocab=cfg.max_positions + cfg.pos_offset, dim=h))
         ops.append(Elementwise(name="embed_add", kind="add", shape=(*tok, h), num_inputs=2))
+    concurrent: list[tuple[str, ...]] = []
     for i in range(cfg.layers):
-        ops.extend(_block(cfg, f"layers.{i}", batch, q_len, total))
+        pre = f"layers.{i}"
+        ops.extend(_block(cfg, pre, batch, q_len, total))
+        # projections that read the same normalised input and feed different consumers
+        concurrent.append(tuple(f"{pre}.attn.{p}_proj" for p in "qkv"))
+        if cfg.style == "llama":
+            concurrent.append((f"{pre}.mlp.gate_proj", f"{pre}.mlp.up_proj"))
     ops.append(_norm(cfg, "final_norm", (*tok, h)))
     head_tok = (batch, 1) if logits == "last" else tok
     ops.append(MatMul.linear(
@@ -74,7 +80,8 @@ def build_llm(
     ))
     attrs = {"model": cfg.name, "phase": phase, "batch": batch,
              "seq" if phase == "prefill" else "kv_len": total, "source": cfg.source}
-    return Graph(cfg.name, tuple(ops), tuple(attrs.items())).with_precision(p)
+    return Graph(cfg.name, tuple(ops), tuple(attrs.items()),
+                 tuple(concurrent)).with_precision(p)
 
 
 def _positive(name: str, value: object) -> None:
