@@ -23,6 +23,7 @@ import numpy as np
 
 from costmodel.space import DesignPoint
 from hwsim.errors import HwsimError
+from hwsim.numerics import FloatFormat, IntFormat, encode, quantize_blocks, resolve
 from hwsim.sourced import load_table
 
 STREAMS = ("normal", "llm")
@@ -66,28 +67,23 @@ def _values(stream: str, n: int, rng: np.random.Generator) -> np.ndarray:
     return x
 
 
-def _float_codes(x: np.ndarray, fmt: str, scale_to_max: bool) -> np.ndarray:
-    from hwsim.numerics import encode, get_format
-
-    f = get_format(fmt)
+def _float_codes(x: np.ndarray, f: FloatFormat, scale_to_max: bool) -> np.ndarray:
     if scale_to_max:
         x = x * (float(f.max_normal) / max(float(np.abs(x).max()), 1e-30))
     return np.asarray(encode(x, f, saturate=True)).astype(np.uint64)
 
 
-def _int_codes(x: np.ndarray, fmt: str) -> np.ndarray:
-    from hwsim.numerics import get_format
-
-    f = get_format(fmt)
+def _int_codes(x: np.ndarray, f: IntFormat) -> np.ndarray:
     qmax = (1 << (f.total_bits - 1)) - 1
     q = np.clip(np.rint(x / max(float(np.abs(x).max()), 1e-30) * qmax), -qmax - 1, qmax)
     return (q.astype(np.int64) & ((1 << f.total_bits) - 1)).astype(np.uint64)
 
 
 def _codes(x: np.ndarray, fmt: str, stream: str) -> np.ndarray:
-    if fmt.startswith("int"):
-        return _int_codes(x, fmt)
-    return _float_codes(x, fmt, scale_to_max=stream == "llm")
+    f = resolve(fmt)
+    if isinstance(f, IntFormat):
+        return _int_codes(x, f)
+    return _float_codes(x, f, scale_to_max=stream == "llm")
 
 
 def operand_stream(p: DesignPoint, inputs: Mapping[str, int], stream: str,
@@ -98,14 +94,11 @@ def operand_stream(p: DesignPoint, inputs: Mapping[str, int], stream: str,
     rng = np.random.default_rng([seed, STREAMS.index(stream)])
     out: dict[str, np.ndarray] = {}
     if p.unit == "block-dot":
-        from hwsim.numerics import encode
-        from hwsim.numerics.blocks import get_block_format, quantize_blocks
-
-        bf = get_block_format(p.format)
+        bf = resolve(p.format)
+        qf = bf if bf.kind == "bfp" else bf.with_block_size(p.block)  # BFP names its own block
         for side in ("a", "b"):
             x = _values(stream, n * p.block, rng).reshape(n, p.block)
-            q = quantize_blocks(x, bf.name + ("" if bf.kind == "bfp" else f"_b{p.block}"),
-                                return_parts=True)
+            q = quantize_blocks(x, qf, return_parts=True)
             codes = q.codes.reshape(n, -1)[:, :p.block].astype(np.uint64)
             for i in range(p.block):
                 out[f"{side}_{i}"] = codes[:, i]
@@ -119,9 +112,7 @@ def operand_stream(p: DesignPoint, inputs: Mapping[str, int], stream: str,
         return out
     if p.unit == "convert" and p.direction == "to":
         x = _values(stream, n, rng)
-        from hwsim.numerics import get_format
-
-        x = x * (float(get_format(p.format).max_normal) / 8.0)  # mostly in range, some clip
+        x = x * (float(resolve(p.format).max_normal) / 8.0)  # mostly in range, some clip
         out["a"] = np.asarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
         return out
     for port in ("a", "b"):

@@ -22,23 +22,18 @@ import numpy as np
 
 from costmodel.space import FAMILIES, DesignPoint
 from hwsim.errors import HwsimError
+from hwsim.numerics import BlockFormat, resolve
 
 _ACC_FIELDS = {"fp32": (8, 23), "fp16": (5, 10), "bf16": (8, 7)}
 
 
 def format_fields(fmt: str) -> dict[str, float]:
     """Width features of an element, integer or block format name."""
-    from hwsim.numerics import get_format
-    from hwsim.numerics.blocks import get_block_format
-
-    key = fmt.strip().lower()
+    elem = resolve(fmt)
     block, scale_bits = 0.0, 0.0
-    if key.startswith(("mx", "bfp", "nvfp")):
-        bf = get_block_format(key)
-        elem = bf.element
-        block, scale_bits = float(bf.block_size), float(bf.scale_bits)
-    else:
-        elem = get_format(key)
+    if isinstance(elem, BlockFormat):
+        block, scale_bits = float(elem.block_size), float(elem.scale_bits)
+        elem = elem.element
     if elem.kind == "int":
         bits = elem.total_bits
         exp_bits, man_bits, is_int, finite, fnuz = 0, bits - 1, 1.0, 1.0, 0.0

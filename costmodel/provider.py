@@ -24,7 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 from costmodel.space import DesignPoint
 from hwsim import numerics
 from hwsim.errors import HwsimError
-from hwsim.numerics.blocks import BlockFormat, get_block_format
+from hwsim.numerics.blocks import BlockFormat
 from hwsim.sourced import Table, load_table
 
 #: the vocabulary: kind -> which Op fields it takes (fmt: operand; acc: accumulator)
@@ -51,16 +51,7 @@ SRAM_ANCHOR_BYTES = 8 * 1024
 
 def _resolve(name: str) -> Any:
     """A format name to its identity (element or block format)."""
-    resolve = getattr(numerics, "resolve", None)  # the one resolver, once it has landed
-    if resolve is not None:
-        return resolve(name)
-    try:
-        return numerics.get_format(name)
-    except HwsimError as not_element:
-        try:
-            return get_block_format(name)
-        except HwsimError:
-            raise not_element from None
+    return numerics.resolve(name)
 
 
 def _is_block(f: Any) -> bool:

@@ -51,7 +51,7 @@ def test_quantize_command(capsys) -> None:
     [
         (["quantize", "1", "-f", "fp9"], "unknown number format 'fp9'"),
         (["quantize", "abc", "-f", "fp16"], "values must be numbers"),
-        (["formats", "mxfp5"], "unknown block format"),
+        (["formats", "mxfp5"], "unknown number format 'mxfp5' (no block format"),
         (["nosuchcommand"], "No such command"),
     ],
 )

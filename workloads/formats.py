@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from hwsim.errors import HwsimError
-from hwsim.numerics import bits_per_element, get_format
+from hwsim.numerics import bits_per_element, is_block, resolve
 
 #: Format of integer index tensors (token ids): 32-bit, as ONNX/PyTorch runtimes use for
 #: embedding lookups in practice (int64 in the frameworks' APIs is narrowed by kernels).
@@ -27,18 +27,18 @@ def format_bits(name: str) -> float:
     """Bits per element of an element or block format; raises HwsimError for unknown names."""
     if not isinstance(name, str) or not name.strip():
         raise HwsimError(f"a number format must be a non-empty name, got {name!r}")
-    return float(bits_per_element(name.strip().lower()))
+    return float(bits_per_element(name))
 
 
 def check_format(name: object, where: str) -> str:
-    """Validate ``name`` as a format, with ``where`` (op and field) prefixed to the error."""
+    """Validate ``name`` as a format, with ``where`` (op and field) prefixed to the error;
+    return its canonical name (one spelling per format, see :func:`hwsim.numerics.resolve`)."""
     if not isinstance(name, str):
         raise HwsimError(f"{where}: expected a number format name (str), got {name!r}")
     try:
-        format_bits(name)
+        return resolve(name).name
     except HwsimError as exc:
         raise HwsimError(f"{where}: {exc}") from None
-    return name.strip().lower()
 
 
 @dataclass(frozen=True)
@@ -67,11 +67,9 @@ class Precision:
             value = getattr(self, field)
             if value is not None:
                 object.__setattr__(self, field, check_format(value, f"precision {field}"))
-        try:
-            get_format(self.acc)  # element formats only: a block format cannot accumulate
-        except HwsimError as exc:
-            raise HwsimError(f"precision acc: the accumulator must be an element format "
-                             f"({exc})") from None
+        if is_block(self.acc):  # element formats only: a block format cannot accumulate
+            raise HwsimError(f"precision acc: the accumulator must be an element format, "
+                             f"not the block format {self.acc!r}")
 
     @property
     def out_fmt(self) -> str:

@@ -12,18 +12,17 @@ from hwsim.errors import HwsimError
 
 def describe(name: str) -> dict:
     """A JSON-ready description of an element or block format."""
-    from hwsim.numerics import FloatFormat, get_block_format, get_format
-    from hwsim.studies.format_error import is_block_format
+    from hwsim.numerics import BlockFormat, FloatFormat, resolve
 
-    if is_block_format(name):
-        b = get_block_format(name)
+    f = resolve(name)
+    if isinstance(f, BlockFormat):
+        b = f
         return {
             "name": b.name, "kind": b.kind, "block_size": b.block_size,
             "element": b.element.name, "scale": b.scale.name if b.scale else
             f"shared exponent ({b.shared_exp_bits} bits)",
             "bits_per_element": b.bits_per_element, "tensor_scale": b.tensor_scale,
         }
-    f = get_format(name)
     if isinstance(f, FloatFormat):
         return {
             "name": f.name, "kind": "float", "total_bits": f.total_bits,

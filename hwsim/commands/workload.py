@@ -28,7 +28,7 @@ def format_precision(fmt: str):
     (``fp8``, ``w4a8``, ...), with a warning; anything else is an error that points to
     ``--precision``.
     """
-    from hwsim.numerics import IntFormat, get_format
+    from hwsim.numerics import IntFormat, resolve
     from workloads import PRECISIONS, Precision, format_bits, get_precision
 
     name = fmt.strip().lower()
@@ -41,10 +41,7 @@ def format_precision(fmt: str):
             return get_precision(name)
         raise HwsimError(f"{exc}; --format names a number format (see 'hwsim formats'), "
                          f"presets go to --precision ({', '.join(PRECISIONS)})") from None
-    try:
-        is_int = isinstance(get_format(name), IntFormat)
-    except HwsimError:  # a block format: its elements accumulate in fp32
-        is_int = False
+    is_int = isinstance(resolve(name), IntFormat)  # block formats accumulate in fp32
     return Precision(name=name, weight=name, act=name, acc="int32" if is_int else "fp32",
                      out=name, kv=name, hp=name)
 

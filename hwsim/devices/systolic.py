@@ -457,20 +457,17 @@ def _mac_energy(costs: Any) -> Any:
     A block format's MAC is priced as its element format's MAC (the shared-scale logic is
     not counted), and the MAC of an op is priced by its activation format ``x``.
     """
-    memo: dict[str, float] = {}
+    memo: dict[Any, float] = {}
 
     def pj(fmt: str) -> float:
-        if fmt not in memo:
-            from costmodel.provider import Op
-            from hwsim.numerics import get_format
-            from hwsim.numerics.blocks import get_block_format
+        from costmodel.provider import Op
+        from hwsim.numerics import BlockFormat, resolve
 
-            try:
-                elem = get_format(fmt).name
-            except HwsimError:  # not an element format: a block format's element
-                elem = get_block_format(fmt).element.name
-            memo[fmt] = costs.energy_pj(Op("mac", elem))
-        return memo[fmt]
+        f = resolve(fmt)  # keyed by the format, not its spelling: aliases share one entry
+        elem = f.element if isinstance(f, BlockFormat) else f
+        if elem not in memo:
+            memo[elem] = costs.energy_pj(Op("mac", elem.name))
+        return memo[elem]
 
     return pj
 

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim.numerics import bits_per_element, get_format, quantize, quantize_blocks, sqnr_db
+from hwsim.numerics import (
+    BlockFormat,
+    bits_per_element,
+    quantize,
+    quantize_blocks,
+    resolve,
+    sqnr_db,
+)
 from hwsim.studies.tensors import llm_activations, llm_weights
 
 DEFAULT_FORMATS = (
@@ -29,15 +36,11 @@ class FormatError:
     sqnr_activations_db: float
 
 
-def is_block_format(name: str) -> bool:
-    return name.lower().startswith(("mx", "nvfp", "bfp"))
-
-
 def quantize_tensor(x: np.ndarray, fmt: str) -> np.ndarray:
     """Quantise with a per-tensor absmax scale (element formats) or per-block scales."""
-    if is_block_format(fmt):
-        return quantize_blocks(x, fmt, axis=-1)
-    f = get_format(fmt)
+    f = resolve(fmt)
+    if isinstance(f, BlockFormat):
+        return quantize_blocks(x, f, axis=-1)
     amax = float(np.max(np.abs(x)))
     if amax == 0:
         return np.zeros_like(x)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from hwsim.errors import HwsimError
-from hwsim.numerics import FloatFormat, decode, get_format
+from hwsim.numerics import FloatFormat, decode, resolve
 from rtl.unit import RtlUnit
 
 EXHAUSTIVE_MAX_BITS = 16  # 65,536 combinations: one simulation of a few seconds
@@ -72,10 +72,7 @@ def _float_format(unit: RtlUnit, width: int) -> FloatFormat | None:
     fmt = unit.params.get("format")
     if fmt is None:
         return None
-    try:
-        f = get_format(fmt)
-    except HwsimError:
-        return None
+    f = resolve(fmt)  # the unit was built from it, so it names a format (maybe a block one)
     return f if isinstance(f, FloatFormat) and f.total_bits == width else None
 
 
