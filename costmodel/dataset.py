@@ -270,4 +270,30 @@ def load_dataset(path: str | Path | None = None):
         raise HwsimError(f"dataset {p} lacks columns: {', '.join(missing)}")
     for c in ("acc", "mul", "direction"):
         df[c] = df[c].fillna("").astype(str)
+    _check_values(df, p)
     return df
+
+
+#: Required columns that hold names, not measurements.
+_TEXT_COLUMNS = ("key", "unit", "format", "acc", "mul", "direction", "module", "saturate")
+
+
+def _check_values(df, p: Path) -> None:
+    """Refuse rows a model cannot learn from: unknown units, measurements that are not finite
+    non-negative numbers (text, empty, NaN, inf, negative)."""
+    import numpy as np
+    import pandas as pd
+
+    from costmodel.space import FAMILIES
+
+    unknown = sorted(set(df["unit"].astype(str)) - set(FAMILIES))
+    if unknown:
+        raise HwsimError(f"dataset {p}: unknown unit(s) {', '.join(map(repr, unknown[:5]))}; "
+                         f"known: {', '.join(FAMILIES)}")
+    for c in (c for c in SCHEMA if "<" not in c and c not in _TEXT_COLUMNS):
+        values = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
+        bad = ~(np.isfinite(values) & (values >= 0))
+        if bad.any():
+            row = int(np.argmax(bad))
+            raise HwsimError(f"dataset {p}: column {c!r} holds '{df[c].iloc[row]}' (data row "
+                             f"{row + 1}); expected a finite non-negative number")

@@ -64,17 +64,24 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="hwsim", standalone_mode=False)
     except HwsimError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {_one_line(str(exc))}", err=True)
         return 2
     except click.exceptions.Abort:
         click.echo("error: aborted", err=True)
         return 130
     except click.ClickException as exc:
-        click.echo(f"error: {exc.format_message()}", err=True)
+        click.echo(f"error: {_one_line(exc.format_message())}", err=True)
         return 2
     except click.exceptions.Exit as exc:
         return exc.exit_code
     return 0
+
+
+def _one_line(message: str) -> str:
+    """``message`` as one printable line: each run of whitespace (line breaks and carriage
+    returns included) becomes one space, any other unprintable character its escape."""
+    text = " ".join(message.split())
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 if __name__ == "__main__":

@@ -79,6 +79,7 @@ def import_onnx(
     if not proto.graph.node:
         raise HwsimError(f"{where} has no operators (an empty or truncated file?); expected a "
                          "model saved by onnx.save or torch.onnx.export")
+    _check_opset(proto, where, onnx.defs.onnx_opset_version())
     _check_defined(proto.graph)
     try:
         # strict: an op that breaks its schema (missing or out-of-range attributes, wrong
@@ -258,6 +259,15 @@ def _positive(attrs: dict[str, Any], key: str, default: tuple[int, ...], name: s
         raise HwsimError(f"ONNX node {name!r} ({node.op_type}): attribute {key!r} is "
                          f"{list(value)}; expected 2 positive integers")
     return value
+
+
+def _check_opset(proto: Any, where: str, newest: int) -> None:
+    """The standard-domain opset must be one this ``onnx`` knows (its ops' meaning and the
+    shape inference depend on it)."""
+    for imp in proto.opset_import:
+        if imp.domain in ("", "ai.onnx") and not 1 <= imp.version <= newest:
+            raise HwsimError(f"{where} uses ONNX opset {imp.version}; the installed onnx "
+                             f"package reads opsets 1..{newest}")
 
 
 def _check_defined(graph: Any) -> None:

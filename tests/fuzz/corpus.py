@@ -1,0 +1,247 @@
+"""A corpus of malformed input files, one per class of mistake a user (or an attacker) makes.
+
+Every file is built here, in code, into a folder the session owns: graph JSON, ONNX (with
+``onnx.helper``), dataset CSV, skops model archives. Names say what is wrong; the few names
+starting ``ok_`` are valid, so each command's success path is fuzzed too. Sweep files are a
+hook: ``SWEEP_CASES`` stays empty until ``hwsim sweep`` exists.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+#: HOOK for ``hwsim sweep`` (not written yet): add ``name -> text`` entries of malformed sweep
+#: files (YAML/JSON) here, and tests/fuzz/test_fuzz_files.py drives them through
+#: ``hwsim sweep FILE`` once the command exists.
+SWEEP_CASES: dict[str, str] = {}
+
+
+def tiny_graph() -> dict:
+    """A valid two-op graph document (small enough for every device to simulate at once)."""
+    return {
+        "schema": "hwsim.workload", "version": 1, "name": "tiny", "attrs": {"phase": "x"},
+        "ops": [
+            {"op": "matmul", "name": "fc", "a_shape": [8, 16], "b_shape": [16, 4]},
+            {"op": "elementwise", "name": "act", "kind": "relu", "shape": [8, 4]},
+        ],
+    }
+
+
+def _graph_with(**op0) -> str:
+    doc = tiny_graph()
+    doc["ops"][0].update(op0)
+    return json.dumps(doc)
+
+
+def _graph_without(field: str) -> str:
+    doc = tiny_graph()
+    del doc["ops"][0][field]
+    return json.dumps(doc)
+
+
+GRAPH_CASES: dict[str, str | bytes] = {
+    "ok_tiny.json": json.dumps(tiny_graph()),
+    "empty.json": "",
+    "null.json": "null",
+    "list.json": "[]",
+    "not_json.json": "{'ops': __import__('os')}",
+    "int_5000_digits.json": _graph_with(a_shape=[8, 16]).replace("[8, 16]", "[8, " + "9" * 5000
+                                                                  + "]", 1),
+    "nested_200000.json": "[" * 200_000 + "]" * 200_000,
+    "nan.json": _graph_with(a_shape=[8, 16]).replace("[8, 16]", "[8, NaN]", 1),
+    "infinity.json": _graph_with(a_shape=[8, 16]).replace("[8, 16]", "[Infinity, 16]", 1),
+    "float_overflow.json": _graph_with(a_shape=[8, 16]).replace("[8, 16]", "[8, 1e999]", 1),
+    "non_utf8.json": json.dumps(tiny_graph()).replace("tiny", "t\udce9ny").encode(
+        "utf-8", "surrogateescape"),
+    "negative_dim.json": _graph_with(a_shape=[8, -16], b_shape=[-16, 4]),
+    "zero_dim.json": _graph_with(a_shape=[0, 16]),
+    "huge_dim.json": _graph_with(a_shape=[2**41, 16]),
+    "float_dim.json": _graph_with(a_shape=[8.0, 16]),
+    "string_dim.json": _graph_with(a_shape=["8", 16]),
+    "bool_dim.json": _graph_with(a_shape=[True, 16]),
+    "scalar_shape.json": _graph_with(a_shape=8),
+    "missing_field.json": _graph_without("b_shape"),
+    "unknown_op.json": _graph_with(op="linear"),
+    "unknown_field.json": _graph_with(bais=True),
+    "bad_format.json": _graph_with(fmt={"x": "fp9", "w": "fp16", "y": "fp16", "acc": "fp32"}),
+    "no_ops.json": json.dumps({**tiny_graph(), "ops": []}),
+    "ops_not_list.json": json.dumps({**tiny_graph(), "ops": {"fc": 1}}),
+    "op_not_object.json": json.dumps({**tiny_graph(), "ops": [1, "x", None]}),
+    "duplicate_names.json": json.dumps({**tiny_graph(), "ops": [tiny_graph()["ops"][0]] * 2}),
+    "wrong_schema.json": json.dumps({**tiny_graph(), "schema": "other"}),
+    "version_99.json": json.dumps({**tiny_graph(), "version": 99}),
+    "version_string.json": json.dumps({**tiny_graph(), "version": "1"}),
+    "nested_attrs.json": json.dumps({**tiny_graph(), "attrs": {"a": {"b": [1]}}}),
+    "empty_name.json": json.dumps({**tiny_graph(), "name": ""}),
+}
+
+
+def _onnx_cases() -> dict[str, Callable[[], bytes]]:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    def vi(name: str, shape):
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+
+    def init(name: str, shape):
+        return numpy_helper.from_array(np.zeros(shape, np.float32), name)
+
+    def model(nodes, inputs, outputs, inits=(), opset: int = 17) -> bytes:
+        graph = helper.make_graph(nodes, "g", inputs, outputs, list(inits))
+        proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+        return proto.SerializeToString()
+
+    def ok() -> bytes:
+        return model([helper.make_node("MatMul", ["x", "w"], ["h"]),
+                      helper.make_node("Relu", ["h"], ["y"])],
+                     [vi("x", [2, 8])], [vi("y", [2, 4])], [init("w", [8, 4])])
+
+    x8 = [vi("x", [1, 3, 8, 8])]
+    return {
+        "ok_tiny.onnx": ok,
+        "empty.onnx": lambda: b"",
+        "random_bytes.onnx": lambda: bytes(np.random.default_rng(1).integers(0, 256, 4096,
+                                                                             dtype=np.uint8)),
+        "truncated.onnx": lambda: ok()[: len(ok()) // 2],
+        "text.onnx": lambda: b"this is not a protobuf\n",
+        "maxpool_no_kernel.onnx": lambda: model(
+            [helper.make_node("MaxPool", ["x"], ["y"])], x8, [vi("y", None)]),
+        "conv_zero_strides.onnx": lambda: model(
+            [helper.make_node("Conv", ["x", "w"], ["y"], strides=[0, 0])], x8, [vi("y", None)],
+            [init("w", [4, 3, 3, 3])]),
+        "conv_same_zero_strides.onnx": lambda: model(
+            [helper.make_node("Conv", ["x", "w"], ["y"], strides=[0, 0], auto_pad="SAME_UPPER")],
+            x8, [vi("y", None)], [init("w", [4, 3, 3, 3])]),
+        "gemm_transA_1d.onnx": lambda: model(
+            [helper.make_node("Gemm", ["x", "w"], ["y"], transA=1)], [vi("x", [8])],
+            [vi("y", None)], [init("w", [8, 4])]),
+        "undefined_tensor.onnx": lambda: model(
+            [helper.make_node("Add", ["x", "ghost"], ["y"])], [vi("x", [4])], [vi("y", [4])]),
+        "only_constants.onnx": lambda: model(
+            [helper.make_node("Constant", [], ["c"], value_float=1.0)], [], [vi("c", [])]),
+        "dynamic_shape.onnx": lambda: model(
+            [helper.make_node("Relu", ["x"], ["y"])], [vi("x", ["n", 4])], [vi("y", ["n", 4])]),
+        "unsupported_op.onnx": lambda: model(
+            [helper.make_node("Sin", ["x"], ["y"])], [vi("x", [4])], [vi("y", [4])]),
+        "conv_1d.onnx": lambda: model(
+            [helper.make_node("Conv", ["x", "w"], ["y"])], [vi("x", [1, 3, 8])], [vi("y", None)],
+            [init("w", [4, 3, 3])]),
+        "opset_99.onnx": lambda: model([helper.make_node("Relu", ["x"], ["y"])], [vi("x", [4])],
+                                       [vi("y", [4])], opset=99),
+        "zero_dim_input.onnx": lambda: model(
+            [helper.make_node("Relu", ["x"], ["y"])], [vi("x", [0, 4])], [vi("y", [0, 4])]),
+        "not_onnx.json": lambda: onnx.printer.to_text(onnx.load_from_string(ok())).encode(),
+    }
+
+
+def onnx_case_names() -> list[str]:
+    return list(_onnx_cases())
+
+
+def csv_case_names() -> list[str]:
+    return list(_csv_cases())
+
+
+def valid_onnx_bytes() -> bytes:
+    return _onnx_cases()["ok_tiny.onnx"]()
+
+
+def _dataset_frame():
+    import pandas as pd
+
+    from costmodel.dataset import shipped_dataset_path
+
+    return pd.read_csv(shipped_dataset_path(), keep_default_na=False, na_values=[""],
+                       dtype={"acc": str, "mul": str, "direction": str})
+
+
+def _csv_cases() -> dict[str, Callable[[], bytes]]:
+    def frame_csv(edit) -> bytes:
+        df = _dataset_frame().groupby("unit").head(3).copy()
+        return edit(df).to_csv(index=False).encode()
+
+    def set_col(col: str, value):
+        def edit(df):
+            df[col] = value
+            return df
+        return edit
+
+    return {
+        "empty.csv": lambda: b"",
+        "header_only.csv": lambda: frame_csv(lambda df: df.iloc[:0]),
+        "missing_columns.csv": lambda: frame_csv(lambda df: df.drop(columns=["unit", "format"])),
+        "no_targets.csv": lambda: frame_csv(lambda df: df[["unit", "format", "pipeline"]]),
+        "text_in_numbers.csv": lambda: frame_csv(set_col("transistors", "many")),
+        "nan_targets.csv": lambda: frame_csv(set_col("transistors", float("nan"))),
+        "inf_targets.csv": lambda: frame_csv(set_col("pyrtl_delay_ps", float("inf"))),
+        "negative_targets.csv": lambda: frame_csv(set_col("energy_pj", -1.0)),
+        "unknown_unit.csv": lambda: frame_csv(set_col("unit", "warp-drive")),
+        "non_utf8.csv": lambda: b"unit,format\n\xff\xfe,\xe9\n",
+        "binary.csv": lambda: bytes(range(256)) * 8,
+        "ragged.csv": lambda: b"unit,format,pipeline\nmac,fp8_e4m3fn\nmac,fp8_e4m3fn,0,1,2,3\n",
+    }
+
+
+def two_row_csv() -> bytes:
+    return _dataset_frame().head(2).to_csv(index=False).encode()
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+SKOPS_CASES: dict[str, bytes] = {
+    "empty.skops": b"",
+    "random_bytes.skops": bytes(np.random.default_rng(2).integers(0, 256, 4096, dtype=np.uint8)),
+    "zip_no_schema.skops": _zip({"other.txt": b"hello"}),
+    "zip_broken_schema.skops": _zip({"schema.json": b"{not json"}),
+    "zip_schema_list.skops": _zip({"schema.json": b"[1, 2, 3]"}),
+    "zip_schema_wrong_fields.skops": _zip({"schema.json": json.dumps(
+        {"__class__": "dict", "__module__": "builtins", "__loader__": "NoSuchNode",
+         "content": {}, "protocol": 2, "_skops_version": "0.16"}).encode()}),
+    "zip_schema_eval.skops": _zip({"schema.json": json.dumps(
+        {"__class__": "eval", "__module__": "builtins", "__loader__": "ObjectNode",
+         "content": {"__class__": "str", "__module__": "builtins",
+                     "__loader__": "JsonNode", "content": "\"1\"", "is_json": True},
+         "protocol": 2, "_skops_version": "0.16"}).encode()}),
+}
+
+
+def build(root: Path) -> dict[str, dict[str, Path]]:
+    """Write the corpus under ``root``; returns ``kind -> name -> path`` (kinds: graph, onnx,
+    csv, skops). Each kind also gets a folder where a file is expected."""
+    out: dict[str, dict[str, Path]] = {}
+
+    def put(kind: str, name: str, data: str | bytes) -> None:
+        path = root / kind / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, str):
+            path.write_text(data, encoding="utf-8")
+        else:
+            path.write_bytes(data)
+        out.setdefault(kind, {})[name] = path
+
+    for name, text in GRAPH_CASES.items():
+        put("graph", name, text)
+    for name, make in _onnx_cases().items():
+        put("onnx", name, make())
+    for name, make in _csv_cases().items():
+        put("csv", name, make())
+    for name, data in SKOPS_CASES.items():
+        put("skops", name, data)
+    for kind, suffix in (("graph", "json"), ("onnx", "onnx"), ("csv", "csv"),
+                         ("skops", "skops")):
+        folder = root / kind / f"a_folder.{suffix}"
+        (folder / "inside").mkdir(parents=True)
+        out[kind][folder.name] = folder
+    return out
