@@ -40,7 +40,7 @@ def test_memory_model_option(capsys):
 def test_costs_option_prices_macs_with_the_chosen_provider(capsys):
     from costmodel.provider import Op, get_provider
 
-    argv = ["run", "--gemm", "64,64,64", "--format", "fp8", "--json"]
+    argv = ["run", "--gemm", "64,64,64", "--precision", "fp8", "--json"]
     got = {}
     for costs in ("analytical", "learned"):
         assert main([*argv, "--costs", costs]) == 0
@@ -53,7 +53,7 @@ def test_costs_option_prices_macs_with_the_chosen_provider(capsys):
 
 
 def test_workload_layers(capsys):
-    assert main(["run", "--workload", "resnet18", "--format", "int8", "--layers", "4",
+    assert main(["run", "--workload", "resnet18", "--precision", "int8", "--layers", "4",
                  "--json"]) == 0
     d = json.loads(capsys.readouterr().out)
     assert len(d["ops"]) == 4
