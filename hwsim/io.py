@@ -140,9 +140,18 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode())
 
 
+def _plain(obj: Any) -> Any:
+    if hasattr(obj, "item") and callable(obj.item):  # NumPy scalars
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
 def dumps_json(obj: Any, *, indent: int | None = 2) -> str:
-    """Strict JSON (``NaN``/``Infinity`` are not JSON: they raise instead of being written)."""
-    return json.dumps(obj, indent=indent, sort_keys=False, allow_nan=False)
+    """Strict JSON (``NaN``/``Infinity`` are not JSON: they raise instead of being written);
+    NumPy scalars and paths are written as the plain values they hold."""
+    return json.dumps(obj, indent=indent, sort_keys=False, allow_nan=False, default=_plain)
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> Path:

@@ -325,3 +325,17 @@ def test_json_is_one_strict_object(argv, workdir, capsys) -> None:
     """--json prints exactly one object, with no NaN/Infinity (strict parse)."""
     d = _run_json([*argv, "--json"], capsys)
     assert isinstance(d, dict) and d
+
+
+def test_json_files_are_strict(tmp_path) -> None:
+    """What the suite writes as JSON is JSON: NaN/Infinity refused, NumPy scalars plain."""
+    import numpy as np
+
+    from hwsim.io import atomic_write_json
+
+    p = atomic_write_json(tmp_path / "a.json", {"n": np.uint64(3), "x": np.float32(0.5)})
+    assert json.loads(p.read_text()) == {"n": 3, "x": 0.5}
+    for bad in (float("nan"), float("inf"), np.float64("-inf")):
+        with pytest.raises(ValueError, match="not JSON compliant"):
+            atomic_write_json(tmp_path / "b.json", {"x": bad})
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["a.json"]
