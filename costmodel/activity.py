@@ -124,7 +124,7 @@ def operand_stream(p: DesignPoint, inputs: Mapping[str, int], stream: str,
 
 
 def _simulate_all_wires(unit: Any, cols: Mapping[str, np.ndarray], n: int) -> dict[Any, list]:
-    import pyrtl
+    import pyrtl  # lazy: start-up time; only netlist work needs PyRTL
 
     with pyrtl.set_working_block(unit.block, no_sanity_check=True):
         wires = [w for w in unit.block.wirevector_set if not isinstance(w, pyrtl.Const)]
@@ -150,7 +150,7 @@ def _toggles(values: list) -> int:
 
 def toggle_energy_ge(unit: Any, cols: Mapping[str, np.ndarray]) -> tuple[float, float]:
     """(weighted toggles in GE per cycle, raw bit toggles per cycle) for one stream."""
-    import pyrtl
+    import pyrtl  # lazy: start-up time; only netlist work needs PyRTL
 
     w = load_toggle_weights()
     n = len(next(iter(cols.values())))
@@ -199,7 +199,7 @@ def design_energy_ge(p: DesignPoint, unit: Any) -> dict[str, float]:
 @cache
 def pj_per_ge() -> float:
     """pJ per GE toggle, from the calibration anchor's simulated activity."""
-    from rtl.unit import build_unit
+    from rtl.unit import build_unit  # lazy: PyRTL and every generator, for new designs only
 
     w = load_toggle_weights()
     p = DesignPoint(w.anchor_unit, w.anchor_format)

@@ -17,10 +17,10 @@ import traceback
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from costmodel.data import shipped_path
 from costmodel.features import FEATURES_VERSION, compute_design_features
 from costmodel.space import DesignPoint, design_space
 from hwsim.errors import HwsimError
@@ -247,7 +247,7 @@ def collect(out: str | Path) -> Path:
 
 
 def shipped_dataset_path() -> Path:
-    return Path(str(resources.files("costmodel.data").joinpath("designs.csv")))
+    return shipped_path("designs.csv")
 
 
 def load_dataset(path: str | Path | None = None):

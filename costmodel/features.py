@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from costmodel.data import shipped_path
 from costmodel.space import FAMILIES, DesignPoint
 from hwsim.errors import HwsimError
 from hwsim.numerics import BlockFormat, resolve
@@ -104,7 +105,7 @@ def netlist_features(block: Any) -> dict[str, float]:
             reg += width
         if op not in "wcs":
             nets += 1
-    import pyrtl
+    import pyrtl  # lazy: start-up time; only netlist work needs PyRTL
 
     # PyRTL's own area estimate is a netlist feature (milliseconds, no synthesis); its delay
     # estimate is not used, being the delay target itself
@@ -124,7 +125,7 @@ def gate_features(block: Any) -> dict[str, float]:
 
     ``block`` itself is left as it is (the lowering works on a copy).
     """
-    import pyrtl
+    import pyrtl  # lazy: start-up time; only netlist work needs PyRTL
 
     with pyrtl.set_working_block(block, no_sanity_check=True):
         gates = pyrtl.synthesize(update_working_block=False, block=block)
@@ -138,7 +139,7 @@ def gate_features(block: Any) -> dict[str, float]:
 
 @lru_cache(maxsize=4096)
 def _computed_netlist_features(p: DesignPoint) -> tuple[tuple[str, float], ...]:
-    from rtl.unit import build_unit
+    from rtl.unit import build_unit  # lazy: PyRTL and every generator, for new designs only
 
     block = build_unit(p.unit, **p.params()).block
     return tuple({**netlist_features(block), **gate_features(block)}.items())
@@ -152,12 +153,10 @@ def compute_design_features(p: DesignPoint) -> dict[str, float]:
 @lru_cache(maxsize=1)
 def _shipped_features() -> dict[str, tuple[float, ...]]:
     """Design key -> NETLIST_FEATURES of every design in the shipped dataset."""
-    import pandas as pd
-
-    from costmodel.dataset import shipped_dataset_path
+    import pandas as pd  # lazy: start-up time of commands that never read the dataset
 
     try:
-        df = pd.read_csv(shipped_dataset_path(), usecols=["key", *NETLIST_FEATURES])
+        df = pd.read_csv(shipped_path("designs.csv"), usecols=["key", *NETLIST_FEATURES])
     except (OSError, ValueError):  # no shipped dataset, or one from an older feature set
         return {}
     # read_csv keeps the file's column order whatever the order of usecols: reorder

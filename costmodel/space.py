@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from hwsim.errors import HwsimError
+from hwsim.numerics import BlockFormat, resolve
 
 #: unit families, i.e. the RTL generators the cost model knows
 FAMILIES = ("minifloat-mul", "minifloat-add", "mac", "lmul", "block-dot", "convert",
@@ -107,10 +108,8 @@ def _as_bool(v: Any) -> bool:
 
 
 def _width(fmt: str) -> int:
-    from costmodel.features import format_fields
-
-    f = format_fields(fmt)
-    return int(f["elem_bits"])
+    f = resolve(fmt)
+    return (f.element if isinstance(f, BlockFormat) else f).total_bits
 
 
 def _cost_rank(p: DesignPoint) -> float:

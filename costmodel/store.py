@@ -13,11 +13,11 @@ import hashlib
 import json
 import warnings
 import zipfile
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from costmodel.features import FeatureSpec
+from costmodel.data import shipped_path
+from costmodel.features import FEATURES, FeatureSpec
 from costmodel.models import CostModel, Domain, FittedTarget
 from hwsim.errors import HwsimError
 from hwsim.io import atomic_write_bytes
@@ -67,7 +67,7 @@ def save_model(model: CostModel, path: str | Path) -> Path:
 
 def load_model(path: str | Path) -> CostModel:
     """Read a model written by :func:`save_model`; a corrupt or foreign file raises HwsimError."""
-    import sklearn
+    import sklearn  # lazy: ~1 s to import, and only loading a model needs it
 
     sio = _skops_io()
     p = Path(path)
@@ -102,8 +102,6 @@ def load_model(path: str | Path) -> CostModel:
                                    dict(v["cv_mape"])) for t, v in obj["targets"].items()}
     except (KeyError, TypeError, ValueError) as exc:
         raise HwsimError(f"{p} is an incomplete cost model: {exc}") from exc
-    from costmodel.features import FEATURES
-
     if feats != FEATURES:
         raise HwsimError(f"{p} was trained on other features than this version computes; "
                          "retrain with 'hwsim cost train'")
@@ -115,4 +113,4 @@ def load_model(path: str | Path) -> CostModel:
 
 
 def shipped_model_path() -> Path:
-    return Path(str(resources.files("costmodel.data").joinpath("model.skops")))
+    return shipped_path("model.skops")

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+import numpy as np
 import pyrtl
 
 from hwsim.errors import HwsimError
-from rtl.unit import RtlUnit
+from hwsim.numerics import decode, encode
+from rtl.registry import RtlUnit
 
 
 @contextmanager
@@ -89,9 +91,6 @@ def binary_float_unit(unit: str, fmt, pipeline: int, saturate: bool,
 def binary_reference(op, fmt, saturate: bool):
     """Reference for :func:`binary_float_unit`: decode both codes, ``op`` them with
     :mod:`hwsim.numerics` (``mul``, ``add``), encode the result."""
-    import numpy as np
-
-    from hwsim.numerics import decode, encode
 
     def ref(inputs):
         a, b = decode(inputs["a"], fmt), decode(inputs["b"], fmt)

@@ -19,7 +19,7 @@ gives its result, so Verilog and PyRTL agree bit for bit without relying on cont
   of the netlist, not of the emitter: every generator's register takes ``rst ? 0 : next``
   (:class:`rtl.build.Pipeline`, the accumulators), so ``rst`` is synchronous, active high and
   clears every register to 0; there are no initial values. What ``y`` reads around a reset
-  is spelled out in :mod:`rtl.unit` and checked by :func:`rtl.verify.verify_unit` (``resets``).
+  is spelled out in :mod:`rtl.registry` and checked by :func:`rtl.verify.verify_unit` (``resets``).
 - The file name is the user's choice (``-o``), so the file-name-vs-module-name style check
   (DECLFILENAME) is switched off for this file alone.
 """
@@ -35,7 +35,8 @@ import pyrtl
 
 from hwsim.errors import HwsimError
 from hwsim.io import atomic_write_text
-from rtl.unit import RtlUnit
+from rtl.registry import RtlUnit
+from rtl.toolchain import run_verilator
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # Verilog-2005 / SystemVerilog words a PyRTL wire name could plausibly collide with
@@ -373,8 +374,6 @@ def write_verilog(unit: RtlUnit, path: str | Path, *, force: bool = False,
 
 def lint(path: str | Path, top: str | None = None) -> list[str]:
     """Verilator ``--lint-only -Wall`` messages for a Verilog file (empty when clean)."""
-    from rtl.toolchain import run_verilator
-
     path = Path(path)
     args = ["--lint-only", "-Wall", str(path.resolve())]
     if top:

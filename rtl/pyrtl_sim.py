@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pyrtl
 
-from rtl.unit import RtlUnit
+from rtl.registry import RtlUnit
 from rtl.verify.runner import RESET_CYCLES
 from rtl.verify.vectors import VerifyResult, check_samples, reset_column, resolve_vectors
 

@@ -23,7 +23,8 @@ import pyrtl
 
 from hwsim.io import atomic_write_json, atomic_write_text
 from rtl.export import check_families, to_verilog, verilog_hash, yosys_script
-from rtl.unit import RtlUnit
+from rtl.registry import RtlUnit
+from rtl.toolchain import run_yosys
 
 REPORT_VERSION = 2  # part of the cache key: bump when SynthReport's fields change
 PYRTL_TECH_NM = 130  # PyRTL's estimates are calibrated on a 130 nm standard-cell library
@@ -144,8 +145,6 @@ def pyrtl_estimates(unit: RtlUnit) -> tuple[float, float]:
 def synthesize(unit: RtlUnit, *, families: Iterable[str] = ("ice40", "ecp5"),
                build_dir: str | Path | None = None) -> SynthReport:
     """Synthesize ``unit`` with Yosys and return its :class:`SynthReport` (cached)."""
-    from rtl.toolchain import run_yosys
-
     fams = check_families(families)
     text = to_verilog(unit)
     root = Path(build_dir) if build_dir is not None else Path.cwd() / "build" / "rtl"

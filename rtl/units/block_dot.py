@@ -45,6 +45,7 @@ from hwsim.numerics import (
     FloatFormat,
     accumulate,
     decode,
+    encode,
     get_block_format,
     get_format,
 )
@@ -61,7 +62,7 @@ from rtl.fp import (
     twos_complement,
     unpack,
 )
-from rtl.unit import RtlUnit, register
+from rtl.registry import RtlUnit, register
 
 BOUNDARIES = ("products", "sum", "output")
 FP32 = get_format("fp32")
@@ -200,8 +201,6 @@ def _reference(f: BlockFormat, n: int):
         # so the block sum has <= 22 and accumulate's fsum is exact before its fp32 rounding
         with np.errstate(invalid="ignore", over="ignore"):
             products = a * b * (sa * sb)[:, None]
-        from hwsim.numerics import encode
-
         return encode(accumulate(products, "fp32", block=n), "fp32").astype(np.uint64)
 
     return ref

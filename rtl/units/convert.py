@@ -22,7 +22,7 @@ from hwsim.errors import HwsimError
 from hwsim.numerics import FloatFormat, decode, encode, get_float_format, get_format, quantize
 from rtl.build import Pipeline, fresh_block
 from rtl.fp import const, finish, normalise, round_packed, unpack
-from rtl.unit import RtlUnit, register
+from rtl.registry import RtlUnit, register
 
 BOUNDARIES = ("normalise", "output")
 FP32 = get_format("fp32")

@@ -30,7 +30,7 @@ import pyrtl
 from hwsim.errors import HwsimError
 from hwsim.numerics import IntFormat, get_format
 from rtl.build import Pipeline, fresh_block
-from rtl.unit import RtlUnit, register
+from rtl.registry import RtlUnit, register
 
 BOUNDARIES = ("product", "partial")
 ACC_HEADROOM_BITS = 16

@@ -21,7 +21,7 @@ import pyrtl
 from hwsim.numerics import FloatFormat, lmul_bits, lmul_format, lmul_offset_exponent
 from rtl.build import Pipeline, binary_float_unit
 from rtl.fp import const, pack_result, unpack
-from rtl.unit import RtlUnit, register
+from rtl.registry import RtlUnit, register
 
 BOUNDARIES = ("sum", "output")
 

@@ -43,7 +43,7 @@ from rtl.fp import (
     twos_complement,
     unpack,
 )
-from rtl.unit import RtlUnit, register
+from rtl.registry import RtlUnit, register
 from rtl.units.lmul import lmul_logic
 
 ACCUMULATORS = ("fp32", "fp16", "bf16", "kulisch")

@@ -29,7 +29,7 @@ from rtl.fp import (
     shift_right_sticky,
     unpack,
 )
-from rtl.unit import RtlUnit, register
+from rtl.registry import RtlUnit, register
 
 BOUNDARIES = ("align", "normalise", "output")
 GRS = 3  # guard, round and sticky bits below the significand

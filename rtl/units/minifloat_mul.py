@@ -23,7 +23,7 @@ import pyrtl
 from hwsim.numerics import FloatFormat, get_float_format, mul
 from rtl.build import Pipeline, binary_float_unit, binary_reference
 from rtl.fp import finish, normalise, round_packed, unpack
-from rtl.unit import RtlUnit, register
+from rtl.registry import RtlUnit, register
 
 BOUNDARIES = ("product", "normalise", "output")
 

@@ -8,12 +8,7 @@ part of any format's contract here). :mod:`rtl.pyrtl_sim` runs the same vectors 
 simulator as a fast cross-check.
 """
 
-from rtl.verify.vectors import (
-    VerifyResult,
-    compare,
-    corner_codes,
-    make_vectors,
-    verify_unit,
-)
+from rtl.verify.runner import verify_unit
+from rtl.verify.vectors import VerifyResult, compare, corner_codes, make_vectors
 
 __all__ = ["VerifyResult", "compare", "corner_codes", "make_vectors", "verify_unit"]

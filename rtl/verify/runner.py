@@ -16,14 +16,16 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 
 from hwsim.io import atomic_write_text
 from rtl.export import to_verilog, verilog_hash
-from rtl.unit import RtlUnit
-from rtl.verify.vectors import reset_column
+from rtl.registry import RtlUnit
+from rtl.toolchain import verilator_env, verilator_executable
+from rtl.verify.vectors import VerifyResult, check_samples, reset_column, resolve_vectors
 
 RESET_CYCLES = 2
 BENCH_MODULE = "rtl.verify.bench"
@@ -61,9 +63,7 @@ def _runner(seeds: list[Path] | None = None):
     ``seeds``: prebuilt runtime objects copied into the build folder after Verilator has
     written the makefiles and before make runs (copies get a fresh mtime, so make keeps them).
     """
-    from cocotb_tools.runner import Verilator
-
-    from rtl.toolchain import verilator_env, verilator_executable
+    from cocotb_tools.runner import Verilator  # lazy: only a Verilator run needs cocotb
 
     class WheelVerilator(Verilator):
         def _build_command(self) -> list[list[str]]:
@@ -94,8 +94,6 @@ _RUNTIME_OBJECTS = ("verilated.o", "verilated_dpi.o", "verilated_threads.o", "ve
 
 
 def _runtime_cache(root: Path) -> Path:
-    from importlib.metadata import version
-
     return root / f"_verilated-{version('verilator')}-cocotb{version('cocotb')}"
 
 
@@ -153,7 +151,7 @@ def simulate(unit: RtlUnit, vectors: Mapping[str, np.ndarray],
     ``RESET_CYCLES`` cycles (not sampled); after that ``rst`` is driven like an input, high
     at the stream cycles listed in ``resets`` (:func:`rtl.verify.vectors.reset_column`).
     """
-    from cocotb_tools.runner import get_results
+    from cocotb_tools.runner import get_results  # lazy: only a Verilator run needs cocotb
 
     n = len(next(iter(vectors.values())))
     rst = reset_column(unit, n, resets)
@@ -199,3 +197,23 @@ def simulate(unit: RtlUnit, vectors: Mapping[str, np.ndarray],
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
     return SimRun(samples=samples, build_s=build_s, sim_s=sim_s, build_dir=bdir)
+
+
+def verify_unit(unit: RtlUnit, vectors: Mapping[str, np.ndarray] | None = None, *,
+                exhaustive: bool | None = None, n_random: int = 100_000, seed: int = 0,
+                build_dir: str | Path | None = None,
+                resets: Iterable[int] = ()) -> VerifyResult:
+    """Simulate ``unit`` with cocotb on Verilator and compare every output with the reference.
+
+    ``vectors`` (port -> codes) replaces the generated ones. Pipelined and stateful units get
+    one vector per clock, back to back, checked ``latency`` cycles later. ``resets``: stream
+    cycles (cycle ``k`` applies vector ``k``) at which ``rst`` is asserted in the middle of
+    the stream; the expected samples around them follow :func:`rtl.verify.vectors.expected_samples`.
+    """
+    resets = list(resets)
+    vectors, exhaustive = resolve_vectors(unit, vectors, exhaustive, n_random, seed)
+    run = simulate(unit, vectors, Path(build_dir) if build_dir is not None else None,
+                   resets=resets)
+    return check_samples(unit, vectors, run.samples, exhaustive=exhaustive,
+                         simulator="verilator", build_s=run.build_s, sim_s=run.sim_s,
+                         resets=resets)

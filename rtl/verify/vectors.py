@@ -5,13 +5,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.numerics import FloatFormat, decode, resolve
-from rtl.unit import RtlUnit
+from rtl.registry import RtlUnit
 
 EXHAUSTIVE_MAX_BITS = 16  # 65,536 combinations: one simulation of a few seconds
 _CROSS_LIMIT = 20_000  # corner cases are crossed over all ports up to this many vectors
@@ -241,25 +240,3 @@ def resolve_vectors(unit: RtlUnit, vectors: Mapping[str, np.ndarray] | None,
     if vectors is None:
         return make_vectors(unit, exhaustive=exhaustive, n_random=n_random, seed=seed)
     return {p: np.asarray(vectors[p], dtype=np.uint64) for p in unit.inputs}, bool(exhaustive)
-
-
-def verify_unit(unit: RtlUnit, vectors: Mapping[str, np.ndarray] | None = None, *,
-                exhaustive: bool | None = None, n_random: int = 100_000, seed: int = 0,
-                build_dir: str | Path | None = None,
-                resets: Iterable[int] = ()) -> VerifyResult:
-    """Simulate ``unit`` with cocotb on Verilator and compare every output with the reference.
-
-    ``vectors`` (port -> codes) replaces the generated ones. Pipelined and stateful units get
-    one vector per clock, back to back, checked ``latency`` cycles later. ``resets``: stream
-    cycles (cycle ``k`` applies vector ``k``) at which ``rst`` is asserted in the middle of
-    the stream; the expected samples around them follow :func:`expected_samples`.
-    """
-    from rtl.verify.runner import simulate
-
-    resets = list(resets)
-    vectors, exhaustive = resolve_vectors(unit, vectors, exhaustive, n_random, seed)
-    run = simulate(unit, vectors, Path(build_dir) if build_dir is not None else None,
-                   resets=resets)
-    return check_samples(unit, vectors, run.samples, exhaustive=exhaustive,
-                         simulator="verilator", build_s=run.build_s, sim_s=run.sim_s,
-                         resets=resets)
