@@ -1,4 +1,5 @@
-"""Timings of the workload layer (a plain script: ``python benchmarks/bench_workloads.py``).
+"""Timings of the workload layer: ``python -m benchmarks.bench_workloads`` from the repository
+root (the ONNX ResNet builder is a test fixture, ``tests/workloads/onnx_models.py``).
 
 1. Build the LLaMA-2-7B decode graph (all 32 layers) and summarise it (totals, per-type
    totals, JSON summary), best of several runs.
@@ -42,8 +43,8 @@ def main() -> None:
     import onnx
     from onnx import shape_inference
 
+    from tests.workloads.onnx_models import resnet_onnx
     from workloads.importers.onnx import import_onnx
-    from workloads.testing import resnet_onnx
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "resnet50.onnx"

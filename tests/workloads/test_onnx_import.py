@@ -9,9 +9,9 @@ onnx = pytest.importorskip("onnx", reason="the onnx package (dev extra) is not i
 from onnx import TensorProto, helper  # noqa: E402
 
 from hwsim.errors import HwsimError  # noqa: E402
+from tests.workloads.onnx_models import resnet_onnx  # noqa: E402
 from workloads import build_workload, load_graph  # noqa: E402
 from workloads.importers.onnx import import_onnx  # noqa: E402
-from workloads.testing import resnet_onnx  # noqa: E402
 
 
 @pytest.mark.parametrize("depth", [18, 50])

@@ -1,4 +1,4 @@
-"""Synthetic models for tests and benchmarks, built in code so nothing is downloaded.
+"""Synthetic ONNX models for tests and benchmarks, built in code so nothing is downloaded.
 
 ``resnet_onnx(depth)`` writes torchvision's ResNet-18/50 architecture as an ONNX graph with
 ``onnx.helper`` (zero-valued weights: only shapes matter to the IR).

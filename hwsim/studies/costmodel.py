@@ -12,13 +12,15 @@ model's prediction beside it:
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from costmodel.models import CostModel
+from costmodel.models import TARGETS, CostModel
 from costmodel.provider import AnalyticalCostProvider, LearnedCostProvider, Op
 from costmodel.space import DesignPoint
+from costmodel.validate import parity_plots
 from hwsim.io import atomic_write_json, atomic_write_text
 
 LMUL_PAIRS = (("fp8_e4m3fn", "fp8_e4m3fn"), ("fp8_e5m2", "fp8_e5m2"), ("bf16", "bf16"))
@@ -49,12 +51,8 @@ def _label(p: DesignPoint) -> str:
 
 
 def _figure(model: CostModel, df: Any, p: DesignPoint, target: str) -> Figure:
-    from costmodel.models import TARGETS
-
     rows = df[df["key"] == p.key]
     measured = float(rows[TARGETS[target]].iloc[0]) if len(rows) else None
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pred = model.predict(p, targets=(target,))[0][0]
@@ -139,8 +137,6 @@ def headline_markdown(h: dict[str, Any]) -> str:
 
 def run_study(model: CostModel, df: Any, out_dir: str | Path, report: Any = None) -> Path:
     """Write the headline tables (and, given a validation report, errors and plots)."""
-    from costmodel.validate import parity_plots
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     h = headlines(model, df)
