@@ -80,3 +80,11 @@ def test_demo_writes_outputs_and_refuses_to_overwrite(tmp_path, capsys) -> None:
     assert rc == 2 and "not empty" in err
     rc, _, _ = run(["demo", "--out", str(out_dir), "--force"], capsys)
     assert rc == 0
+
+
+def test_quantize_reads_negative_numbers_as_values(capsys) -> None:
+    """'-inf' is a value, not the short options -i -n -f (fp8_e5m2 has infinities: 0xfc)."""
+    rc, out, _ = run(["quantize", "-inf", "-1.5", "-f", "fp8_e5m2", "--json"], capsys)
+    assert rc == 0
+    res = json.loads(out)["results"]
+    assert [(r["quantized"], r["code"]) for r in res] == [("-inf", "0xfc"), (-1.5, "0xbe")]

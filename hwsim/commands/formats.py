@@ -73,7 +73,24 @@ def formats(names: tuple[str, ...], as_json: bool) -> None:
     Console(width=160).print(table)
 
 
-@click.command("quantize", context_settings={"ignore_unknown_options": True})
+class _NumbersCommand(click.Command):
+    """Reads a negative number (``-inf``, ``-1e-3``) as a value, never as short options.
+
+    click would split ``-inf`` into ``-i -n -f`` and hand ``-f`` the rest; a leading space
+    keeps such a token positional, and ``float``/``int`` ignore it."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        def negative_number(a: str) -> bool:
+            try:
+                float(a)
+            except ValueError:
+                return False
+            return a.startswith("-")
+
+        return super().parse_args(ctx, [f" {a}" if negative_number(a) else a for a in args])
+
+
+@click.command("quantize", cls=_NumbersCommand, context_settings={"ignore_unknown_options": True})
 @click.argument("values", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.option("--format", "-f", "fmt", required=True, help="Element format, e.g. fp8_e4m3fn.")
 @click.option("--rounding", default="rne", show_default=True,
