@@ -1,9 +1,9 @@
 """A corpus of malformed input files, one per class of mistake a user (or an attacker) makes.
 
 Every file is built here, in code, into a folder the session owns: graph JSON, ONNX (with
-``onnx.helper``), dataset CSV, skops model archives. Names say what is wrong; the few names
-starting ``ok_`` are valid, so each command's success path is fuzzed too. Sweep files are a
-hook: ``SWEEP_CASES`` stays empty until ``hwsim sweep`` exists.
+``onnx.helper``), dataset CSV, skops model archives, device files. Names say what is wrong;
+the few names starting ``ok_`` are valid, so each command's success path is fuzzed too.
+Sweep files are a hook: ``SWEEP_CASES`` stays empty until ``hwsim sweep`` exists.
 """
 
 from __future__ import annotations
@@ -163,8 +163,10 @@ def _dataset_frame():
 
 def _csv_cases() -> dict[str, Callable[[], bytes]]:
     def frame_csv(edit) -> bytes:
-        df = _dataset_frame().groupby("unit").head(3).copy()
-        return edit(df).to_csv(index=False).encode()
+        import pandas as pd
+
+        return edit(pd.read_csv(io.BytesIO(small_dataset_csv()), keep_default_na=False,
+                                na_values=[""])).to_csv(index=False).encode()
 
     def set_col(col: str, value):
         def edit(df):
@@ -184,12 +186,14 @@ def _csv_cases() -> dict[str, Callable[[], bytes]]:
         "unknown_unit.csv": lambda: frame_csv(set_col("unit", "warp-drive")),
         "non_utf8.csv": lambda: b"unit,format\n\xff\xfe,\xe9\n",
         "binary.csv": lambda: bytes(range(256)) * 8,
+        "two_rows.csv": lambda: frame_csv(lambda df: df.head(2)),
         "ragged.csv": lambda: b"unit,format,pipeline\nmac,fp8_e4m3fn\nmac,fp8_e4m3fn,0,1,2,3\n",
     }
 
 
-def two_row_csv() -> bytes:
-    return _dataset_frame().head(2).to_csv(index=False).encode()
+def small_dataset_csv(per_unit: int = 3) -> bytes:
+    """A valid dataset: the first ``per_unit`` designs of each unit of the shipped one."""
+    return _dataset_frame().groupby("unit").head(per_unit).to_csv(index=False).encode()
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -217,9 +221,24 @@ SKOPS_CASES: dict[str, bytes] = {
 }
 
 
+#: Device files (``hwsim devices FILE``, ``hwsim run --device FILE``): all must be refused.
+DEVICE_CASES: dict[str, str | bytes] = {
+    "empty.yaml": "",
+    "not_mapping.yaml": "- 1\n- 2\n",
+    "unknown_kind.yaml": "device: warp-drive\n",
+    "negative_rows.yaml": "device: systolic\nrows: -1\n",
+    "nan_clock.yaml": "device: systolic\nclock_mhz: .nan\n",
+    "inf_bandwidth.json": '{"device": "systolic", "bandwidth_words": Infinity}',
+    "python_tag.yaml": "!!python/object/apply:os.system ['echo pwned']\n",
+    "nested_100000.yaml": "[" * 100_000 + "]" * 100_000,
+    "non_utf8.yaml": b"device: systolic\nname: \xff\n",
+    "unknown_field.yaml": "device: systolic\nwarp_factor: 9\n",
+}
+
+
 def build(root: Path) -> dict[str, dict[str, Path]]:
     """Write the corpus under ``root``; returns ``kind -> name -> path`` (kinds: graph, onnx,
-    csv, skops). Each kind also gets a folder where a file is expected."""
+    csv, skops, device). Each kind also gets a folder where a file is expected."""
     out: dict[str, dict[str, Path]] = {}
 
     def put(kind: str, name: str, data: str | bytes) -> None:
@@ -239,8 +258,10 @@ def build(root: Path) -> dict[str, dict[str, Path]]:
         put("csv", name, make())
     for name, data in SKOPS_CASES.items():
         put("skops", name, data)
+    for name, data in DEVICE_CASES.items():
+        put("device", name, data)
     for kind, suffix in (("graph", "json"), ("onnx", "onnx"), ("csv", "csv"),
-                         ("skops", "skops")):
+                         ("skops", "skops"), ("device", "yaml")):
         folder = root / kind / f"a_folder.{suffix}"
         (folder / "inside").mkdir(parents=True)
         out[kind][folder.name] = folder

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hwsim.cli import SUBCOMMANDS, cli
-from tests.fuzz.conftest import FUZZ, fuzz_cli
+from hwsim.cli import SUBCOMMANDS
+from tests.fuzz.harness import FUZZ, command, fuzz_cli, leaf_commands
 from tests.fuzz.strategies import floats, ints, opt
 
 FORMATS = ("fp32", "fp16", "bf16", "fp8_e4m3fn", "fp8_e5m2", "fp6_e3m2fn", "fp4_e2m1fn", "e8m0",
@@ -100,28 +100,6 @@ REFUSED: dict[tuple[str, ...], dict[str, st.SearchStrategy[str]]] = {
 }
 
 
-def _leaf_commands() -> list[tuple[str, ...]]:
-    out = []
-
-    def walk(cmd: click.Command, path: tuple[str, ...]) -> None:
-        if isinstance(cmd, click.Group):
-            for name in cmd.list_commands(click.Context(cmd)):
-                walk(cmd.get_command(click.Context(cmd), name), (*path, name))
-        else:
-            out.append(path)
-
-    walk(cli, ())
-    return out
-
-
-def _command(path: tuple[str, ...]) -> click.Command:
-    cmd: click.Command = cli
-    for name in path:
-        assert isinstance(cmd, click.Group)
-        cmd = cmd.get_command(click.Context(cmd), name)
-    return cmd
-
-
 def _key(param: click.Parameter) -> str:
     return max(param.opts, key=len) if isinstance(param, click.Option) else str(param.name)
 
@@ -150,7 +128,7 @@ def command_lines(draw, path: tuple[str, ...]) -> list[str]:
     left out, one of each ``ONE_OF`` group), so each command's success path is fuzzed too;
     the others mix hostile values into every option.
     """
-    cmd = _command(path)
+    cmd = command(path)
     clean = draw(st.booleans())
 
     def value(p: click.Parameter) -> str:
@@ -186,14 +164,14 @@ def command_lines(draw, path: tuple[str, ...]) -> list[str]:
     return out
 
 
-LEAVES = _leaf_commands()
+LEAVES = leaf_commands()
 
 
 def test_every_command_is_fuzzed() -> None:
     """The walk finds every subcommand group, and each option name in ``VALID``/``REFUSED``
     still exists somewhere (a renamed option must not silently fall back to its type)."""
     assert set(SUBCOMMANDS) == {p[0] for p in LEAVES}
-    names = {_key(p) for path in LEAVES for p in _command(path).params}
+    names = {_key(p) for path in LEAVES for p in command(path).params}
     assert sorted(set(VALID) - names) == []
     assert sorted({o for opts in REFUSED.values() for o in opts} - names) == []
     assert sorted(set(REFUSED) - set(LEAVES)) == []
@@ -211,7 +189,7 @@ WARM_UP: dict[tuple[str, ...], list[str]] = {
 def warm(request) -> None:
     path = request.node.callspec.params["path"]
     if path in WARM_UP:
-        assert fuzz_cli(WARM_UP[path]).rc == 0
+        assert fuzz_cli(WARM_UP[path], limit_s=900).rc == 0  # imports may take minutes
 
 
 @pytest.mark.parametrize("path", LEAVES, ids=" ".join)
@@ -230,5 +208,20 @@ def test_help_and_unknown_option(path: tuple[str, ...]) -> None:
     assert out.rc == 0 and "Usage:" in out.out
     out = fuzz_cli([*path, "--no-such-option"])
     assert out.rc == 2
-    if not _command(path).context_settings.get("ignore_unknown_options"):
+    if not command(path).context_settings.get("ignore_unknown_options"):
         assert "No such option" in out.err
+
+
+@pytest.mark.parametrize("argv", [
+    ["rtl", "units", "\r"], ["formats", "a\nb"], ["workload", "show", "x\u2028y"],
+    ["formats", "\x1b[31mred"], ["workload", "show", "\udce9"],
+])
+def test_error_messages_are_one_printable_line(argv: list[str]) -> None:
+    """User text echoed in a message cannot break the one line (or colour the terminal)."""
+    out = fuzz_cli(argv)
+    assert out.rc == 2 and out.err.endswith("\n") and out.err[:-1].isprintable(), out.err
+
+
+def test_quantize_takes_negative_infinity() -> None:
+    out = fuzz_cli(["quantize", "-inf", "-f", "fp8_e4m3fn", "--json"])
+    assert out.rc == 0

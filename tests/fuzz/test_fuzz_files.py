@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.fuzz import corpus
-from tests.fuzz.conftest import FUZZ, fuzz_cli
+from tests.fuzz.harness import FUZZ, fuzz_cli
 
 pytest.importorskip("onnx", reason="the onnx package (dev extra) is not installed")
 
@@ -38,6 +38,11 @@ CSV_COMMANDS = (
 SKOPS_COMMANDS = (
     ["cost", "predict", "mac", "--format", "fp8_e4m3fn", "--model", "{}", "--json"],
     ["cost", "study", "--model", "{}", "--no-validate", "-o", "study"],
+)
+
+DEVICE_COMMANDS = (
+    ["devices", "{}", "--json"],
+    ["run", "--device", "{}", "--gemm", "8,8,8", "--json"],
 )
 
 
@@ -67,6 +72,11 @@ def test_dataset_files(name: str, files) -> None:
 @pytest.mark.parametrize("name", sorted(corpus.SKOPS_CASES) + ["a_folder.skops"])
 def test_model_files(name: str, files) -> None:
     _expect(SKOPS_COMMANDS, files["skops"][name])
+
+
+@pytest.mark.parametrize("name", sorted(corpus.DEVICE_CASES) + ["a_folder.yaml"])
+def test_device_files(name: str, files) -> None:
+    _expect(DEVICE_COMMANDS, files["device"][name])
 
 
 @pytest.mark.parametrize("name", sorted(corpus.SWEEP_CASES) or [
