@@ -46,12 +46,38 @@ DEVICE_COMMANDS = (
 )
 
 
+#: What the error must say for the classes fixed at their root (any one line will do for the
+#: rest): each names what was wrong.
+SAYS: dict[str, str] = {
+    "int_5000_digits.json": "an integer with 5000 digits; integers may have at most 20",
+    "nested_200000.json": "JSON nested too deeply",
+    "nan.json": "NaN is not JSON", "infinity.json": "Infinity is not JSON",
+    "float_overflow.json": "1e999 overflows a float",
+    "huge_dim.json": "dimensions must be positive integers up to 2**40",
+    "negative_dim.json": "has dimension -16", "zero_dim.json": "has dimension 0",
+    "no_ops.json": "has no ops", "non_utf8.json": "'utf-8' codec can't decode",
+    "empty.onnx": "has no operators", "maxpool_no_kernel.onnx": "kernel_shape",
+    "conv_zero_strides.onnx": "strides must only contain positive values",
+    "conv_same_zero_strides.onnx": "strides must only contain positive values",
+    "gemm_transA_1d.onnx": "expected to have rank 2 but has rank 1",
+    "undefined_tensor.onnx": "reads tensor 'ghost', which no graph input",
+    "opset_99.onnx": "uses ONNX opset 99", "only_constants.onnx": "has no ops",
+    "text_in_numbers.csv": "column 'transistors' holds 'many'",
+    "nan_targets.csv": "column 'transistors' holds 'nan'",
+    "inf_targets.csv": "column 'pyrtl_delay_ps' holds 'inf'",
+    "negative_targets.csv": "column 'energy_pj' holds '-1.0'",
+    "unknown_unit.csv": "unknown unit(s) 'warp-drive'",
+    "missing_columns.csv": "lacks columns: unit, format",
+}
+
+
 def _expect(commands, path: Path) -> None:
     for template in commands:
         argv = [str(path) if a == "{}" else a for a in template]
         out = fuzz_cli(argv)
         want = 0 if path.name.startswith("ok_") else 2
         assert out.rc == want, f"expected exit {want}:\n{out.describe()}"
+        assert SAYS.get(path.name, "") in out.err, out.describe()
 
 
 @pytest.mark.parametrize("name", sorted(corpus.GRAPH_CASES) + ["a_folder.json"])
