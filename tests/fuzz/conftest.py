@@ -1,13 +1,30 @@
-"""Fixtures of the fuzz suite; its settings and the CLI contract live in ``harness.py``."""
+"""The fuzz suite's hypothesis profiles and fixtures (the CLI contract: ``harness.py``).
+
+The ``fuzz`` profile keeps the whole suite to about a minute on one core: few examples, each
+bounded by a deadline; ``HWSIM_FUZZ_PROFILE=fuzz-long`` searches harder (random seeds).
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.fuzz import corpus
+
+_COMMON = dict(
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    derandomize=True,  # the same examples on every run and machine: failures reproduce
+    print_blob=True,
+)
+# deadline: a case that finishes but takes this long fails; generous, since two cores are
+# shared by parallel test workers (harness.HANG_S stops a case that would not finish)
+settings.register_profile("fuzz", max_examples=40, deadline=timedelta(seconds=30), **_COMMON)
+settings.register_profile("fuzz-long", max_examples=1000, deadline=timedelta(seconds=30),
+                          **{**_COMMON, "derandomize": False})
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""The fuzz suite's settings and its one invariant (fixtures: ``conftest.py``).
+"""The fuzz suite's one invariant (profiles and fixtures: ``conftest.py``).
 
 Every case calls ``hwsim.cli.main(argv)`` in a fresh sandbox folder (the working directory,
 so default output paths land there too) and checks the contract of the CLI:
@@ -10,8 +10,6 @@ so default output paths land there too) and checks the contract of the CLI:
 - never an exception escaping ``main`` (a traceback), never a hang: each case runs under a
   wall-clock alarm and hypothesis' ``deadline``.
 
-The ``fuzz`` profile keeps the whole suite to about a minute on one core; set
-``HWSIM_FUZZ_PROFILE=fuzz-long`` to search harder.
 """
 
 from __future__ import annotations
@@ -24,29 +22,22 @@ import signal
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import cache
 from pathlib import Path
 
 import click
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 
 from hwsim.cli import cli, main
 from tests.fuzz import corpus
 
-_COMMON = dict(
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    derandomize=True,  # the same examples on every run and machine: failures reproduce
-    print_blob=True,
-)
-# deadline: a case that finishes but takes this long fails; generous, since two cores are
-# shared by parallel test workers (HANG_S stops a case that would not finish)
-settings.register_profile("fuzz", max_examples=40, deadline=timedelta(seconds=30), **_COMMON)
-settings.register_profile("fuzz-long", max_examples=1000, deadline=timedelta(seconds=30),
-                          **{**_COMMON, "derandomize": False})
-#: The settings every fuzz test runs under (``@FUZZ``).
-FUZZ = settings.get_profile(os.environ.get("HWSIM_FUZZ_PROFILE", "fuzz"))
+
+def fuzz_settings() -> settings:
+    """The settings every fuzz test runs under: the profile named by ``HWSIM_FUZZ_PROFILE``
+    (default ``fuzz``; both are registered in ``tests/fuzz/conftest.py``)."""
+    return settings.get_profile(os.environ.get("HWSIM_FUZZ_PROFILE", "fuzz"))
+
 
 #: Seconds one case may take before it counts as a hang (the deadline reports slow cases
 #: that finish; this stops one that would not).

@@ -20,7 +20,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hwsim.cli import SUBCOMMANDS
-from tests.fuzz.harness import FUZZ, command, fuzz_cli, leaf_commands
+from tests.fuzz.harness import command, fuzz_cli, fuzz_settings, leaf_commands
 from tests.fuzz.strategies import floats, ints, opt
 
 FORMATS = ("fp32", "fp16", "bf16", "fp8_e4m3fn", "fp8_e5m2", "fp6_e3m2fn", "fp4_e2m1fn", "e8m0",
@@ -194,7 +194,7 @@ def warm(request) -> None:
 
 @pytest.mark.parametrize("path", LEAVES, ids=" ".join)
 def test_fuzz_command(path: tuple[str, ...], warm) -> None:
-    @FUZZ
+    @fuzz_settings()
     @given(command_lines(path))
     def case(args: list[str]) -> None:
         fuzz_cli(args)

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.fuzz import corpus
-from tests.fuzz.harness import FUZZ, fuzz_cli
+from tests.fuzz.harness import fuzz_cli, fuzz_settings
 
 pytest.importorskip("onnx", reason="the onnx package (dev extra) is not installed")
 
@@ -140,7 +140,7 @@ def mutated_graphs(draw) -> bytes:
     return json.dumps(doc).encode()
 
 
-@FUZZ
+@fuzz_settings()
 @given(mutated_graphs())
 def test_mutated_graph_documents(data: bytes) -> None:
     fuzz_cli(["workload", "show", "g.json", "--json"], inputs={"g.json": data})
@@ -155,7 +155,7 @@ def mutated_onnx(draw) -> bytes:
     return bytes(data[: draw(st.integers(0, len(data)))])
 
 
-@FUZZ
+@fuzz_settings()
 @given(mutated_onnx() | st.binary(max_size=256))
 def test_mutated_onnx_models(data: bytes) -> None:
     fuzz_cli(["workload", "import", "m.onnx", "-o", "g.json", "--json"],
