@@ -187,9 +187,9 @@ def study(data: Path | None, model_path: Path | None, out: Path, with_validation
     import json
 
     from costmodel.store import load_model, shipped_model_path
-    from hwsim.studies.costmodel import run_study
     from costmodel.validate import validate as run_validate
     from hwsim.io import check_output_dir
+    from hwsim.studies.costmodel import run_study
 
     check_output_dir(out, force=force, what="study folder")
     df = _dataset_arg(data)
