@@ -8,6 +8,7 @@ split reports the physically-informed baseline's errors beside the chosen model'
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -59,9 +60,14 @@ class ValidationReport:
     parity: dict[str, Any]  # target -> (y, model prediction, baseline prediction) of the hold-out
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (strict: a score that is undefined, e.g. the R^2 of a hold-out of one
+        design, is null, never NaN)."""
+        def finite(v: Any) -> Any:
+            return None if isinstance(v, float) and not math.isfinite(v) else v
+
         return {"rows": self.rows, "seed": self.seed,
                 "targets_mape_pct": MAPE_TARGETS,
-                "scores": [asdict(s) for s in self.scores],
+                "scores": [{k: finite(v) for k, v in asdict(s).items()} for s in self.scores],
                 "checks": self.checks()}
 
     def get(self, split: str, target: str) -> SplitScore:

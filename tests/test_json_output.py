@@ -55,7 +55,9 @@ CASES: dict[tuple[str, ...], list[tuple[list[str], tuple]]] = {
     ("cost", "train"): [(["cost", "train", "--data", "small.csv", "--folds", "2", "-o",
                           "m.skops", "--json"], (slow,))],
     ("cost", "validate"): [(["cost", "validate", "--data", "small.csv", "--folds", "2",
-                             "--json"], (slow,))],
+                             "--json"], (slow,)),
+                           (["cost", "validate", "--data", "lopsided.csv", "--split", "family",
+                             "--folds", "2", "--json"], (slow,))],
     ("cost", "study"): [(["cost", "study", "--no-validate", "-o", "study", "--json"], (slow,))],
     ("demo",): [(["demo", "-o", "demo", "--json"], (slow,))],
 }
@@ -74,14 +76,15 @@ def _params():
             skip = [pytest.mark.skip(reason=f"hwsim {' '.join(path)} does not exist here")]
             yield pytest.param(argv, tools, marks=marks + (skip if path not in JSON_COMMANDS
                                                            else []),
-                               id=" ".join(argv[:3]))
+                               id=" ".join(argv[:4]))
 
 
 @pytest.mark.parametrize(("argv", "tools"), list(_params()))
 def test_json_output_is_strict(argv: list[str], tools: list[str]) -> None:
     for tool in tools:
         require_tool(tool)
-    inputs = {"small.csv": corpus.small_dataset_csv()} if "small.csv" in argv else None
+    datasets = {"small.csv": corpus.small_dataset_csv, "lopsided.csv": corpus.lopsided_dataset_csv}
+    inputs = {name: make() for name, make in datasets.items() if name in argv}
     out = run_cli(argv, inputs, limit_s=1800)  # the demo and model fitting take minutes
     assert out.rc == 0, out.describe()
     value = strict_json(out.out)  # raises on NaN/Infinity or anything but one JSON value

@@ -191,6 +191,15 @@ def _csv_cases() -> dict[str, Callable[[], bytes]]:
     }
 
 
+def lopsided_dataset_csv() -> bytes:
+    """Valid, but leave-one-family-out tests the one int-mul design alone (R^2 undefined)."""
+    import pandas as pd
+
+    df = _dataset_frame()
+    parts = [df[df["unit"] == "mac"].head(20), df[df["unit"] == "int-mul"].head(1)]
+    return pd.concat(parts).to_csv(index=False).encode()
+
+
 def small_dataset_csv(per_unit: int = 3) -> bytes:
     """A valid dataset: the first ``per_unit`` designs of each unit of the shipped one."""
     return _dataset_frame().groupby("unit").head(per_unit).to_csv(index=False).encode()
