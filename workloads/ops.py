@@ -517,10 +517,18 @@ class Attention(Op):
         return 2 * self.batch * self.heads * self.pairs * self.head_dim
 
     @property
+    def score_flops(self) -> int:
+        """Non-MAC FLOPs per score: the 1/sqrt(d) scale and the softmax."""
+        return _FLOPS_PER_ELEM["softmax"] + 1
+
+    @property
+    def vector_flops(self) -> int:
+        """Scale and softmax FLOPs of the unmasked scores (``flops`` minus the MACs')."""
+        return self.batch * self.heads * self.pairs * self.score_flops
+
+    @property
     def flops(self) -> int:
-        # +1 for the 1/sqrt(d) scale of each score
-        scores = self.batch * self.heads * self.pairs
-        return 2 * self.macs + scores * (_FLOPS_PER_ELEM["softmax"] + 1)
+        return 2 * self.macs + self.vector_flops
 
     @property
     def x_numel(self) -> int:

@@ -45,6 +45,17 @@ class ScaleSimResult:
     compute_util_pct: float
 
 
+def _raw_result(layer: object) -> ScaleSimResult:
+    """A layer's report figures from SCALE-Sim's memory system (utilisations left at 0)."""
+    mem = layer.memory_system  # type: ignore[attr-defined]
+    if_start = mem.get_ifmap_dram_details()[0]
+    fi_start = mem.get_filter_dram_details()[0]
+    of_stop = mem.get_ofmap_dram_details()[1]
+    return ScaleSimResult(int(of_stop - min(if_start, fi_start)),
+                          int(mem.get_total_compute_cycles()), int(mem.get_stall_cycles()),
+                          0.0, 0.0, 0.0)
+
+
 def available() -> bool:
     try:
         import scalesim.scale_sim  # noqa: F401
@@ -136,7 +147,12 @@ def run(rows_csv: list[str], *, rows: int, cols: int, dataflow: str, gemm: bool 
         with contextlib.redirect_stdout(io.StringIO()):
             sim = scalesim(save_disk_space=True, verbose=False, config=str(cfg),
                            topology=str(topo), layout=str(layout), input_type_gemm=gemm)
-            sim.run_scale(top_path=str(out))
+            try:
+                sim.run_scale(top_path=str(out))
+            except ZeroDivisionError:
+                # 3.0.0's report divides by "Total Cycles", which is 0 for a one-cycle layer
+                # (it counts the index of the last cycle); read what it simulated instead
+                return [_raw_result(layer) for layer in sim.runner.single_layer_sim_object_list]
         report = next(out.glob("*/COMPUTE_REPORT.csv"))
         results = []
         with report.open() as fh:

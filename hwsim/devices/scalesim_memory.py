@@ -51,7 +51,9 @@ the equivalent GEMM (measured: 12,396 against 12,372 and 1,729 against 1,731 on 
 8x8 array, 1 KiB SRAMs, 10 words/cycle).
 
 Cost: the demand matrices are built in memory and replayed with one numpy pass per demand
-row (0.2 s for a 256^3 GEMM on 32x32); this is meant for cross-checks, not sweeps.
+row (0.2 s for a 256^3 GEMM on 32x32); this is meant for cross-checks, not sweeps, and
+:func:`stall_cycles` refuses a layer above :data:`MAX_DEMAND_CYCLES` demanded cycles or
+:data:`MAX_DEMAND_CELLS` matrix cells with one error.
 """
 
 from __future__ import annotations
@@ -60,8 +62,13 @@ import math
 
 import numpy as np
 
-from hwsim.devices.systolic_timing import Gemm, check_dataflow
+from hwsim.devices.systolic_timing import Gemm, check_dataflow, compute_cycles
 from hwsim.errors import HwsimError
+
+#: largest replay :func:`stall_cycles` accepts: demanded cycles (about 10 us each) and cells
+#: of the demand and operand matrices (8 bytes each): about 20 s and 400 MB at the limits
+MAX_DEMAND_CYCLES = 2_000_000
+MAX_DEMAND_CELLS = 50_000_000
 
 
 def _skew(mat: np.ndarray) -> np.ndarray:
@@ -264,6 +271,14 @@ def stall_cycles(g: Gemm, rows: int, cols: int, dataflow: str,
         raise HwsimError(f"SCALE-Sim bandwidth must be a whole number of words/cycle, got "
                          f"{bandwidth_words!r}")
     bw = int(bandwidth_words)
+    demand = compute_cycles(g, rows, cols, dataflow) + 1
+    cells = max(demand * (rows + cols), g.m * g.k + g.k * g.n + g.m * g.n)
+    if demand > MAX_DEMAND_CYCLES or cells > MAX_DEMAND_CELLS:
+        raise HwsimError(
+            f"memory_model='scalesim' replays SCALE-Sim's buffers one demanded cycle at a time; "
+            f"this {g.m}x{g.k}x{g.n} GEMM on {rows}x{cols} demands {demand:,} cycles "
+            f"({cells:,} matrix cells; limits {MAX_DEMAND_CYCLES:,} and {MAX_DEMAND_CELLS:,}): "
+            "use the default memory model ('tiles') or a smaller layer")
     if_pre, fi_pre, idem, fdem, odem = demand_matrices(g, rows, cols, dataflow)
     ibuf = _ReadBuffer(if_pre, sram_words[0], bw, g.m * g.k)
     fbuf = _ReadBuffer(fi_pre, sram_words[1], bw, g.k * g.n)

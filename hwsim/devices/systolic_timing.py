@@ -47,29 +47,10 @@ import bisect
 import math
 from dataclasses import dataclass
 
+from hwsim.engine.lowering import Gemm
 from hwsim.errors import HwsimError
 
 DATAFLOWS: tuple[str, ...] = ("os", "ws", "is")
-
-
-@dataclass(frozen=True)
-class Gemm:
-    """``repeat`` independent GEMMs of ``M x K`` times ``K x N`` (batch, heads or groups)."""
-
-    m: int
-    k: int
-    n: int
-    repeat: int = 1
-
-    def __post_init__(self) -> None:
-        for f in ("m", "k", "n", "repeat"):
-            v = getattr(self, f)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise HwsimError(f"GEMM field {f!r} must be a positive integer, got {v!r}")
-
-    @property
-    def macs(self) -> int:
-        return self.repeat * self.m * self.k * self.n
 
 
 def check_dataflow(dataflow: str) -> str:
@@ -239,8 +220,100 @@ def _fold_cycle_reaching(words: int, offset: int, length: int, cu: int) -> int:
     return x + offset - 1
 
 
+class _WriteFolds:
+    """The ofmap writes of :func:`ofmap_write_folds` in closed form: folds differ only in the
+    last (partial) row fold of a column (OS) and in the last column fold."""
+
+    def __init__(self, g: Gemm, rows: int, cols: int, dataflow: str) -> None:
+        df = check_dataflow(dataflow)
+        sr, sc, t = mapping(g, df)
+        self.rf, self.cf = fold_counts(g, rows, cols, df)
+        self.period = cycles_per_fold(g, rows, cols, df)
+
+        def fold(fr: int, fc: int) -> tuple[int, int, int]:
+            cu = min(cols, sc - fc * cols)
+            if df == "os":
+                ru = min(rows, sr - fr * rows)
+                return (t - 1 + rows - ru, ru, cu)
+            return (2 * rows - 1, t, cu)
+
+        self.fold_of = fold
+        self.os = df == "os"
+        full, last = fold(0, 0), fold(0, self.cf - 1)
+        self.row_words = (full[1] * full[2], last[1] * last[2])  # a full-row fold's words
+        self.col_words = (self.rf - 1) * self.row_words[0] + fold(self.rf - 1, 0)[1] * full[2]
+        self.n = self.rf * self.cf
+        last_col = ((self.rf - 1) * self.row_words[1]
+                    + fold(self.rf - 1, self.cf - 1)[1] * last[2])
+        self.total = (self.cf - 1) * self.col_words + last_col
+
+    def params(self, k: int) -> tuple[int, int, int]:
+        c, r = divmod(k, self.rf)
+        return self.fold_of(r, c)
+
+    def before(self, k: int) -> int:
+        """Words written before fold ``k``."""
+        if k >= self.n:
+            return self.total
+        c, r = divmod(k, self.rf)
+        return c * self.col_words + r * self.row_words[c == self.cf - 1]
+
+    def fold_holding(self, words: int) -> int:
+        """The fold in which the ``words``-th write happens (1 <= words <= total)."""
+        c = min((words - 1) // self.col_words, self.cf - 1)
+        rest = words - c * self.col_words
+        return c * self.rf + min((rest - 1) // self.row_words[c == self.cf - 1], self.rf - 1)
+
+
 def calc_drain_cycles(g: Gemm, rows: int, cols: int, dataflow: str, ofmap_sram_words: int) -> int:
     """Cycles from the last compute cycle to SCALE-Sim's last ofmap DRAM write (CALC mode).
+
+    SCALE-Sim 3.0.0's ``write_buffer`` packs writes into lines of ``cols`` words; when more
+    than half the SRAM (``h`` words) is outstanding (checked per word, and not before the
+    previous drain's last cycle) the written lines, the current partial one included, are
+    closed and up to ``ceil(h / cols)`` of them drain, one line per cycle; what is left drains
+    one line per cycle from the last compute cycle on. Every ofmap write counts, including
+    the partial sums WS/IS write after each row fold.
+
+    The array writes at most ``cols`` words a cycle, so a drain of ``n`` lines ends before
+    ``h`` more words arrive, and the drains fall into a closed form (checked against the
+    drain-by-drain replay :func:`calc_drain_cycles_by_fold`): drain ``m`` starts at the cycle
+    the ``m (h + 1)``-th word is written and drains ``ceil((h + 1) / cols)`` lines, all that
+    is pending; when ``h`` is a multiple of ``cols`` one line more is closed than a drain
+    takes, so drain ``m`` starts at the ``(m h + 1)``-th word instead and leaves that one line
+    (whose padding SCALE-Sim counts as drained) for the next.
+    """
+    wf = _WriteFolds(g, rows, cols, dataflow)
+    total = wf.total
+    last_cycle = wf.n * wf.period - 1
+    half = ofmap_sram_words - math.ceil(ofmap_sram_words * 0.5)
+    chunk = math.ceil(half / cols)
+    if half % cols:
+        drains = total // (half + 1)
+        need = drains * (half + 1)  # the word that starts the last drain
+    elif chunk > 1:
+        drains = 0 if total <= half else (total - 1) // half
+        need = drains * half + 1
+    else:  # half == cols: a drain takes the one line left over, so needs alternate
+        odd, even = total // (cols + 1), max(0, (total - cols) // (cols + 1))
+        drains = odd + even
+        need = max(odd * (cols + 1), (even + 1) * cols + even if even else 0)
+    stop = -1
+    if drains:
+        k = wf.fold_holding(need)
+        t = k * wf.period + _fold_cycle_reaching(need - wf.before(k), *wf.params(k))
+        stop = t + chunk - 1
+    flushed = need if drains else 0
+    pending = (1 if drains and not half % cols else 0) + math.ceil((total - flushed) / cols)
+    if pending:
+        stop = max(stop, last_cycle + pending - 1)
+    return stop - last_cycle
+
+
+def calc_drain_cycles_by_fold(g: Gemm, rows: int, cols: int, dataflow: str,
+                              ofmap_sram_words: int) -> int:
+    """:func:`calc_drain_cycles` drain by drain over a list of every fold (the reference it is
+    tested against; its cost grows with the fold and drain counts).
 
     Replays SCALE-Sim 3.0.0's ``write_buffer`` by word counts: writes are packed into lines
     of ``cols`` words; when more than half the SRAM is outstanding (checked per word, and not

@@ -29,6 +29,9 @@ class TraceRecord:
     macs: int = 0
     # energy-relevant traffic a compute tile causes in the on-chip buffers
     sram_bytes: int = 0
+    # > 1: the slice stands for this many identical tiles or transfers (a steady state a
+    # device model counted instead of simulating one by one); bytes/macs are their total
+    repeat: int = 1
 
     @property
     def cycles(self) -> int:
@@ -59,7 +62,8 @@ class TraceSink:
 
 
 def busy_cycles(records: Iterable[TraceRecord]) -> dict[str, int]:
-    """Busy cycles per resource (slices on one resource never overlap in our processes)."""
+    """Busy cycles per resource: the sum of its slices' lengths (unit-cycles where a
+    resource with a capacity above 1 runs slices at once)."""
     out: dict[str, int] = {}
     for r in records:
         if r.kind != "stall":
@@ -97,6 +101,8 @@ def chrome_trace(records: Iterable[TraceRecord], clock_mhz: float,
             args["bytes"] = r.nbytes
         if r.macs:
             args["macs"] = r.macs
+        if r.repeat > 1:
+            args["repeat"] = r.repeat
         events.append({
             "ph": "X", "pid": 1, "tid": tids[r.resource], "name": r.name, "cat": r.kind,
             "ts": r.start * us_per_cycle, "dur": max(r.cycles, 0) * us_per_cycle, "args": args,

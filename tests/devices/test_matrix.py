@@ -1,0 +1,66 @@
+"""Every built-in workload x every phase it has x every device preset: a sane result or, only
+for training graphs on the inference-only array, one clean error."""
+
+import functools
+
+import pytest
+
+from hwsim.devices import get_device, simulate
+from hwsim.devices.fpga import PE_KINDS, board_names
+from hwsim.engine.lowering import lower_op
+from hwsim.errors import HwsimError
+from workloads import build_workload, list_workloads
+
+# small sequence and KV lengths keep the matrix fast; every phase still runs every op kind
+LLM_SIZES = {"prefill": {"seq": 24}, "decode": {"kv_len": 40}}
+
+
+def device_presets() -> list[str]:
+    """Every device preset by name (to be replaced by the device registry's list)."""
+    return ["systolic"] + [f"fpga:{b}:{pe}" for b in board_names() for pe in PE_KINDS]
+
+
+def workload_phases() -> list[tuple[str, str]]:
+    return [(w.name, ph) for w in list_workloads() for ph in w.phases]
+
+
+@functools.cache
+def graph(name: str, phase: str):
+    kw = LLM_SIZES.get(phase, {})
+    return build_workload(name, phase=phase, **kw)
+
+
+def test_matrix_covers_every_preset_and_phase():
+    assert len(device_presets()) == 1 + len(board_names()) * len(PE_KINDS) >= 7
+    phases = {ph for _, ph in workload_phases()}
+    assert phases == {"prefill", "decode", "inference", "train"}
+
+
+@pytest.mark.parametrize("device", device_presets())
+def test_every_workload_and_phase_runs(device):
+    spec = get_device(device)
+    for name, phase in workload_phases():
+        g = graph(name, phase)
+        where = f"{name}/{phase} on {device}"
+        if phase == "train":
+            with pytest.raises(HwsimError, match="runs inference only") as err:
+                simulate(g.ops, spec, workload=name)
+            assert "\n" not in str(err.value), where
+            continue
+        res = simulate(g.ops, spec, workload=name)
+        assert res.total_cycles >= res.compute_cycles > 0, where
+        assert res.stall_cycles >= 0, where
+        assert all(v >= 0 for v in res.energy_pj.values()) and res.energy_total_pj > 0, where
+        assert [o.name for o in res.ops] == [o.name for o in g.ops], where
+        useful = sum(o.macs for o in g.ops if o.MAC_BASED)
+        assert res.macs >= useful, where
+        masked = 0
+        for op, r in zip(g.ops, res.ops, strict=True):
+            low = lower_op(op, device=spec.name)
+            masked += low.masked_macs
+            # the array runs full GEMMs: what it executes is the op's MACs plus masked work
+            assert r.macs == (op.macs + low.masked_macs if op.MAC_BASED else 0), (where, op.name)
+            assert r.total_cycles >= 0 and r.stall_cycles >= 0 and r.energy_pj >= 0, where
+        assert res.macs == useful + masked, where
+        if phase == "prefill":
+            assert masked > 0 and any("discards" in n for n in res.notes), where
