@@ -46,8 +46,8 @@ def resolve_workload(workload: Any, *, phase: str | None = None, seq: int | None
     path = Path(target)
     if target.endswith(".json") or path.is_file():
         if any(v is not None for v in (phase, seq, kv_len)) or batch != 1:
-            raise HwsimError("phase/seq/batch/kv_len apply to built-in workloads, not to a "
-                             f"saved graph ({target})")
+            raise HwsimError("--phase/--seq/--batch/--kv-len apply to built-in workloads, "
+                             f"not to a saved graph ({target})")
         graph = workloads.load_graph(path)
         return graph.with_precision(precision) if precision is not None else graph
     return workloads.build_workload(target, phase=phase, seq=seq, batch=batch, kv_len=kv_len,

@@ -5,14 +5,14 @@ A thin layer over :func:`hwsim.api.list_devices` and :func:`hwsim.api.describe_d
 
 from __future__ import annotations
 
-import json
-
 import click
+
+from hwsim.commands.options import echo_json, json_option
 
 
 @click.command("devices")
 @click.argument("device", required=False, metavar="[NAME|FILE.yaml]")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@json_option
 def devices(device: str | None, as_json: bool) -> None:
     """List device kinds and presets, or show the fields of DEVICE (a kind, a preset or a
     device file) as 'hwsim run --device' would build it."""
@@ -21,7 +21,7 @@ def devices(device: str | None, as_json: bool) -> None:
     if device is not None:
         d = describe_device(device)
         if as_json:
-            click.echo(json.dumps(d))
+            echo_json(d)
             return
         click.echo(f"{device}: kind {d['kind']}")
         for k, v in d["fields"].items():
@@ -29,7 +29,7 @@ def devices(device: str | None, as_json: bool) -> None:
         return
     rows = list_devices()
     if as_json:
-        click.echo(json.dumps({"kinds": rows}))
+        echo_json({"kinds": rows})
         return
     from rich.console import Console
     from rich.table import Table

@@ -1,6 +1,6 @@
 """``hwsim run``: simulate a workload or a single op on a device.
 
-A thin layer over :func:`hwsim.devices.get_device` and :func:`hwsim.devices.simulate`.
+A thin layer over :func:`hwsim.api.simulate` (device from a kind, preset or file).
 ``--json`` prints one object whose ``compute_cycles`` is SCALE-Sim's "Total Cycles" and
 ``total_cycles`` its "Total Cycles (incl. prefetch)" (with stalls when ``--bandwidth`` is set).
 """
@@ -26,11 +26,13 @@ def _ints(text: str, what: str, n_min: int, n_max: int) -> list[int]:
 
 
 def _single_op(gemm: str | None, conv: str | None, p):
-    from workloads import Conv2d, MatMul
+    """A one-op graph named after the op's shape."""
+    from workloads import Conv2d, Graph, MatMul
+
     if gemm is not None:
         m, k, n = _ints(gemm, "--gemm M,K,N", 3, 3)
         op = MatMul(name="gemm", a_shape=(m, k), b_shape=(k, n))
-        return op.with_precision(p), f"gemm {m}x{k}x{n}"
+        return Graph(f"gemm {m}x{k}x{n}", (op.with_precision(p),))
     assert conv is not None
     v = _ints(conv, "--conv CIN,H,W,COUT,KH,KW[,STRIDE[,PAD]]", 6, 8)
     cin, h, w, cout, kh, kw = v[:6]
@@ -38,12 +40,18 @@ def _single_op(gemm: str | None, conv: str | None, p):
     pad = v[7] if len(v) > 7 else 0
     op = Conv2d(name="conv", x_shape=(1, cin, h, w), out_channels=cout, kernel=(kh, kw),
                 stride=(stride, stride), padding=(pad, pad, pad, pad))
-    return op.with_precision(p), f"conv {cin}x{h}x{w}->{cout} k{kh}x{kw} s{stride} p{pad}"
+    return Graph(f"conv {cin}x{h}x{w}->{cout} k{kh}x{kw} s{stride} p{pad}",
+                 (op.with_precision(p),))
 
 
 @click.command("run")
 @click.option("--device", "device", default="systolic", show_default=True,
-              help="systolic, or fpga:<board>:<pe> (e.g. fpga:pynq-z2:int8-dsp).")
+              metavar="NAME|FILE.yaml",
+              help="A device kind, a preset ('hwsim devices' lists them, e.g. "
+                   "fpga:pynq-z2:int8-dsp) or a device YAML/JSON file.")
+@click.option("--set", "settings", multiple=True, metavar="FIELD=VALUE",
+              help="Override one field of the device spec (repeatable; 'hwsim devices NAME' "
+                   "lists the fields), e.g. --set vector_lanes=64.")
 @click.option("--workload", "-w", metavar="NAME|FILE.json",
               help="Built-in workload (see 'hwsim workload list') or a saved graph.")
 @click.option("--gemm", metavar="M,K,N", help="A single GEMM: M x K times K x N.")
@@ -56,7 +64,8 @@ def _single_op(gemm: str | None, conv: str | None, p):
 @click.option("--batch", type=SIZE, default=1, show_default=True)
 @click.option("--layers", type=SIZE, default=None,
               help="Simulate only the first N ops of the workload (1 to its op count).")
-@click.option("--array", "array", default=None, metavar="RxC", help="Array size, e.g. 32x32.")
+@click.option("--array", "array", default=None, metavar="RxC",
+              help="Systolic array size, e.g. 32x32 (sets rows and cols).")
 @click.option("--dataflow", type=click.Choice(["os", "ws", "is"]), default=None)
 @click.option("--sram-kb", default=None, metavar="I,F,O",
               help="ifmap, filter, ofmap SRAM sizes in KiB (e.g. 64,64,64).")
@@ -73,17 +82,17 @@ def _single_op(gemm: str | None, conv: str | None, p):
 @click.option("--trace", "trace_path", type=OutputPath(), default=None,
               help="Write a Chrome trace (open in ui.perfetto.dev).")
 @click.option("--force", is_flag=True, help="Overwrite an existing --trace file.")
-def run(device, workload, gemm, conv, fmt, precision, weight, act, acc, kv, phase, seq, kv_len,
-        batch, layers, array, dataflow, sram_kb, bandwidth, memory_model, costs, clock_mhz,
-        as_json, trace_path, force) -> None:
+def run(device, settings, workload, gemm, conv, fmt, precision, weight, act, acc, kv, phase,
+        seq, kv_len, batch, layers, array, dataflow, sram_kb, bandwidth, memory_model, costs,
+        clock_mhz, as_json, trace_path, force) -> None:
     """Simulate a workload or a single op on a device.
 
     --format puts every operand in one number format (accumulating in fp32, or int32 for
     integer formats); --precision takes a preset (int8, fp8, w4a8, ...; default: int8 for
     single ops, the workload's own otherwise); the --*-format options override one operand
-    role."""
-    from costmodel.provider import get_provider
-    from hwsim.devices import get_device, simulate
+    role. --array/--dataflow/--sram-kb/--bandwidth/--memory-model are the systolic array's
+    fields; --set FIELD=VALUE sets any device's."""
+    from hwsim.api import resolve_device, resolve_workload, simulate
     from hwsim.devices.systolic import parse_array
     from hwsim.engine import chrome_trace
     from hwsim.io import atomic_write_json, check_output_file
@@ -94,34 +103,27 @@ def run(device, workload, gemm, conv, fmt, precision, weight, act, acc, kv, phas
         check_output_file(trace_path, force=force, what="trace file")
     single = workload is None
     prec = resolve_precision(fmt, precision, weight, act, acc, kv, "int8" if single else None)
-    over: dict = {"dataflow": dataflow, "bandwidth_words": bandwidth, "clock_mhz": clock_mhz,
-                  "memory_model": memory_model}
+    over: dict = _settings(settings)
+    over.update({"dataflow": dataflow, "bandwidth_words": bandwidth, "clock_mhz": clock_mhz,
+                 "memory_model": memory_model})
     if array is not None:
         over["rows"], over["cols"] = parse_array(array)
     if sram_kb is not None:
         over["sram_kb"] = tuple(_ints(sram_kb, "--sram-kb I,F,O", 3, 3))
-    spec = get_device(device, **over)
+    spec = resolve_device(device, **over)
     if workload is not None:
-        from hwsim.commands.workload import _load_or_build
-
-        graph = _load_or_build(workload, phase, seq, batch, kv_len, prec, "sgd")
-        if layers is not None and layers > len(graph.ops):
-            raise HwsimError(f"--layers must be from 1 to {len(graph.ops)} (the ops of "
-                             f"{graph.name}), got {layers}")
-        ops = graph.ops[:layers] if layers else graph.ops
-        name = graph.name
+        graph = resolve_workload(workload, phase=phase, seq=seq, batch=batch, kv_len=kv_len,
+                                 precision=prec)
     else:
         given = [o for o, v in (("--phase", phase), ("--seq", seq), ("--kv-len", kv_len),
                                 ("--layers", layers)) if v is not None]
         if given or batch != 1:
             raise HwsimError(f"{'/'.join(given or ['--batch'])} applies to --workload, not to a "
                              "single --gemm/--conv")
-        op, name = _single_op(gemm, conv, prec)
-        ops = (op,)
-    res = simulate(ops, spec, workload=name, keep_trace=trace_path is not None,
-                   costs=get_provider(costs))
+        graph = _single_op(gemm, conv, prec)
+    res = simulate(spec, graph, costs=costs, trace=trace_path is not None, layers=layers)
     if trace_path:
-        atomic_write_json(trace_path, chrome_trace(res.trace, spec.clock_mhz, name))
+        atomic_write_json(trace_path, chrome_trace(res.trace, res.clock_mhz, res.workload))
     if as_json:
         echo_json(res.to_dict())
         return
@@ -143,3 +145,21 @@ def run(device, workload, gemm, conv, fmt, precision, weight, act, acc, kv, phas
         con.print(f"note: {n}")
     if trace_path:
         con.print(f"trace: {trace_path}")
+
+
+def _settings(items: tuple[str, ...]) -> dict:
+    """``--set FIELD=VALUE`` pairs; values are read as YAML scalars or lists (``16``,
+    ``2.5``, ``null``, ``[64, 64, 64]``), then checked against the device's spec."""
+    import yaml
+
+    out: dict = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise HwsimError(f"--set expects FIELD=VALUE, got {item!r}")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise HwsimError(f"--set {key.strip()}: cannot read value {text!r}") from None
+        out[key.strip()] = value
+    return out

@@ -66,20 +66,6 @@ def resolve_precision(fmt: str | None, precision: str | None, weight: str | None
     )
 
 
-def _load_or_build(target: str, phase, seq, batch, kv_len, precision, optimizer):
-    import workloads
-
-    path = Path(target)
-    if target.endswith(".json") or (path.exists() and path.is_file()):
-        if any(v is not None for v in (phase, seq, kv_len)) or batch != 1:
-            raise HwsimError("--phase/--seq/--batch/--kv-len apply to built-in workloads, "
-                             f"not to a saved graph ({target})")
-        graph = workloads.load_graph(path)
-        return graph.with_precision(precision) if precision is not None else graph
-    return workloads.build_workload(target, phase=phase, seq=seq, batch=batch, kv_len=kv_len,
-                                    precision=precision, optimizer=optimizer)
-
-
 _precision_options = [
     click.option("--format", "fmt", metavar="FORMAT",
                  help="One number format for every operand (fp8_e4m3fn, int8, mxfp4, ...; "
@@ -155,8 +141,11 @@ def list_cmd(as_json: bool) -> None:
 def show_cmd(target, phase, seq, batch, kv_len, optimizer, fmt, precision, weight, act, acc, kv,
              per_op, as_json) -> None:
     """Totals of a built-in workload (NAME) or a saved graph (FILE.json)."""
+    from hwsim.api import resolve_workload  # lazy: CLI start-up time
+
     prec = resolve_precision(fmt, precision, weight, act, acc, kv, None)
-    graph = _load_or_build(target, phase, seq, batch, kv_len, prec, optimizer)
+    graph = resolve_workload(target, phase=phase, seq=seq, batch=batch, kv_len=kv_len,
+                             precision=prec, optimizer=optimizer)
     if as_json:
         out = graph.summary()
         if per_op:

@@ -219,7 +219,8 @@ def run_ops(factory: ModelFactory, workload: Any, *, prices: Prices,
                     cache[key] = seg
                 done = 1
             if keep_trace:
-                trace.extend(r.shifted(t, op.name) for r in seg.records)
+                if done:
+                    trace.extend(r.shifted(t, op.name) for r in seg.records)
                 for _ in range(done, rep):
                     t = int(env.now)
                     yield env.timeout(seg.total)

@@ -1,0 +1,111 @@
+"""The systolic array behind the device protocol: its kind, presets and per-piece model.
+
+A layer (one GEMM instance, or one op's vector work) is simulated on its own SimPy
+environment by :func:`hwsim.devices.systolic._simulate_gemm`: each layer starts with empty
+buffers and ends drained, as SCALE-Sim simulates layers, and the steady-state jump inside a
+large GEMM needs an environment to itself. The run's one environment (the shared driver,
+:func:`hwsim.engine.driver.run_ops`) then places each layer after the previous one; layers
+never overlap on this device (``concurrent_ops = False``), so its cycle counts stay
+SCALE-Sim's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping
+from typing import Any
+
+import simpy
+
+from hwsim.devices import fpga
+from hwsim.devices.base import DeviceKind
+from hwsim.devices.systolic import (
+    SystolicSpec,
+    _Instance,
+    _simulate_gemm,
+    _simulate_vector,
+)
+from hwsim.engine.driver import PieceStats, Segment, run_ops
+from hwsim.engine.lowering import Gemm, Lowered, lower_op
+from hwsim.engine.pricing import ProviderPrices
+from hwsim.engine.result import RunResult
+from hwsim.engine.trace import TraceSink
+
+
+def _segment(inst: _Instance) -> Segment:
+    return Segment(inst.total, PieceStats(inst.compute, inst.stall, inst.macs), inst.records,
+                   inst.busy, inst.moved, inst.sram_bytes)
+
+
+class SystolicModel:
+    """:class:`hwsim.engine.driver.DeviceModel` of a :class:`SystolicSpec`."""
+
+    memory_levels: Mapping[str, str] = {"dram": "dram"}
+    replayable = True
+    concurrent_ops = False
+
+    def __init__(self, env: simpy.Environment, sink: TraceSink, spec: SystolicSpec) -> None:
+        self.env = env
+        self.spec = spec
+        self.description = spec.describe()
+        self.clock_mhz = spec.clock_mhz
+        self.peak_macs_per_cycle = spec.rows * spec.cols
+
+    def lower(self, op: Any) -> Lowered:
+        return lower_op(op, device=self.spec.name)
+
+    def _place(self, inst: _Instance) -> Generator[Any, Any, Segment]:
+        yield self.env.timeout(inst.total)
+        return _segment(inst)
+
+    def run_gemm(self, g: Gemm, low: Lowered, tag: str) -> Generator[Any, Any, Segment]:
+        return self._place(_simulate_gemm(g, self.spec, low.word_bits, low.out_bits))
+
+    def run_vector(self, low: Lowered, tag: str) -> Generator[Any, Any, Segment]:
+        return self._place(_simulate_vector(low, self.spec))
+
+    def notes(self, counts: Mapping[str, int]) -> list[str]:
+        spec = self.spec
+        notes = []
+        if counts["vector_ops"]:
+            notes.append(f"{counts['vector_ops']} ops ran on the vector-unit fallback "
+                         f"({spec.lanes} lanes)")
+        if counts["masked_macs"]:
+            notes.append(f"{counts['masked_macs']:,} of the {counts['macs']:,} MACs are "
+                         "causal-attention work the mask discards: the array runs the full "
+                         "QK^T and PV GEMMs")
+        if spec.bandwidth_words is not None and spec.memory_model == "scalesim":
+            notes.append("stalls from SCALE-Sim 3.0.0's USER-bandwidth buffer model "
+                         "(memory_model='scalesim'), shown as one slice per layer")
+        if spec.bandwidth_words is None:
+            notes.append("DRAM in SCALE-Sim CALC mode: no stalls; only the first prefetch and "
+                         "the last ofmap drain of each layer add to total_cycles")
+        return notes
+
+
+def run(spec: SystolicSpec, workload: Any, *, costs: Any = None,
+        trace: bool = False) -> RunResult:
+    """Run a graph (or ops in order) on the array; ``costs`` prices MACs and traffic
+    (default: the analytical Horowitz 45 nm provider)."""
+    from costmodel.provider import get_provider
+
+    prices = ProviderPrices(costs if costs is not None else get_provider("analytical"))
+    return run_ops(lambda env, sink: SystolicModel(env, sink, spec), workload,
+                   prices=prices, keep_trace=trace)
+
+
+def presets() -> dict[str, Any]:
+    """``systolic`` (SCALE-Sim's example configuration) and ``fpga:<board>:<pe>`` for every
+    board and PE kind: the array a board's LUT/DSP budget affords."""
+    out: dict[str, Any] = {"systolic": SystolicSpec}
+    for board in fpga.board_names():
+        for pe in fpga.PE_KINDS:
+            out[f"fpga:{board}:{pe}"] = (lambda b=board, p=pe: fpga.fpga_spec(b, p))
+    return out
+
+
+KIND = DeviceKind(
+    name="systolic",
+    summary="systolic array, any rows x cols, OS/WS/IS dataflow, double-buffered SRAMs over "
+            "DRAM (SCALE-Sim v3 cycle-exact); fpga:<board>:<pe> presets size it from a "
+            "board's LUT/DSP budget and the PE's synthesised cost",
+    spec_type=SystolicSpec, run=run, presets=presets, default_preset="systolic")
