@@ -26,6 +26,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "cost": ("cost", "cost", "Learned area/energy/latency models of arithmetic units."),
     "run": ("run", "run", "Simulate a workload or a single op on a device."),
     "devices": ("devices", "devices", "Device kinds and presets, or one device's fields."),
+    "sweep": ("sweep", "sweep", "Declarative sweeps: run, resume, status, export."),
 }
 
 

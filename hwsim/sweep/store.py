@@ -1,0 +1,136 @@
+"""The sweep store: one SQLite file (WAL) in the output folder, one row per point.
+
+``plan`` holds every point of the sweep (written before any work, so ``status`` knows what is
+pending); ``results`` one row per finished point, keyed by the point's hash and written once,
+in its own transaction, by the driver only. A point that raised is a ``failed`` row with its
+error; a re-run skips ``done`` rows and retries ``failed`` ones in place, so a key never
+appears twice. A killed driver loses at most the points it had not committed yet.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from hwsim.errors import HwsimError
+from hwsim.sweep.spec import METRICS, Point
+
+DB_NAME = "sweep.db"
+SPEC_NAME = "sweep.yaml"
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS plan (key TEXT PRIMARY KEY, params TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS results (
+    key TEXT PRIMARY KEY,
+    status TEXT NOT NULL CHECK (status IN ('done', 'failed')),
+    error TEXT,
+    params TEXT NOT NULL,
+    {", ".join(f"{m} NUMERIC" for m in METRICS)},
+    energy_pj TEXT,
+    wall_s REAL,
+    version TEXT NOT NULL
+);
+"""
+
+
+class Store:
+    """The SQLite file of one sweep folder."""
+
+    def __init__(self, folder: str | Path, *, create: bool = False) -> None:
+        self.folder = Path(folder)
+        path = self.folder / DB_NAME
+        if not create and not path.is_file():
+            raise HwsimError(f"{str(self.folder)!r} holds no sweep store ({DB_NAME}); run "
+                             "'hwsim sweep FILE -o DIR' first")
+        try:
+            self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            if create:
+                self.db.executescript(_SCHEMA)
+            self.db.execute("SELECT 1 FROM plan, results LIMIT 1").fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise HwsimError(f"{str(path)!r} is not a sweep store: {exc}") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def add_plan(self, points: list[Point]) -> None:
+        with self._transaction():
+            self.db.executemany(
+                "INSERT OR IGNORE INTO plan (key, params) VALUES (?, ?)",
+                [(p.key, json.dumps(p.canonical, sort_keys=True)) for p in points])
+
+    def done_keys(self) -> set[str]:
+        return {k for (k,) in self.db.execute("SELECT key FROM results WHERE status='done'")}
+
+    def record(self, key: str, params: dict[str, Any], outcome: dict[str, Any],
+               version: str) -> None:
+        """Write one finished point (``outcome``: status, error, metrics) in one transaction;
+        a ``done`` row is never replaced."""
+        cols = ["key", "status", "error", "params", *METRICS, "energy_pj", "wall_s", "version"]
+        energy = outcome.get("energy_pj")
+        row = [key, outcome["status"], outcome.get("error"), json.dumps(params, sort_keys=True),
+               *(outcome.get("metrics", {}).get(m) for m in METRICS),
+               json.dumps(energy, sort_keys=True) if energy is not None else None,
+               outcome.get("wall_s"), version]
+        updates = ", ".join(f"{c}=excluded.{c}" for c in cols[1:])
+        with self._transaction():
+            self.db.execute(
+                f"INSERT INTO results ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) "
+                f"ON CONFLICT(key) DO UPDATE SET {updates} WHERE results.status='failed'", row)
+
+    def status(self) -> dict[str, int]:
+        done, failed = (self.db.execute(
+            "SELECT COUNT(*) FROM results WHERE status=?", (s,)).fetchone()[0]
+            for s in ("done", "failed"))
+        pending = self.db.execute(
+            "SELECT COUNT(*) FROM plan WHERE key NOT IN (SELECT key FROM results)").fetchone()[0]
+        return {"done": done, "failed": failed, "pending": pending}
+
+    def frame(self):
+        """Every result row as a pandas DataFrame (params stays a JSON column)."""
+        import pandas as pd
+
+        return pd.read_sql_query("SELECT * FROM results ORDER BY key", self.db)
+
+    def _transaction(self):
+        return _Transaction(self.db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: Any, *rest: Any) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def export(folder: str | Path, out: str | Path) -> Path:
+    """Write the store's results to ``out`` (``.parquet`` or ``.csv``) atomically."""
+    import io
+
+    from hwsim.io import atomic_write_bytes
+
+    out = Path(out)
+    if out.suffix not in (".parquet", ".csv"):
+        raise HwsimError(f"export file {str(out)!r} must end in .parquet or .csv")
+    with Store(folder) as store:
+        df = store.frame()
+    buf = io.BytesIO()
+    if out.suffix == ".parquet":
+        df.to_parquet(buf, engine="pyarrow", index=False)
+    else:
+        df.to_csv(buf, index=False)
+    return atomic_write_bytes(out, buf.getvalue())
