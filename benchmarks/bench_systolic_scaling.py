@@ -1,10 +1,11 @@
 """Run time of the systolic model against problem size: it must not grow with the tile count.
 
 For square GEMMs from 256^3 to 65536^3 on a few arrays and all three dataflows, times one
-simulation (CALC mode and a 10 words/cycle DRAM limit) and, on the sizes it can do in a few
-seconds, SCALE-Sim 3.0.0 on the same layer in the same run, as a ratio.
+simulation (CALC mode and a 10 words/cycle DRAM limit) and, on the layers it can do in a
+few seconds (it simulates every cycle, a few thousand a second), SCALE-Sim 3.0.0 on the same
+layer in the same run, as a ratio.
 
-    .venv/bin/python benchmarks/bench_systolic_scaling.py [--scalesim-max 256] [--json F]
+    .venv/bin/python benchmarks/bench_systolic_scaling.py [--scalesim-cycles 100000] [--json F]
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ ARRAYS = ((1, 1), (32, 32), (7, 13), (256, 256))
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--scalesim-max", type=int, default=256,
-                    help="largest size also run on SCALE-Sim (0: none; it simulates every cycle)")
+    ap.add_argument("--scalesim-cycles", type=int, default=100_000,
+                    help="run SCALE-Sim too on layers of at most this many compute cycles")
     ap.add_argument("--json", default=None, help="also write the results here")
     args = ap.parse_args()
     rows: list[dict] = []
@@ -38,7 +39,8 @@ def main() -> int:
                     wall = time.perf_counter() - t0
                     row = {"array": f"{r}x{c}", "dataflow": df, "bandwidth": bw, "n": n,
                            "cycles": res.total_cycles, "wall_s": wall}
-                    if bw is None and n <= args.scalesim_max and ss.available():
+                    if (bw is None and res.compute_cycles <= args.scalesim_cycles
+                            and ss.available()):
                         t1 = time.perf_counter()
                         ss.run([ss.gemm_row("l", n, n, n)], rows=r, cols=c, dataflow=df,
                                sram_kb=(kb, kb, kb))

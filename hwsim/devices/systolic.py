@@ -830,6 +830,20 @@ def _simulate_vector(low: Lowered, spec: SystolicSpec) -> _Instance:
     return _Instance.of_records(int(env.now), 0, 0, 0, sink.records)
 
 
+#: a GEMM repeated (batch, heads, groups) more often than this is traced once, and its other
+#: instances as one slice per resource with a ``repeat`` count
+TRACE_REPEATS = 64
+
+
+def _repeat_slices(inst: _Instance, times: int, start: int, op: str) -> list[TraceRecord]:
+    end = start + times * inst.total
+    return [TraceRecord(res, "compute" if res == "array" else "transfer",
+                        f"{times} more instances", start, end, op,
+                        nbytes=times * inst.moved.get(res, 0),
+                        macs=times * inst.macs if res == "array" else 0, repeat=times)
+            for res in inst.busy]
+
+
 @dataclass
 class _Acc:
     energy: dict[str, float] = field(default_factory=lambda: {"mac": 0.0, "sram": 0.0,
@@ -916,9 +930,13 @@ def simulate(ops: Iterable[Any], spec: SystolicSpec, *, workload: str = "ops",
             op_macs += rep * inst.macs
             op_dram += rep * inst.dram_bytes
             if keep_trace:
-                for _ in range(rep):
+                shown = rep if rep <= TRACE_REPEATS else 1
+                for _ in range(shown):
                     trace.extend(r.shifted(now, op.name) for r in inst.records)
                     now += inst.total
+                if shown < rep:  # the other instances as one slice per resource
+                    trace.extend(_repeat_slices(inst, rep - shown, now, op.name))
+                    now += (rep - shown) * inst.total
             else:
                 now += rep * inst.total
         total_compute += op_compute

@@ -75,7 +75,7 @@ def test_compressed_equals_uncompressed(df):
         got = _simulate_gemm(g, spec, 8, 8, min_jump=1)
         assert _numbers(got) == _numbers(ref), (shape, array, kb, bw, mm)
         jumped += any(r.repeat > 1 for r in got.records)
-    assert jumped >= 20
+    assert jumped >= 10
 
 
 @pytest.mark.parametrize("array", [(1, 1), (32, 32), (7, 13), (256, 256)])
@@ -115,3 +115,16 @@ def test_scalesim_memory_model_refuses_huge_layers():
     spec = SystolicSpec(bandwidth_words=10, memory_model="scalesim")
     with pytest.raises(HwsimError, match="demands .* cycles"):
         simulate_gemm(8192, 8192, 8192, spec)
+
+
+def test_many_gemm_instances_trace_as_one_repeated_slice():
+    from hwsim.devices.systolic import TRACE_REPEATS, simulate
+    from workloads import MatMul
+
+    n = 10 * TRACE_REPEATS
+    op = MatMul(name="bmm", a_shape=(n, 40, 64), b_shape=(n, 64, 30)).with_precision("int8")
+    res = simulate([op], SystolicSpec(bandwidth_words=4), keep_trace=True)
+    reps = [r for r in res.trace if r.repeat > 1]
+    assert {r.repeat for r in reps} == {n - 1} and len(res.trace) < 50
+    assert max(r.end for r in res.trace) == res.total_cycles
+    assert sum(r.macs for r in res.trace) == res.macs == n * 40 * 64 * 30
