@@ -27,6 +27,8 @@ import hashlib
 import json
 import math
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -202,14 +204,16 @@ def make_point(choice: dict[str, Any]) -> Point:
     if not isinstance(device, str):
         raise HwsimError(f"sweep file: device {device!r} must be a kind or preset name")
     overrides = {k[7:]: v for k, v in choice.items() if k.startswith("device.")}
-    spec = get_device(device)
-    kind = kind_of(spec)
-    spec = build_spec(kind, spec, overrides, where="sweep file: device ")
+    with _context(f"device {device}" + "".join(f", {k}={v!r}" for k, v in overrides.items())):
+        spec = get_device(device)
+        kind = kind_of(spec)
+        spec = build_spec(kind, spec, overrides)
     wl = {k[9:]: v for k, v in choice.items() if k.startswith("workload.")}
     name = choice["workload"]
     if not isinstance(name, str):
         raise HwsimError(f"sweep file: workload {name!r} must be a built-in workload name")
-    info = get_info(name)
+    with _context("workload"):
+        info = get_info(name)
     workload = {"name": info.name, "phase": wl.get("phase") or info.default_phase,
                 "seq": wl.get("seq"), "kv_len": wl.get("kv_len"), "batch": wl.get("batch", 1),
                 "layers": wl.get("layers")}
@@ -217,13 +221,25 @@ def make_point(choice: dict[str, Any]) -> Point:
         v = workload[k]
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
             raise HwsimError(f"sweep file: workload.{k} must be an integer >= 1, got {v!r}")
-    precision = _precision(choice)
+    with _context("precision"):
+        precision = _precision(choice)
     prec = asdict(precision) if precision is not None else None
     canonical = {"device": {"kind": kind.name, **_plain(spec_fields(spec))},
                  "workload": workload, "precision": prec}
     task = {"device": device, "overrides": overrides, "workload": workload,
             "precision": prec}
     return Point(point_key(canonical), task, canonical)
+
+
+@contextmanager
+def _context(what: str) -> Iterator[None]:
+    """Prefix an error raised inside with ``sweep file: <what>:``."""
+    try:
+        yield
+    except HwsimError as exc:
+        msg = str(exc)
+        raise HwsimError(msg if msg.startswith("sweep file") else
+                         f"sweep file: {what}: {msg}") from None
 
 
 def _plain(d: dict[str, Any]) -> dict[str, Any]:

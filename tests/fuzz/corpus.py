@@ -1,9 +1,9 @@
 """A corpus of malformed input files, one per class of mistake a user (or an attacker) makes.
 
 Every file is built here, in code, into a folder the session owns: graph JSON, ONNX (with
-``onnx.helper``), dataset CSV, skops model archives, device files. Names say what is wrong;
-the few names starting ``ok_`` are valid, so each command's success path is fuzzed too.
-Sweep files are a hook: ``SWEEP_CASES`` stays empty until ``hwsim sweep`` exists.
+``onnx.helper``), dataset CSV, skops model archives, device files, sweep files. Names say
+what is wrong; the few names starting ``ok_`` are valid, so each command's success path is
+fuzzed too.
 """
 
 from __future__ import annotations
@@ -16,10 +16,52 @@ from pathlib import Path
 
 import numpy as np
 
-#: HOOK for ``hwsim sweep`` (not written yet): add ``name -> text`` entries of malformed sweep
-#: files (YAML/JSON) here, and tests/fuzz/test_fuzz_files.py drives them through
-#: ``hwsim sweep FILE`` once the command exists.
-SWEEP_CASES: dict[str, str] = {}
+#: A valid two-point sweep (in every fuzz sandbox as ``sweep.yaml``).
+SWEEP_OK = ("device: {name: systolic, rows: [4, 8], cols: 4}\n"
+            "workload: {name: resnet8, layers: 1}\n")
+
+#: Sweep files (``hwsim sweep FILE``): ``ok_`` ones run, the others must be refused.
+SWEEP_CASES: dict[str, str] = {
+    "ok_two_points.yaml": SWEEP_OK,
+    "ok_random.json": json.dumps({"device": "systolic", "workload": {"name": "ds-cnn",
+                                  "layers": [1, 2]}, "search": "random", "samples": 1}),
+    "empty.yaml": "",
+    "not_mapping.yaml": "- device\n",
+    "no_workload.yaml": "device: systolic\n",
+    "unknown_top.yaml": SWEEP_OK + "budget: 3\n",
+    "unknown_device.yaml": "device: warp-drive\nworkload: resnet8\n",
+    "unknown_field.yaml": "device: {name: systolic, warp: [1]}\nworkload: resnet8\n",
+    "bad_value.yaml": "device: {name: systolic, rows: [-1]}\nworkload: resnet8\n",
+    "wrong_type.yaml": "device: {name: systolic, dataflow: [7]}\nworkload: resnet8\n",
+    "empty_axis.yaml": "device: {name: systolic, rows: []}\nworkload: resnet8\n",
+    "nested_axis.yaml": "device: {name: systolic, rows: [[1]]}\nworkload: resnet8\n",
+    "unknown_workload.yaml": "device: systolic\nworkload: resnet9000\n",
+    "bad_layers.yaml": "device: systolic\nworkload: {name: resnet8, layers: 0}\n",
+    "unknown_format.yaml": SWEEP_OK + "format: [fp9]\n",
+    "unknown_precision.yaml": SWEEP_OK + "precision: w3a3\n",
+    "both_precision_format.yaml": SWEEP_OK + "precision: int8\nformat: int8\n",
+    "unknown_objective.yaml": SWEEP_OK + "objectives: [happiness]\n",
+    "guided.yaml": SWEEP_OK + "search: guided\n",
+    "random_no_samples.yaml": SWEEP_OK + "search: random\n",
+    "zero_samples.yaml": SWEEP_OK + "search: random\nsamples: 0\n",
+    "nan_clock.yaml": "device: {name: systolic, clock_mhz: .nan}\nworkload: resnet8\n",
+    "python_tag.yaml": "!!python/object/apply:os.system ['echo pwned']\n",
+    "nested_100000.yaml": "[" * 100_000 + "]" * 100_000,
+}
+
+
+def swept_db() -> bytes:
+    """The store of :data:`SWEEP_OK`, run to the end (``swept/sweep.db`` in the sandbox)."""
+    import tempfile
+
+    import yaml
+
+    from hwsim.sweep import parse_sweep, pool_evaluator, run_sweep
+    from hwsim.sweep.store import DB_NAME
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run_sweep(parse_sweep(yaml.safe_load(SWEEP_OK)), tmp, pool_evaluator(1))
+        return (Path(tmp) / DB_NAME).read_bytes()
 
 
 def tiny_graph() -> dict:

@@ -86,18 +86,21 @@ class Outcome:
 @cache
 def _valid_inputs() -> dict[str, bytes]:
     return {"model.onnx": corpus.valid_onnx_bytes(),
-            "graph.json": json.dumps(corpus.tiny_graph()).encode()}
+            "graph.json": json.dumps(corpus.tiny_graph()).encode(),
+            "sweep.yaml": corpus.SWEEP_OK.encode(), "swept/sweep.db": corpus.swept_db()}
 
 
 @contextlib.contextmanager
 def sandbox() -> Iterator[Path]:
     """A fresh working folder holding a file, a non-empty and an empty folder (targets the
     strategies name as outputs: ``existing.txt``, ``full/``, ``empty/``) and two valid
-    inputs: ``model.onnx`` and ``graph.json`` (a two-op graph)."""
+    inputs: ``model.onnx``, ``graph.json`` (a two-op graph), ``sweep.yaml`` (a two-point sweep)
+    and ``swept/`` (that sweep, done)."""
     cwd = os.getcwd()
     with tempfile.TemporaryDirectory(prefix="hwsim-fuzz-") as tmp:
         root = Path(tmp)
         for name, data in _valid_inputs().items():
+            (root / name).parent.mkdir(exist_ok=True)
             (root / name).write_bytes(data)
         (root / "existing.txt").write_text("a user's file\n")
         (root / "full").mkdir()

@@ -75,6 +75,11 @@ VALID: dict[str, st.SearchStrategy[str]] = {
     "model": st.sampled_from(("model.onnx", "graph.json", "missing.onnx", "full")),
     "names": st.sampled_from(FORMATS),
     "values": st.sampled_from(("1.5", "-3e-4", "448", "1e-9", "inf", "nan", "-0")),
+    # sweep: sweep.yaml and swept/ (a finished two-point sweep) are in every sandbox
+    "file": st.sampled_from(("sweep.yaml", "missing.yaml", "graph.json", "full")),
+    "folder": st.sampled_from(("swept", "full", "empty", "missing", "existing.txt")),
+    "--workers": ints(1, 2), "--dask-local": ints(1, 2),
+    "--scheduler": st.sampled_from(("tcp://127.0.0.1:1", "nonsense://x", "")),
 }
 #: Commands that need exactly one of these options (a clean example draws one of them).
 ONE_OF: dict[tuple[str, ...], tuple[str, ...]] = {("run",): ("--workload", "--gemm", "--conv")}
@@ -93,10 +98,13 @@ REFUSED: dict[tuple[str, ...], dict[str, st.SearchStrategy[str]]] = {
     ("cost", "train"): {"--folds": st.sampled_from(("0", "1", "-1", "x")), "--data": MISSING,
                         "--seed": NOT_AN_INT},
     ("cost", "validate"): {"--folds": st.sampled_from(("0", "1", "-1", "x")), "--data": MISSING,
-                           "--split": st.sampled_from(("", "design", "RANDOM"))},
+                           "--split": st.sampled_from(("", "DESIGN", "RANDOM"))},
     ("cost", "study"): {"--data": MISSING, "--model": st.sampled_from(("missing.skops",
                                                                       "existing.txt"))},
     ("demo",): {"--seed": NOT_AN_INT, "--out": st.just("existing.txt/sub")},
+    # starting pools and Dask clusters: their runs are tests/sweep's
+    ("sweep", "run"): {"--workers": st.sampled_from(("0", "-1", "x", "100000")),
+                       "--dask-local": st.sampled_from(("0", "-2", "x"))},
 }
 
 

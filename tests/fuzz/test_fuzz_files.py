@@ -105,9 +105,7 @@ def test_device_files(name: str, files) -> None:
     _expect(DEVICE_COMMANDS, files["device"][name])
 
 
-@pytest.mark.parametrize("name", sorted(corpus.SWEEP_CASES) or [
-    pytest.param("-", marks=pytest.mark.skip(reason="HOOK: 'hwsim sweep' does not exist yet; "
-                                             "add its malformed files to corpus.SWEEP_CASES"))])
+@pytest.mark.parametrize("name", sorted(corpus.SWEEP_CASES))
 def test_sweep_files(name: str, tmp_path) -> None:
     path = tmp_path / name
     path.write_text(corpus.SWEEP_CASES[name])
