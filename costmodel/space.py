@@ -1,14 +1,16 @@
 """The design space the dataset sweeps: one frozen :class:`DesignPoint` per RTL configuration.
 
 A point names a registered generator (:func:`rtl.unit.build_unit`) and its parameters. Its
-``key`` (a hash of the parameters) names the design's cache file, so a resumed sweep finds
-what an earlier run finished. :func:`design_space` lists the sweep cheapest first (Yosys time
+``key`` (a hash of the canonical parameters: the format by its identity, so ``e3m4`` and
+``fp8_e3m4`` are one design) names the design's cache file, so a resumed sweep finds what an
+earlier run finished. :func:`design_space` lists the sweep cheapest first (Yosys time
 grows roughly with the square of the operand width), so an interrupted sweep still covers
 every unit family.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import asdict, dataclass
@@ -86,9 +88,17 @@ class DesignPoint:
 
     @property
     def key(self) -> str:
-        """Stable hash of the unit and its parameters (the cache file name)."""
-        blob = json.dumps({"unit": self.unit, **self.params()}, sort_keys=True)
+        """Stable hash of the unit and its canonical parameters (the cache file name): an
+        alias of a format (``e3m4``) hashes as its canonical name (``fp8_e3m4``)."""
+        params = {**self.params(), "format": canonical_format(self.format)}
+        blob = json.dumps({"unit": self.unit, **params}, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @property
+    def base(self) -> tuple[str, str, str, int]:
+        """The base design (unit, canonical format, accumulator, block) that every pipeline,
+        saturate, multiplier and direction variant shares: the ``design`` validation group."""
+        return (self.unit, canonical_format(self.format), self.acc, self.block)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,6 +109,26 @@ class DesignPoint:
         cast = {"pipeline": int, "block": int, "saturate": _as_bool}
         return cls(**{k: cast.get(k, str)(v) for k, v in d.items()
                       if k in cls.__dataclass_fields__})
+
+
+def canonical_format(name: str) -> str:
+    """The canonical name of a format (``hwsim.numerics.resolve``: one name per value set)."""
+    return resolve(name).name
+
+
+def format_identity(name: str) -> tuple[Any, ...]:
+    """What a format is, independent of any name: its kind and its defining fields (for a
+    block format, its element's and scale's too). Two spellings of one format agree."""
+    def fields(f: Any) -> tuple[Any, ...]:
+        out: list[Any] = [type(f).__name__]
+        for fl in dataclasses.fields(f):
+            if fl.name == "name":
+                continue
+            v = getattr(f, fl.name)
+            out.append((fl.name, fields(v) if dataclasses.is_dataclass(v) else v))
+        return tuple(out)
+
+    return fields(resolve(name))
 
 
 def _as_bool(v: Any) -> bool:

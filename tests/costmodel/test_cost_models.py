@@ -85,27 +85,52 @@ def test_training_reproduces_the_claimed_validation(shipped_df):
         assert got.mape < got.baseline_mape
 
 
-# formats and widths the sweep never had, one design per family (none is in the dataset)
-UNSEEN = (DesignPoint("minifloat-mul", "e3m4"), DesignPoint("minifloat-add", "e3m4"),
-          DesignPoint("lmul", "e7m2"), DesignPoint("mac", "e3m4", acc="fp16"),
-          DesignPoint("int-mul", "int9"), DesignPoint("convert", "e7m2"))
+# Formats and widths the sweep never had, under any name (e3m4, say, is fp8_e3m4, which it
+# had): one design per family where that costs no new synthesis code path, five in all
+UNSEEN = (DesignPoint("minifloat-mul", "e2m5"), DesignPoint("mac", "e2m5", acc="fp16"),
+          DesignPoint("lmul", "e7m2"), DesignPoint("int-mul", "int9"),
+          DesignPoint("convert", "e7m2"))
+
+
+def test_unseen_designs_are_unseen_under_any_name(shipped_df):
+    """No unseen format's identity (its defining fields, not its name) is in the dataset."""
+    from costmodel.space import format_identity
+
+    seen = {format_identity(f) for f in shipped_df["format"].unique()}
+    keys = set(shipped_df["key"])
+    for p in UNSEEN:
+        assert format_identity(p.format) not in seen, f"{p.format} is in the dataset"
+        assert p.key not in keys
+
+
+def test_design_key_is_the_format_identity_not_its_spelling(shipped_df):
+    from costmodel.space import format_identity
+
+    assert DesignPoint("mac", "e3m4").key == DesignPoint("mac", "fp8_e3m4").key
+    assert DesignPoint("mac", "e3m4").base == DesignPoint("mac", "fp8_e3m4", 1, True).base
+    assert format_identity("e3m4") in {format_identity(f) for f in shipped_df["format"]}
+    # the shipped keys are the canonical ones
+    rows = shipped_df.to_dict("records")
+    assert [DesignPoint.from_dict(r).key for r in rows] == [r["key"] for r in rows]
 
 
 @pytest.mark.rtl
-def test_predictions_for_unseen_designs_match_yosys(shipped_model, shipped_df, tmp_path):
-    """The shipped model against a fresh Yosys synthesis of designs it was not trained on."""
+@pytest.mark.slow
+def test_predictions_for_unseen_designs_match_yosys(shipped_model, tmp_path):
+    """The shipped model against a fresh Yosys synthesis of designs it was not trained on
+    (test_unseen_designs_are_unseen_under_any_name checks that they are not)."""
     require_tool("yosys")
     from costmodel.dataset import evaluate_design
 
     errors = {"area": [], "delay": []}
     for p in UNSEEN:
-        assert p.key not in set(shipped_df["key"])
         truth = evaluate_design(p, tmp_path)
         preds, why = shipped_model.predict(p, targets=tuple(errors))
         assert why == []
         for pr in preds:
             y = truth[TARGETS[pr.target]]
             errors[pr.target].append(abs(pr.value - y) / y)
-    # measured when written: area 0.1-5.5% (mean 2.1%), delay 0.0-1.8%
+    # measured when written (about 90 s): area 0.0-5.5% (mean 2.2%), delay 0.2-1.8%; energy,
+    # not asserted here, 0.8-10.7%
     assert max(errors["area"]) < 0.10 and np.mean(errors["area"]) < 0.05
     assert max(errors["delay"]) < 0.05
