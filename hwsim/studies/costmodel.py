@@ -6,7 +6,9 @@ model's prediction beside it:
 - FP8 vs INT8 MAC area, against van Baalen et al.'s claim (arXiv 2303.17951) that FP8 costs
   50-180% more than INT8 in dedicated hardware;
 - minifloat vs integer MAC LUTs on an ice40 FPGA;
-- the learned and the analytical (Horowitz 45 nm) cost providers side by side.
+- the learned and the analytical (Horowitz 45 nm) cost providers side by side;
+- the energy proxy's fp16/fp32 multiply and add and int8/int32 multiply ratios beside
+  Horowitz's (:mod:`costmodel.anchors`): how far the proxy scales with width as the table does.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from costmodel.anchors import horowitz_ratios
 from costmodel.models import TARGETS, CostModel
 from costmodel.provider import AnalyticalCostProvider, LearnedCostProvider, Op
 from costmodel.space import DesignPoint
@@ -94,6 +97,7 @@ def headlines(model: CostModel, df: Any) -> dict[str, Any]:
                 "analytical_pj": analytical.energy_pj(Op(op, fmt)),
                 "learned_transistors": learned.area(Op(op, fmt)).value,
                 "analytical_transistors": analytical.area(Op(op, fmt)).value})
+    out["energy_anchors"] = [r.to_dict() for r in horowitz_ratios()]
     return out
 
 
@@ -132,6 +136,16 @@ def headline_markdown(h: dict[str, Any]) -> str:
         lines.append(f"| {r['op']} | {r['format']} | {r['learned_pj']:.3g} | "
                      f"{r['analytical_pj']:.3g} | {r['learned_transistors']:.0f} | "
                      f"{r['analytical_transistors']:.0f} |")
+    lines += ["", "## Energy proxy vs Horowitz 45 nm: narrow/wide ratios", "",
+              "Calibrated at one point (int8 multiply = 0.2 pJ); these ratios test how it scales "
+              "with width (simulated, not predicted).", "",
+              "| op | narrow/wide | proxy pJ | Horowitz pJ | proxy ratio | Horowitz ratio | "
+              "proxy/Horowitz |", "|---|---|---|---|---|---|---|"]
+    for r in h["energy_anchors"]:
+        lines.append(f"| {r['op']} | {r['narrow']}/{r['wide']} | "
+                     f"{r['proxy_narrow_pj']:.3g}/{r['proxy_wide_pj']:.3g} | "
+                     f"{r['table_narrow_pj']:.3g}/{r['table_wide_pj']:.3g} | "
+                     f"{r['proxy_ratio']:.3f} | {r['table_ratio']:.3f} | {r['agreement']:.2f}x |")
     return "\n".join(lines) + "\n"
 
 
