@@ -65,6 +65,7 @@ bandwidth)`` cycles; views cost nothing. Training ops (backward, weight update) 
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import math
 from collections.abc import Generator, Iterable
@@ -211,7 +212,7 @@ class Segment:
     block: tuple[tuple[Tile, int], ...]
     repeat: int = 1
 
-    @property
+    @functools.cached_property
     def block_tiles(self) -> int:
         return sum(c for _, c in self.block)
 

@@ -125,7 +125,7 @@ def test_parse_array(text, ok):
 
 def test_registry():
     assert get_device("systolic", rows=8, cols=8).rows == 8
-    with pytest.raises(HwsimError, match="known: systolic, fpga"):
+    with pytest.raises(HwsimError, match="known kinds and presets: systolic, fpga"):
         get_device("systolc_16x16")
 
 
