@@ -5,7 +5,7 @@ simulation (CALC mode and a 10 words/cycle DRAM limit) and, on the layers it can
 few seconds (it simulates every cycle, a few thousand a second), SCALE-Sim 3.0.0 on the same
 layer in the same run, as a ratio.
 
-    .venv/bin/python benchmarks/bench_systolic_scaling.py [--scalesim-cycles 100000] [--json F]
+    .venv/bin/python benchmarks/bench_systolic_scaling.py [--scalesim-cycles 30000] [--json F]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ ARRAYS = ((1, 1), (32, 32), (7, 13), (256, 256))
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--scalesim-cycles", type=int, default=100_000,
+    ap.add_argument("--scalesim-cycles", type=int, default=30_000,
                     help="run SCALE-Sim too on layers of at most this many compute cycles")
     ap.add_argument("--json", default=None, help="also write the results here")
     args = ap.parse_args()
