@@ -178,13 +178,26 @@ def _predict_kind(kind: str, est: Any, x_full: np.ndarray, names: Sequence[str])
     return np.exp(p) if k.log_target else np.maximum(p, 1e-9)
 
 
-def cross_val_predict(kind: str, x: np.ndarray, y: np.ndarray, names: Sequence[str],
-                      folds: int = 5, seed: int = SEED) -> np.ndarray:
-    """Out-of-fold predictions of ``kind`` (k-fold, shuffled)."""
-    from sklearn.model_selection import KFold
+def cv_splitter(folds: int, seed: int, groups: np.ndarray | None) -> Any:
+    """k-fold (shuffled), or, given ``groups``, group k-fold: every row of a group lands in
+    the same fold, so no fold is scored on a design whose sibling it trained on."""
+    from sklearn.model_selection import GroupKFold, KFold
 
+    if groups is None:
+        return KFold(folds, shuffle=True, random_state=seed)
+    n = len(np.unique(groups))
+    if not 2 <= folds <= n:
+        raise HwsimError(f"folds must be an integer from 2 to {n} (the groups "
+                         f"cross-validated), got {folds!r}")
+    return GroupKFold(folds, shuffle=True, random_state=seed)
+
+
+def cross_val_predict(kind: str, x: np.ndarray, y: np.ndarray, names: Sequence[str],
+                      folds: int = 5, seed: int = SEED,
+                      groups: np.ndarray | None = None) -> np.ndarray:
+    """Out-of-fold predictions of ``kind`` (k-fold, shuffled; group k-fold given ``groups``)."""
     preds = np.empty_like(y)
-    for tr, te in KFold(folds, shuffle=True, random_state=seed).split(x):
+    for tr, te in cv_splitter(folds, seed, groups).split(x, y, groups):
         preds[te] = _predict_kind(kind, _fit_kind(kind, x[tr], y[tr], names, seed), x[te],
                                   names)
     return preds
@@ -220,10 +233,11 @@ def _interval_table(x: np.ndarray, y: np.ndarray, oof: np.ndarray, names: Sequen
 
 def fit_target(target: str, x: np.ndarray, y: np.ndarray, names: Sequence[str], *,
                kinds: Sequence[str] = tuple(MODEL_KINDS), folds: int = 5,
-               seed: int = SEED) -> FittedTarget:
-    """Pick the kind with the lowest cross-validated MAPE, fit it, calibrate its interval."""
+               seed: int = SEED, groups: np.ndarray | None = None) -> FittedTarget:
+    """Pick the kind with the lowest cross-validated MAPE (grouped CV given ``groups``), fit
+    it, calibrate its interval."""
     y = np.maximum(np.asarray(y, dtype=float), 1e-9)
-    oof = {k: cross_val_predict(k, x, y, names, folds, seed) for k in kinds}
+    oof = {k: cross_val_predict(k, x, y, names, folds, seed, groups) for k in kinds}
     scores = {k: mape(y, p) for k, p in oof.items()}
     best = min(scores, key=scores.__getitem__)
     bounds = _interval_table(x, y, oof[best], names)

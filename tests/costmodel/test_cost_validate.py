@@ -1,0 +1,98 @@
+"""Grouped validation: what each split holds out together, and that the hold-out never
+chooses the model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from costmodel import validate as val
+from hwsim.cli import main
+from hwsim.errors import HwsimError
+
+FORMATS = ("fp8_e4m3fn", "fp8_e5m2", "e3m3", "e2m2", "e4m4", "e5m3", "fp6_e3m2fn", "e3m5")
+FAST = {"kinds": ("physical", "gbr"), "folds": 2, "targets": ("area", "energy")}
+
+
+@pytest.fixture(scope="module")
+def small_df(shipped_df):
+    keep = shipped_df["unit"].isin(("minifloat-mul", "lmul")) & shipped_df["format"].isin(FORMATS)
+    return shipped_df[keep].reset_index(drop=True)
+
+
+def test_design_groups_hold_every_variant_of_a_base_design(shipped_df):
+    groups = val.split_groups(shipped_df, "design")
+    base = shipped_df[["unit", "format", "acc", "block"]].astype(str).agg("|".join, axis=1)
+    # one group per (unit, format, accumulator, block), whatever the pipeline/saturate/mul
+    assert len(np.unique(groups)) == base.nunique()
+    for _, rows in shipped_df.groupby(["unit", "format", "acc", "block"]):
+        assert len(set(groups[rows.index])) == 1
+    assert shipped_df.groupby(["unit", "format", "acc", "block"]).size().max() > 1
+
+
+def test_format_groups_resolve_aliases(small_df):
+    df = small_df.copy()
+    df.loc[df.index[:3], "format"] = "e3m4"
+    df.loc[df.index[3:6], "format"] = "fp8_e3m4"
+    groups = val.split_groups(df, "format")
+    assert set(groups[:6]) == {"fp8_e3m4"}
+    # the first six rows are one unit's variants of one format: one base design either way
+    assert df["unit"].iloc[:6].nunique() == 1 and df["acc"].iloc[:6].nunique() == 1
+    assert len(set(val.split_groups(df, "design")[:6])) == 1
+
+
+@pytest.mark.parametrize("split", ["design", "format"])
+def test_the_hold_out_never_takes_part_in_the_choice(small_df, monkeypatch, split):
+    """Every fit during model choice sees only training groups; the held-out groups are
+    scored once, by the chosen model."""
+    seen: list[np.ndarray] = []
+    real = val.fit_target
+
+    def spy(target, x, y, names, **kw):
+        seen.append(kw["groups"])
+        return real(target, x, y, names, **kw)
+
+    monkeypatch.setattr(val, "fit_target", spy)
+    rep = val.validate(small_df, splits=(split,), **FAST)
+    groups = val.split_groups(small_df, split)
+    test = val._holdout(groups, 0)
+    assert 0 < test.sum() < len(small_df)
+    held = set(groups[test])
+    assert len(seen) == 2 and all(set(g).isdisjoint(held) and len(g) == (~test).sum()
+                                  for g in seen)
+    s = rep.get(split, "area")
+    assert s.n_test == test.sum() and s.groups == len(held)
+
+
+def test_report_puts_grouped_splits_first_and_says_missed(small_df):
+    rep = val.validate(small_df, splits=("random", "family", "design"), **FAST)
+    assert [s.split for s in rep.scores] == ["design"] * 2 + ["family"] * 2 + ["random"] * 2
+    checks = rep.checks()
+    assert set(checks) == {"design/area", "design/energy"}
+    for k, c in checks.items():
+        assert c["limit"] == val.MAPE_TARGETS["design"][k.split("/")[1]]
+        assert c["ok"] == (c["mape"] <= c["limit"])
+    table = rep.table()
+    assert table.splitlines()[2].startswith("design")
+    for c in checks.values():
+        assert ("MISSED" if not c["ok"] else "ok") in table
+    json.dumps(rep.to_dict(), allow_nan=False)
+
+
+def test_too_few_groups_for_the_folds_is_a_user_error(small_df):
+    with pytest.raises(HwsimError, match="folds must be an integer from 2 to"):
+        val.validate(small_df, splits=("format",), kinds=("physical",), folds=8)
+
+
+def test_cli_default_split_is_design(tmp_path, small_df, capsys):
+    csv = tmp_path / "d.csv"
+    small_df[small_df["format"].isin(FORMATS[:3])].to_csv(csv, index=False)
+    argv = ["cost", "validate", "--data", str(csv), "--folds", "2", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {s["split"] for s in out["scores"]} == {"design"}
+    assert out["targets_mape_pct"]["design"]["delay"] == 3.0
+    assert main([*argv[:-1], "--split", "format", "--folds", "99"]) == 2
+    assert capsys.readouterr().err.startswith("error: folds must be")
