@@ -111,7 +111,14 @@ def run_sweep(sweep: Sweep, folder: str | Path, evaluator: Evaluator, *,
               progress: Callable[[int, int], Iterable[None]] | None = None) -> dict[str, int]:
     """Run the points of ``sweep`` not done yet in ``folder``; returns the store's status.
 
+    ``spec_text`` (default: the sweep's mapping as YAML) is stored as ``sweep.yaml``; a
+    folder holding another sweep is refused unless ``force`` (which starts it afresh).
+
     ``progress(done_before, total)`` is a generator advanced once per finished point."""
+    if spec_text is None:
+        import yaml
+
+        spec_text = yaml.safe_dump(sweep.source, sort_keys=False)
     folder = prepare_folder(folder, spec_text, force=force)
     points = sweep.points()
     with Store(folder, create=True) as store:
@@ -132,15 +139,14 @@ def run_sweep(sweep: Sweep, folder: str | Path, evaluator: Evaluator, *,
         return store.status()
 
 
-def prepare_folder(folder: str | Path, spec_text: str | None, *, force: bool) -> Path:
+def prepare_folder(folder: str | Path, spec_text: str, *, force: bool) -> Path:
     """The sweep folder, with ``spec_text`` stored as its spec. A folder holding another
     sweep, or anything else, is refused unless ``force`` (which clears its store)."""
     from hwsim.io import atomic_write_text, check_output_dir, make_dirs
 
     folder = Path(folder)
     spec_path = folder / SPEC_NAME
-    same = spec_path.is_file() and spec_text is not None and (
-        spec_path.read_text(encoding="utf-8") == spec_text)
+    same = spec_path.is_file() and spec_path.read_text(encoding="utf-8") == spec_text
     if not same and folder.is_dir() and any(folder.iterdir()):
         if not force:
             what = "another sweep" if spec_path.is_file() else "other files"
@@ -149,7 +155,7 @@ def prepare_folder(folder: str | Path, spec_text: str | None, *, force: bool) ->
         for name in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm"):
             (folder / name).unlink(missing_ok=True)
     folder = make_dirs(check_output_dir(folder, force=True))
-    if spec_text is not None and not same:
+    if not same:
         atomic_write_text(spec_path, spec_text)
     return folder
 
