@@ -13,8 +13,9 @@ from __future__ import annotations
 import argparse
 import time
 
-from hwsim.devices import scalesim_compat as ss
-from hwsim.devices.systolic import SystolicSpec, simulate
+from hwsim.devices import run
+from hwsim.devices.systolic import SystolicSpec
+from hwsim.devices.systolic import scalesim_compat as ss
 from workloads import Conv2d, MatMul, build_workload
 
 
@@ -47,7 +48,7 @@ def main() -> int:
     for df in args.dataflows.split(","):
         spec = SystolicSpec(rows=32, cols=32, dataflow=df)
         t0 = time.perf_counter()
-        ours = simulate(ops, spec)
+        ours = run(spec, ops)
         t_ours = time.perf_counter() - t0
         t_ref = 0.0
         ref_cycles, ref_total = [], []
@@ -76,7 +77,7 @@ def main() -> int:
               flush=True)
     g = build_workload("llama2-7b", phase="decode", kv_len=1024, precision="w4a8")
     t0 = time.perf_counter()
-    res = simulate(g.ops, SystolicSpec(rows=32, cols=32, dataflow="ws"))
+    res = run(SystolicSpec(rows=32, cols=32, dataflow="ws"), g)
     t_llama = time.perf_counter() - t0
     out["llama2_7b_decode"] = {"wall_s": t_llama, "compute_cycles": res.compute_cycles,
                                "ops": len(g.ops)}

@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from hwsim.devices import scalesim_compat as ss
 from hwsim.devices.systolic import SystolicSpec, simulate_gemm
+from hwsim.devices.systolic import scalesim_compat as ss
 
 SIZES = (256, 1024, 4096, 16384, 65536)
 ARRAYS = ((1, 1), (32, 32), (7, 13), (256, 256))

@@ -102,12 +102,13 @@ def systolic_step(cfg: DemoConfig) -> StepResult:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from hwsim.devices.systolic import SystolicSpec, simulate
+    from hwsim.devices import run
+    from hwsim.devices.systolic import SystolicSpec
     from hwsim.io import save_figure
     from workloads import build_workload
 
     g = build_workload("resnet18", precision="int8")
-    runs = {df: simulate(g.ops, SystolicSpec(rows=32, cols=32, dataflow=df, bandwidth_words=16))
+    runs = {df: run(SystolicSpec(rows=32, cols=32, dataflow=df, bandwidth_words=16), g)
             for df in ("os", "ws", "is")}
     fig, ax = plt.subplots(figsize=(9, 3.5))
     layers = [o for o in runs["os"].ops if o.unit == "array"]

@@ -4,7 +4,7 @@
 
 - ``systolic``: a rows x cols systolic array (OS/WS/IS), cycle-exact with SCALE-Sim v3, and
   its ``fpga:<board>:<pe>`` presets (e.g. ``fpga:pynq-z2:int8-dsp``): the array a public
-  FPGA board affords with a PE kind (:mod:`hwsim.devices.fpga`).
+  FPGA board affords with a PE kind (:mod:`hwsim.devices.systolic.fpga`).
 
 >>> from hwsim.devices import get_device, run
 >>> res = run(get_device("systolic", rows=16, cols=16), graph)
@@ -24,7 +24,6 @@ from hwsim.devices.base import (
     run,
     unregister,
 )
-from hwsim.devices.systolic import SystolicSpec, simulate, simulate_gemm  # noqa: F401  (moving)
 
 __all__ = ["DeviceKind", "all_presets", "build_spec", "get_device", "get_kind", "kind_of",
            "kinds", "register", "run", "unregister"]

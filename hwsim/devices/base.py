@@ -35,7 +35,7 @@ from hwsim.io import read_mapping
 #: built-in kinds: name -> module exposing ``KIND`` (imported on first use, so listing the
 #: kinds does not import every device model)
 BUILTIN_KINDS: dict[str, str] = {
-    "systolic": "hwsim.devices.systolic_device",
+    "systolic": "hwsim.devices.systolic",
 }
 
 

@@ -1,7 +1,7 @@
 """The SimPy discrete-event kernel: resources, traces as data, run results.
 
 Events are tiles and transfers, never single MACs; cycle counts inside a tile come from
-closed-form models of each device (e.g. :mod:`hwsim.devices.systolic_timing`).
+closed-form models of each device (e.g. :mod:`hwsim.devices.systolic.timing`).
 """
 
 from hwsim.engine.resources import ComputeUnit, DoubleBuffer, MemoryLevel, MemorySpec

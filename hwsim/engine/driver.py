@@ -35,6 +35,10 @@ from hwsim.engine.trace import TraceRecord, TraceSink, busy_cycles, bytes_moved
 from hwsim.errors import HwsimError
 from workloads import Graph
 
+#: a piece repeated (batch, heads, groups) more often than this is traced once, and its other
+#: instances as one slice per resource carrying a ``repeat`` count
+TRACE_REPEATS = 64
+
 
 @dataclass(frozen=True)
 class PieceStats:
@@ -219,12 +223,17 @@ def run_ops(factory: ModelFactory, workload: Any, *, prices: Prices,
                     cache[key] = seg
                 done = 1
             if keep_trace:
+                shown = rep if rep <= TRACE_REPEATS else 1
                 if done:
                     trace.extend(r.shifted(t, op.name) for r in seg.records)
-                for _ in range(done, rep):
+                for _ in range(done, shown):
                     t = int(env.now)
                     yield env.timeout(seg.total)
                     trace.extend(r.shifted(t, op.name) for r in seg.records)
+                if shown < rep:  # the other instances as one slice per resource
+                    t = int(env.now)
+                    yield env.timeout(seg.total * (rep - shown))
+                    trace.extend(_repeat_slices(seg, rep - shown, t, op.name))
             elif rep > done:
                 yield env.timeout(seg.total * (rep - done))
             e = _segment_energy(seg, mac_pj, prices, model.memory_levels)
@@ -275,6 +284,16 @@ def run_ops(factory: ModelFactory, workload: Any, *, prices: Prices,
                                  "masked_macs": tot.masked_macs})), energy_source=prices.name)
 
 
+def _repeat_slices(seg: Segment, times: int, start: int, op: str) -> list[TraceRecord]:
+    """``times`` more instances of ``seg`` from ``start``, as one slice per resource."""
+    with_macs = {r.resource for r in seg.records if r.macs}
+    return [TraceRecord(res, "transfer" if res in seg.moved else "compute",
+                        f"{times} more instances", start, start + times * seg.total, op,
+                        nbytes=times * seg.moved.get(res, 0),
+                        macs=times * seg.stats.macs if res in with_macs else 0, repeat=times)
+            for res in seg.busy]
+
+
 def graph_of(workload: Any) -> Any:
     """A :class:`workloads.Graph` as it is, or a sequence of ops as a graph named "ops"."""
     if isinstance(workload, Graph):
@@ -305,5 +324,5 @@ def _groups(ops: Sequence[Any], concurrent: Sequence[Sequence[str]]) -> list[lis
     return out
 
 
-__all__ = ["DeviceModel", "ModelFactory", "PieceStats", "Prices", "Segment", "graph_of",
-           "run_ops"]
+__all__ = ["TRACE_REPEATS", "DeviceModel", "ModelFactory", "PieceStats", "Prices", "Segment",
+           "graph_of", "run_ops"]

@@ -49,8 +49,9 @@ def run(workloads: Sequence[tuple[str, str, dict]] = WORKLOADS,
         on_row: Callable[[EnergyRow], None] | None = None) -> list[EnergyRow]:
     """Simulate every workload x format once per provider (32x32 WS array, CALC mode)."""
     from costmodel.provider import get_provider
-    from hwsim.devices import SystolicSpec, simulate
-    from workloads import build_workload
+    from hwsim.devices import run as run_on
+    from hwsim.devices.systolic import SystolicSpec
+    from workloads import Graph, build_workload
 
     spec = SystolicSpec(dataflow="ws")
     costs = {p: get_provider(p) for p in providers}
@@ -59,7 +60,7 @@ def run(workloads: Sequence[tuple[str, str, dict]] = WORKLOADS,
         for fmt in formats:
             graph = build_workload(name, precision=fmt, **opts)
             for p, provider in costs.items():
-                res = simulate(graph.ops, spec, workload=label, costs=provider)
+                res = run_on(spec, Graph(label, graph.ops), costs=provider)
                 e = res.energy_pj
                 row = EnergyRow(label, fmt, p, res.macs, res.total_cycles, e["mac"] / 1e6,
                                 e["sram"] / 1e6, e["dram"] / 1e6)

@@ -14,8 +14,8 @@ gets three numbers, and the Pareto-optimal formats are marked:
   synth_pe_luts.py``).
   Cost "views" say which circuit counts as the PE (see :data:`VIEWS`).
 - **throughput**: ``floor(budget / PE LUTs)`` PEs as a near-square array on the board's LUT
-  budget, clocked by :func:`hwsim.devices.fpga.clock_estimate_mhz` from the PE's logic depth,
-  simulated by :func:`hwsim.devices.systolic.simulate` on the model's array ops.
+  budget, clocked by :func:`hwsim.devices.systolic.fpga.clock_estimate_mhz` from the PE's
+  logic depth, simulated by :func:`hwsim.devices.run` on the model's array ops.
 
 Everything is a deterministic function of the arguments (seeded); nothing is downloaded.
 """
@@ -364,7 +364,7 @@ def near_square(pes: int) -> tuple[int, int]:
 
 def clock_mhz(cost: PeCost) -> float:
     from costmodel.provider import FpgaResources
-    from hwsim.devices.fpga import clock_estimate_mhz
+    from hwsim.devices.systolic.fpga import clock_estimate_mhz
 
     return clock_estimate_mhz(FpgaResources(cost.luts, 0, cost.ff, cost.logic_depth_gates))
 
@@ -377,7 +377,8 @@ def array_run(model: str, rows: int, cols: int, clock: float, *, dataflow: str =
     batch norm into the weights and fuses the rest into the datapath, and the simulator's
     fallback unit is as wide as the array, which would tie their cost to the PE format.
     """
-    from hwsim.devices.systolic import SystolicSpec, simulate
+    from hwsim.devices import run
+    from hwsim.devices.systolic import SystolicSpec
     from workloads import build_workload
     from workloads.formats import Precision
 
@@ -385,7 +386,7 @@ def array_run(model: str, rows: int, cols: int, clock: float, *, dataflow: str =
     prec = Precision(name=f"w{f}a{f}", weight=f, act=f, acc="int32", out=f, hp=f)
     spec = SystolicSpec(rows=rows, cols=cols, dataflow=dataflow, sram_kb=sram_kb,
                         bandwidth_words=None, clock_mhz=clock, name="fpga-lut")
-    res = simulate(build_workload(model, precision=prec).ops, spec, workload=model)
+    res = run(spec, build_workload(model, precision=prec))
     ops = [o for o in res.ops if o.unit == "array"]
     return sum(o.total_cycles for o in ops), sum(o.macs for o in ops)
 
@@ -426,7 +427,7 @@ def run(models: Sequence[str] = MODELS, formats: Sequence[str] = FORMATS, *,
         on_model: Callable[[str], None] | None = None) -> StudyResult:
     """Error, PE cost and throughput of every format on every model; Pareto marks per
     (model, view). ``max_layers`` keeps only the first layers of each model (quick tests)."""
-    from hwsim.devices.fpga import LUT_BUDGET_FRACTION, get_board
+    from hwsim.devices.systolic.fpga import LUT_BUDGET_FRACTION, get_board
 
     b = get_board(board)
     budget = int(b.luts * LUT_BUDGET_FRACTION)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from hwsim.devices import scalesim_compat
+from hwsim.devices.systolic import scalesim_compat
 from tests.tooling import unavailable
 
 

@@ -5,8 +5,8 @@ import functools
 
 import pytest
 
-from hwsim.devices import get_device, simulate
-from hwsim.devices.fpga import PE_KINDS, board_names
+from hwsim.devices import all_presets, get_device, run
+from hwsim.devices.systolic.fpga import PE_KINDS, board_names
 from hwsim.engine.lowering import lower_op
 from hwsim.errors import HwsimError
 from workloads import build_workload, list_workloads
@@ -16,8 +16,8 @@ LLM_SIZES = {"prefill": {"seq": 24}, "decode": {"kv_len": 40}}
 
 
 def device_presets() -> list[str]:
-    """Every device preset by name (to be replaced by the device registry's list)."""
-    return ["systolic"] + [f"fpga:{b}:{pe}" for b in board_names() for pe in PE_KINDS]
+    """Every preset of every registered device kind (a new kind joins the matrix by itself)."""
+    return sorted(all_presets())
 
 
 def workload_phases() -> list[tuple[str, str]]:
@@ -44,10 +44,10 @@ def test_every_workload_and_phase_runs(device):
         where = f"{name}/{phase} on {device}"
         if phase == "train":
             with pytest.raises(HwsimError, match="runs inference only") as err:
-                simulate(g.ops, spec, workload=name)
+                run(spec, g)
             assert "\n" not in str(err.value), where
             continue
-        res = simulate(g.ops, spec, workload=name)
+        res = run(spec, g)
         assert res.total_cycles >= res.compute_cycles > 0, where
         assert res.stall_cycles >= 0, where
         assert all(v >= 0 for v in res.energy_pj.values()) and res.energy_total_pj > 0, where

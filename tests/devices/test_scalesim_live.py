@@ -4,8 +4,9 @@ from dataclasses import replace
 
 import pytest
 
-from hwsim.devices import scalesim_compat as ss
-from hwsim.devices.systolic import SystolicSpec, simulate, simulate_gemm
+from hwsim.devices import run
+from hwsim.devices.systolic import SystolicSpec, simulate_gemm
+from hwsim.devices.systolic import scalesim_compat as ss
 
 GEMMS = [(33, 70, 45), (1, 64, 70), (40, 1, 9), (70, 33, 1), (3, 200, 5), (150, 7, 2)]
 ARRAYS = [(32, 32), (8, 4), (4, 16), (16, 2), (1, 8)]
@@ -53,7 +54,7 @@ def test_conv_compute_cycles_match(scalesim_ok, df):
         ops.append(Conv2d(name=f"c{i}", x_shape=(1, c, h, w), out_channels=co, kernel=k,
                           stride=s, padding=p).with_precision("int8"))
     ref = ss.run(rows, rows=16, cols=8, dataflow=df, gemm=False)
-    res = simulate(ops, SystolicSpec(rows=16, cols=8, dataflow=df))
+    res = run(SystolicSpec(rows=16, cols=8, dataflow=df), ops)
     assert [o.compute_cycles for o in res.ops] == [r.compute_cycles for r in ref]
 
 
@@ -67,7 +68,7 @@ def test_stalls_when_bandwidth_bound(scalesim_ok):
     window, once per column fold), time each refill after the previous one, not after the
     miss, and count a late refill's wait twice; our tiles are loaded once per use over one
     channel. ``memory_model="scalesim"`` replays SCALE-Sim's bookkeeping
-    (:mod:`hwsim.devices.scalesim_memory`) and matches it exactly."""
+    (:mod:`hwsim.devices.systolic.scalesim_memory`) and matches it exactly."""
     spec = SystolicSpec(dataflow="os", bandwidth_words=10)
     big = ss.run([ss.gemm_row("b", 256, 256, 256)], rows=32, cols=32, dataflow="os",
                  bandwidth_words=10, user_bandwidth=True)[0]

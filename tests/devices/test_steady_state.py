@@ -12,14 +12,10 @@ import time
 import pytest
 
 from hwsim.cli import main
-from hwsim.devices.systolic import (
-    SystolicSpec,
-    _simulate_gemm,
-    plan,
-    plan_tiles_by_fold,
-    simulate_gemm,
-)
-from hwsim.devices.systolic_timing import calc_drain_cycles, calc_drain_cycles_by_fold
+from hwsim.devices import run
+from hwsim.devices.systolic import SystolicSpec, simulate_gemm
+from hwsim.devices.systolic.array import _simulate_gemm, plan, plan_tiles_by_fold
+from hwsim.devices.systolic.timing import calc_drain_cycles, calc_drain_cycles_by_fold
 from hwsim.engine import chrome_trace
 from hwsim.engine.lowering import Gemm
 from hwsim.errors import HwsimError
@@ -85,7 +81,7 @@ def test_huge_gemm_is_fast(array):
         spec = SystolicSpec(rows=array[0], cols=array[1], dataflow=df, sram_kb=(kb, kb, kb),
                             bandwidth_words=bw)
         t0 = time.perf_counter()
-        res = simulate_gemm(65536, 65536, 65536, spec, keep_trace=True)
+        res = simulate_gemm(65536, 65536, 65536, spec, trace=True)
         assert time.perf_counter() - t0 < 2.0  # target well under 1 s; loose for CI hosts
         assert res.macs == 65536**3 and res.total_cycles > res.compute_cycles
         assert len(res.trace) < 2000  # repeated tiles are one slice with a repeat count
@@ -118,12 +114,12 @@ def test_scalesim_memory_model_refuses_huge_layers():
 
 
 def test_many_gemm_instances_trace_as_one_repeated_slice():
-    from hwsim.devices.systolic import TRACE_REPEATS, simulate
+    from hwsim.engine.driver import TRACE_REPEATS
     from workloads import MatMul
 
     n = 10 * TRACE_REPEATS
     op = MatMul(name="bmm", a_shape=(n, 40, 64), b_shape=(n, 64, 30)).with_precision("int8")
-    res = simulate([op], SystolicSpec(bandwidth_words=4), keep_trace=True)
+    res = run(SystolicSpec(bandwidth_words=4), [op], trace=True)
     reps = [r for r in res.trace if r.repeat > 1]
     assert {r.repeat for r in reps} == {n - 1} and len(res.trace) < 50
     assert max(r.end for r in res.trace) == res.total_cycles

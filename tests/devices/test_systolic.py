@@ -5,11 +5,12 @@ from dataclasses import replace
 
 import pytest
 
-from hwsim.devices import get_device, simulate, simulate_gemm
-from hwsim.devices.fpga import PE_KINDS, fpga_spec, pe_resources
-from hwsim.devices.systolic import SystolicSpec, parse_array, plan_tiles
-from hwsim.devices.systolic_timing import Gemm
+from hwsim.devices import get_device, run
+from hwsim.devices.systolic import SystolicSpec, parse_array, simulate_gemm
+from hwsim.devices.systolic.array import plan_tiles
+from hwsim.devices.systolic.fpga import PE_KINDS, fpga_spec, pe_resources
 from hwsim.engine import chrome_trace
+from hwsim.engine.lowering import Gemm
 from hwsim.errors import HwsimError
 from workloads import build_workload
 
@@ -42,7 +43,7 @@ def test_scalesim_memory_model_swaps_only_the_stalls():
     assert b.stall_cycles == 124
     assert (a.compute_cycles, a.macs, a.bytes_moved) == (b.compute_cycles, b.macs, b.bytes_moved)
     assert b.total_cycles - b.stall_cycles == a.total_cycles - a.stall_cycles
-    traced = simulate_gemm(16, 200, 1, compat, keep_trace=True)
+    traced = simulate_gemm(16, 200, 1, compat, trace=True)
     stalls = [(r.name, r.cycles) for r in traced.trace if r.kind == "stall"]
     assert stalls == [("SCALE-Sim memory model", 124)]
     calc = [simulate_gemm(100, 70, 90, SystolicSpec(rows=8, cols=8, sram_kb=(1, 1, 2),
@@ -53,7 +54,7 @@ def test_scalesim_memory_model_swaps_only_the_stalls():
 
 def test_trace_is_data_and_chrome_json(tmp_path):
     res = simulate_gemm(64, 64, 64, SystolicSpec(bandwidth_words=4, sram_kb=(4, 4, 4)),
-                        keep_trace=True)
+                        trace=True)
     kinds = {(r.resource, r.kind) for r in res.trace}
     assert ("array", "compute") in kinds and ("dram", "transfer") in kinds
     busy = sum(r.cycles for r in res.trace if r.resource == "array" and r.kind == "compute")
@@ -70,7 +71,7 @@ def test_trace_is_data_and_chrome_json(tmp_path):
 
 def test_resnet18_and_llama_decode_layer_run():
     g = build_workload("resnet18", precision="int8")
-    res = simulate(g.ops, SystolicSpec(dataflow="ws"))
+    res = run(SystolicSpec(dataflow="ws"), g)
     assert res.macs == sum(o.macs for o in g.ops if o.OP_TYPE == "conv2d" or
                            o.OP_TYPE == "matmul")
     assert res.total_cycles >= res.compute_cycles > 0
@@ -83,7 +84,7 @@ def test_llama_decode_step_is_fast():
 
     g = build_workload("llama2-7b", phase="decode", kv_len=512, precision="w4a8")
     t0 = time.perf_counter()
-    res = simulate(g.ops, SystolicSpec(dataflow="os"))
+    res = run(SystolicSpec(dataflow="os"), g)
     assert time.perf_counter() - t0 < 5.0  # target < 1 s; loose here for loaded CI hosts
     assert res.compute_cycles > 0
 
@@ -110,7 +111,7 @@ def test_sram_too_small_for_one_tile():
 def test_training_op_refused():
     g = build_workload("resnet8", phase="train")
     with pytest.raises(HwsimError, match="inference only"):
-        simulate(g.ops, SystolicSpec())
+        run(SystolicSpec(), g)
 
 
 @pytest.mark.parametrize("text,ok", [("32x32", (32, 32)), ("8x16", (8, 16)), ("0x4", None),
@@ -131,7 +132,7 @@ def test_registry():
 
 @pytest.mark.parametrize("pe", list(PE_KINDS))
 def test_fpga_presets_fit_budget(pe):
-    from hwsim.devices.fpga import LUT_BUDGET_FRACTION, get_board
+    from hwsim.devices.systolic.fpga import LUT_BUDGET_FRACTION, get_board
 
     board = get_board("pynq-z2")
     spec = fpga_spec("pynq-z2", pe)
@@ -145,6 +146,6 @@ def test_fpga_presets_fit_budget(pe):
 def test_fpga_int8_dsp_beats_fp8_lut_on_throughput():
     g = build_workload("resnet18", precision="int8")
     conv = [o for o in g.ops if o.OP_TYPE == "conv2d"][:3]
-    t_int = simulate(conv, get_device("fpga:pynq-z2:int8-dsp")).seconds
-    t_fp8 = simulate(conv, get_device("fpga:pynq-z2:fp8-lut")).seconds
+    t_int = run(get_device("fpga:pynq-z2:int8-dsp"), conv).seconds
+    t_fp8 = run(get_device("fpga:pynq-z2:fp8-lut"), conv).seconds
     assert t_int < t_fp8

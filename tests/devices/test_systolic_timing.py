@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hwsim.devices.systolic_reference import reference_gemm
-from hwsim.devices.systolic_timing import (
+from hwsim.devices.systolic.reference import reference_gemm
+from hwsim.devices.systolic.timing import (
     Gemm,
     calc_drain_cycles,
     calc_prefetch_cycles,

@@ -62,7 +62,7 @@ import math
 
 import numpy as np
 
-from hwsim.devices.systolic_timing import Gemm, check_dataflow, compute_cycles
+from hwsim.devices.systolic.timing import Gemm, check_dataflow, compute_cycles
 from hwsim.errors import HwsimError
 
 #: largest replay :func:`stall_cycles` accepts: demanded cycles (about 10 us each) and cells

@@ -1,7 +1,7 @@
 """The systolic array behind the device protocol: its kind, presets and per-piece model.
 
 A layer (one GEMM instance, or one op's vector work) is simulated on its own SimPy
-environment by :func:`hwsim.devices.systolic._simulate_gemm`: each layer starts with empty
+environment by :func:`hwsim.devices.systolic.array._simulate_gemm`: each layer starts with empty
 buffers and ends drained, as SCALE-Sim simulates layers, and the steady-state jump inside a
 large GEMM needs an environment to itself. The run's one environment (the shared driver,
 :func:`hwsim.engine.driver.run_ops`) then places each layer after the previous one; layers
@@ -16,19 +16,16 @@ from typing import Any
 
 import simpy
 
-from hwsim.devices import fpga
 from hwsim.devices.base import DeviceKind
-from hwsim.devices.systolic import (
-    SystolicSpec,
-    _Instance,
-    _simulate_gemm,
-    _simulate_vector,
-)
+from hwsim.devices.systolic import fpga
+from hwsim.devices.systolic.array import _Instance, _simulate_gemm, _simulate_vector
+from hwsim.devices.systolic.spec import SystolicSpec
 from hwsim.engine.driver import PieceStats, Segment, run_ops
 from hwsim.engine.lowering import Gemm, Lowered, lower_op
 from hwsim.engine.pricing import ProviderPrices
 from hwsim.engine.result import RunResult
 from hwsim.engine.trace import TraceSink
+from hwsim.numerics import resolve
 
 
 def _segment(inst: _Instance) -> Segment:
@@ -93,6 +90,19 @@ def run(spec: SystolicSpec, workload: Any, *, costs: Any = None,
                    prices=prices, keep_trace=trace)
 
 
+def simulate_gemm(m: int, k: int, n: int, spec: SystolicSpec, *, fmt: str = "int8",
+                  trace: bool = False, costs: Any = None) -> RunResult:
+    """One ``M x K`` by ``K x N`` GEMM with every operand in ``fmt`` (accumulating in int32
+    for integer formats, fp32 otherwise): the shape SCALE-Sim's GEMM topologies describe."""
+    from workloads import Graph, MatMul, OpFormats
+
+    f = resolve(fmt)
+    acc = "int32" if f.kind == "int" else "fp32"
+    op = MatMul(name="gemm", a_shape=(m, k), b_shape=(k, n),
+                fmt=OpFormats(x=f.name, w=f.name, y=f.name, acc=acc))
+    return run(spec, Graph(f"gemm {m}x{k}x{n}", (op,)), costs=costs, trace=trace)
+
+
 def presets() -> dict[str, Any]:
     """``systolic`` (SCALE-Sim's example configuration) and ``fpga:<board>:<pe>`` for every
     board and PE kind: the array a board's LUT/DSP budget affords."""
@@ -109,3 +119,5 @@ KIND = DeviceKind(
             "DRAM (SCALE-Sim v3 cycle-exact); fpga:<board>:<pe> presets size it from a "
             "board's LUT/DSP budget and the PE's synthesised cost",
     spec_type=SystolicSpec, run=run, presets=presets, default_preset="systolic")
+
+__all__ = ["KIND", "SystolicModel", "presets", "run", "simulate_gemm"]

@@ -18,7 +18,7 @@ Shape mapping (ours -> SCALE-Sim topology):
   ``B > 1``, dilation or unequal strides go through the equivalent GEMM instead
   (``M = B*Ho*Wo``, ``K = kh*kw*C``, ``N = Cout``), which gives the same compute cycles.
 - In every case the operand matrices are ``M x K`` (ifmap), ``K x N`` (filter), ``M x N``
-  (ofmap), and the dataflows place them as documented in :mod:`hwsim.devices.systolic_timing`.
+  (ofmap), and the dataflows place them as documented in :mod:`hwsim.devices.systolic.timing`.
 """
 
 from __future__ import annotations

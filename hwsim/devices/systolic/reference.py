@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import simpy
 
-from hwsim.devices.systolic_timing import check_dataflow
+from hwsim.devices.systolic.timing import check_dataflow
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ still takes the whole-array time (the unused lanes stream padding).
 SCALE-Sim reports "Total Cycles" as the index of the last cycle, so a layer's compute cycles
 are ``folds * cycles_per_fold - 1``; :func:`compute_cycles` follows that convention and the
 tests in ``tests/devices`` check it against a live SCALE-Sim and against a cycle-by-cycle
-simulation (:mod:`hwsim.devices.systolic_reference`).
+simulation (:mod:`hwsim.devices.systolic.reference`).
 
 The last section times SCALE-Sim's CALC-mode memory system (no bandwidth limit), which
 turns "Total Cycles" into "Total Cycles (incl. prefetch)": that figure is the last ofmap

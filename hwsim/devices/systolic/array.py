@@ -2,7 +2,7 @@
 ifmap/filter/ofmap SRAMs filled over one shared DRAM channel.
 
 Compute cycles equal SCALE-Sim v3's "Total Cycles" (closed forms in
-:mod:`hwsim.devices.systolic_timing`). Around them the SimPy model adds what the memory
+:mod:`hwsim.devices.systolic.timing`). Around them the SimPy model adds what the memory
 system costs:
 
 - Folds (one array-sized mapping of a GEMM) are grouped into tiles: consecutive folds whose
@@ -14,8 +14,8 @@ system costs:
 - ``bandwidth_words=None`` is SCALE-Sim's CALC mode: DRAM never stalls the array; only the
   first prefetch and the ofmap write-out after the last compute cycle add to
   ``total_cycles``, both timed as SCALE-Sim 3.0.0's memory system times them
-  (:func:`~hwsim.devices.systolic_timing.calc_prefetch_cycles`,
-  :func:`~hwsim.devices.systolic_timing.calc_drain_cycles`), so ``total_cycles`` equals its
+  (:func:`~hwsim.devices.systolic.timing.calc_prefetch_cycles`,
+  :func:`~hwsim.devices.systolic.timing.calc_drain_cycles`), so ``total_cycles`` equals its
   "Total Cycles (incl. prefetch)" exactly (tests check it live, narrow and tall arrays and
   small SRAMs included). That write-out follows SCALE-Sim, not our tiles: in WS/IS it counts
   the partial sums every row fold writes, and part of it may drain during compute. The
@@ -25,7 +25,7 @@ system costs:
   mode stalls far more on operands larger than half their SRAM: its buffers keep a window of
   1/100-SRAM "sets" of the operand, slide it through the operand in prefetch order, evict
   what a later fold re-reads (the OS ifmap once per column fold), chain every refill behind
-  the previous one and count each late refill twice (:mod:`hwsim.devices.scalesim_memory`).
+  the previous one and count each late refill twice (:mod:`hwsim.devices.systolic.scalesim_memory`).
   ``memory_model="scalesim"`` replays that bookkeeping and uses its stall cycles, which equal
   SCALE-Sim 3.0.0's exactly on GEMM topologies (tests check it live; a conv replays its
   equivalent GEMM, within 0.2% of SCALE-Sim's conv run); the tile schedule still sets the
@@ -68,19 +68,19 @@ import bisect
 import functools
 import itertools
 import math
-from collections.abc import Generator, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Generator
+from dataclasses import dataclass, replace
 from typing import Any
 
 import simpy
 
-from hwsim.devices import scalesim_memory
-from hwsim.devices.systolic_timing import (
+from hwsim.devices.systolic import scalesim_memory
+from hwsim.devices.systolic.spec import SystolicSpec
+from hwsim.devices.systolic.timing import (
     CALC_PREFETCH_WORDS,
     DATAFLOWS,
     calc_drain_cycles,
     calc_prefetch_cycles,
-    check_dataflow,
     compute_cycles,
     cycles_per_fold,
     first_demand_cycle,
@@ -88,93 +88,10 @@ from hwsim.devices.systolic_timing import (
     fold_traffic,
     mapping,
 )
-from hwsim.engine.lowering import Gemm, Lowered, check_cycles, lower_op
+from hwsim.engine.lowering import Gemm, Lowered, check_cycles
 from hwsim.engine.resources import ComputeUnit, DoubleBuffer, MemoryLevel, MemorySpec
-from hwsim.engine.result import OpResult, RunResult
 from hwsim.engine.trace import TraceRecord, TraceSink, busy_cycles, bytes_moved
 from hwsim.errors import HwsimError
-
-#: how stalls under a bandwidth limit are computed: our tile schedule (default), or a replay of
-#: SCALE-Sim 3.0.0's USER-mode read/write buffers (:mod:`hwsim.devices.scalesim_memory`)
-MEMORY_MODELS: tuple[str, ...] = ("tiles", "scalesim")
-
-
-@dataclass(frozen=True)
-class SystolicSpec:
-    """A systolic array and its memories. Defaults are SCALE-Sim's example config
-    (configs/scale.cfg: 32x32, 64 KiB per SRAM, 10 words/cycle); the clock is an assumption
-    (SCALE-Sim has none)."""
-
-    rows: int = 32
-    cols: int = 32
-    dataflow: str = "os"
-    sram_kb: tuple[int, int, int] = (64, 64, 64)  # ifmap, filter, ofmap (KiB)
-    bandwidth_words: float | None = None  # DRAM words/cycle; None = SCALE-Sim CALC mode
-    clock_mhz: float = 200.0
-    name: str = "systolic"
-    vector_lanes: int | None = None  # fallback unit width; None = cols
-    pe: str = "mac"  # label of the PE kind (the FPGA presets name theirs)
-    memory_model: str = "tiles"  # stalls under a bandwidth limit; see MEMORY_MODELS
-
-    def __post_init__(self) -> None:
-        for f in ("rows", "cols"):
-            v = getattr(self, f)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise HwsimError(f"systolic array: {f} must be a positive integer, got {v!r} "
-                                 "(e.g. --array 32x32)")
-        object.__setattr__(self, "dataflow", check_dataflow(self.dataflow))
-        sram = tuple(self.sram_kb)
-        if len(sram) != 3 or any(not isinstance(s, int | float) or s <= 0 for s in sram):
-            raise HwsimError("systolic array: sram_kb must be three positive sizes in KiB "
-                             f"(ifmap, filter, ofmap), got {self.sram_kb!r}")
-        object.__setattr__(self, "sram_kb", sram)
-        if self.bandwidth_words is not None and not self.bandwidth_words > 0:
-            raise HwsimError(f"systolic array: bandwidth must be positive words/cycle, got "
-                             f"{self.bandwidth_words!r}")
-        if not self.clock_mhz > 0:
-            raise HwsimError(f"systolic array: clock must be positive MHz, got {self.clock_mhz}")
-        if self.vector_lanes is not None and self.vector_lanes < 1:
-            raise HwsimError("systolic array: vector_lanes must be positive")
-        if self.memory_model not in MEMORY_MODELS:
-            raise HwsimError(f"systolic array: unknown memory model {self.memory_model!r}; "
-                             f"known: {', '.join(MEMORY_MODELS)}")
-        bw = self.bandwidth_words
-        if self.memory_model == "scalesim" and bw is not None and int(bw) != bw:
-            raise HwsimError("systolic array: memory_model='scalesim' needs a whole number "
-                             f"of bandwidth words/cycle, got {bw!r}")
-
-    @property
-    def lanes(self) -> int:
-        return self.vector_lanes or self.cols
-
-    def sram_words(self, which: int, word_bits: int) -> int:
-        """Words in SRAM ``which`` (0 ifmap, 1 filter, 2 ofmap)."""
-        return int(self.sram_kb[which] * 1024 * 8 // word_bits)
-
-    def half_words(self, which: int, word_bits: int) -> int:
-        """Words in one half of SRAM ``which`` (0 ifmap, 1 filter, 2 ofmap)."""
-        return self.sram_words(which, word_bits) // 2
-
-    def describe(self) -> str:
-        bw = "CALC" if self.bandwidth_words is None else f"{self.bandwidth_words:g} words/cycle"
-        if self.bandwidth_words is not None and self.memory_model != "tiles":
-            bw += f" ({self.memory_model} memory model)"
-        return (f"{self.name} {self.rows}x{self.cols} {self.dataflow}, SRAM "
-                f"{'/'.join(f'{s:g}' for s in self.sram_kb)} KiB, DRAM {bw}, "
-                f"{self.clock_mhz:g} MHz")
-
-
-def parse_array(text: str) -> tuple[int, int]:
-    """``"32x32"`` -> (32, 32), with the project's error for anything else."""
-    parts = str(text).lower().replace("*", "x").split("x")
-    try:
-        r, c = (int(p) for p in parts)
-    except ValueError:
-        raise HwsimError(f"--array must look like ROWSxCOLS (e.g. 32x32), got {text!r}") from None
-    if r < 1 or c < 1:
-        raise HwsimError(f"--array needs at least 1 row and 1 column, got {text!r}")
-    return r, c
-
 
 # --- tiles ---------------------------------------------------------------------------------
 
@@ -831,156 +748,5 @@ def _simulate_vector(low: Lowered, spec: SystolicSpec) -> _Instance:
     return _Instance.of_records(int(env.now), 0, 0, 0, sink.records)
 
 
-#: a GEMM repeated (batch, heads, groups) more often than this is traced once, and its other
-#: instances as one slice per resource with a ``repeat`` count
-TRACE_REPEATS = 64
-
-
-def _repeat_slices(inst: _Instance, times: int, start: int, op: str) -> list[TraceRecord]:
-    end = start + times * inst.total
-    return [TraceRecord(res, "compute" if res == "array" else "transfer",
-                        f"{times} more instances", start, end, op,
-                        nbytes=times * inst.moved.get(res, 0),
-                        macs=times * inst.macs if res == "array" else 0, repeat=times)
-            for res in inst.busy]
-
-
-@dataclass
-class _Acc:
-    energy: dict[str, float] = field(default_factory=lambda: {"mac": 0.0, "sram": 0.0,
-                                                               "dram": 0.0})
-    busy: dict[str, int] = field(default_factory=dict)
-    moved: dict[str, int] = field(default_factory=dict)
-
-
-def _mac_energy(costs: Any) -> Any:
-    """``fmt -> pJ`` per MAC from a cost provider, asked once per format.
-
-    A block format's MAC is priced as its element format's MAC (the shared-scale logic is
-    not counted), and the MAC of an op is priced by its activation format ``x``.
-    """
-    memo: dict[Any, float] = {}
-
-    def pj(fmt: str) -> float:
-        from costmodel.provider import Op
-        from hwsim.numerics import BlockFormat, resolve
-
-        f = resolve(fmt)  # keyed by the format, not its spelling: aliases share one entry
-        elem = f.element if isinstance(f, BlockFormat) else f
-        if elem not in memo:
-            memo[elem] = costs.energy_pj(Op("mac", elem.name))
-        return memo[elem]
-
-    return pj
-
-
-def simulate(ops: Iterable[Any], spec: SystolicSpec, *, workload: str = "ops",
-             keep_trace: bool = False, costs: Any = None) -> RunResult:
-    """Simulate ``ops`` (a :class:`workloads.Graph`'s ops, in order) on the array.
-
-    Each distinct GEMM shape is simulated once (layers start empty and end drained, so a
-    repeat is the same schedule shifted in time); statistics come from its trace records.
-    ``costs`` is the :class:`costmodel.provider.CostProvider` that prices a MAC (default:
-    the analytical Horowitz 45 nm one; ``get_provider("learned")`` asks the trained model).
-    """
-    from costmodel.provider import AnalyticalCostProvider, Op
-
-    if costs is None:
-        costs = AnalyticalCostProvider()
-    mac_energy_pj = _mac_energy(costs)
-    etab = {f"{lv}_pj_per_byte": costs.energy_pj(Op("access", level=lv))
-            for lv in ("sram", "dram")}
-    cache: dict[tuple, _Instance] = {}
-    acc = _Acc()
-    results: list[OpResult] = []
-    trace: list[TraceRecord] = []
-    now = 0
-    total_compute = total_stall = total_macs = masked_macs = 0
-    vector_ops = 0
-    for op in ops:
-        low = lower_op(op, device=spec.name)
-        masked_macs += low.masked_macs
-        start = now
-        op_compute = op_stall = op_macs = op_dram = 0
-        op_energy = 0.0
-        parts: list[tuple[_Instance, int]] = []
-        for g in low.gemms:
-            key = ("gemm", g.m, g.k, g.n, low.word_bits, low.out_bits)
-            if key not in cache:
-                cache[key] = _simulate_gemm(g, spec, low.word_bits, low.out_bits)
-            parts.append((cache[key], g.repeat))
-        if low.vector_flops or low.vector_bytes:
-            key = ("vec", low.vector_flops, low.vector_bytes, low.word_bits)
-            if key not in cache:
-                cache[key] = _simulate_vector(low, spec)
-            parts.append((cache[key], 1))
-            vector_ops += 1
-        mac_pj = mac_energy_pj(op.fmt.x) if op.fmt is not None else 0.0
-        for inst, rep in parts:
-            e = (inst.macs * mac_pj, inst.sram_bytes * etab["sram_pj_per_byte"],
-                 inst.dram_bytes * etab["dram_pj_per_byte"])
-            for k, v in zip(("mac", "sram", "dram"), e, strict=True):
-                acc.energy[k] += rep * v
-            op_energy += rep * sum(e)
-            for res, b in inst.busy.items():
-                acc.busy[res] = acc.busy.get(res, 0) + rep * b
-            for res, b in inst.moved.items():
-                acc.moved[res] = acc.moved.get(res, 0) + rep * b
-            op_compute += rep * inst.compute
-            op_stall += rep * inst.stall
-            op_macs += rep * inst.macs
-            op_dram += rep * inst.dram_bytes
-            if keep_trace:
-                shown = rep if rep <= TRACE_REPEATS else 1
-                for _ in range(shown):
-                    trace.extend(r.shifted(now, op.name) for r in inst.records)
-                    now += inst.total
-                if shown < rep:  # the other instances as one slice per resource
-                    trace.extend(_repeat_slices(inst, rep - shown, now, op.name))
-                    now += (rep - shown) * inst.total
-            else:
-                now += rep * inst.total
-        total_compute += op_compute
-        total_stall += op_stall
-        total_macs += op_macs
-        unit = "array" if low.gemms else ("vector" if parts else "none")
-        results.append(OpResult(
-            name=op.name, op_type=op.OP_TYPE, unit=unit, macs=op_macs,
-            compute_cycles=op_compute, total_cycles=now - start, stall_cycles=op_stall,
-            start_cycle=start, dram_bytes=op_dram, energy_pj=op_energy,
-            utilisation=op_macs / (spec.rows * spec.cols * op_compute) if op_compute else 0.0,
-            detail=low.detail))
-    notes = []
-    if vector_ops:
-        notes.append(f"{vector_ops} ops ran on the vector-unit fallback ({spec.lanes} lanes)")
-    if masked_macs:
-        notes.append(f"{masked_macs:,} of the {total_macs:,} MACs are causal-attention work "
-                     "the mask discards: the array runs the full QK^T and PV GEMMs")
-    if spec.bandwidth_words is not None and spec.memory_model == "scalesim":
-        notes.append("stalls from SCALE-Sim 3.0.0's USER-bandwidth buffer model "
-                     "(memory_model='scalesim'), shown as one slice per layer")
-    if spec.bandwidth_words is None:
-        notes.append("DRAM in SCALE-Sim CALC mode: no stalls; only the first prefetch and the "
-                     "last ofmap drain of each layer add to total_cycles")
-    return RunResult(
-        device=spec.describe(), workload=workload, clock_mhz=spec.clock_mhz,
-        total_cycles=now, compute_cycles=total_compute, stall_cycles=total_stall,
-        macs=total_macs, peak_macs_per_cycle=spec.rows * spec.cols,
-        energy_pj=acc.energy, busy_cycles=acc.busy, bytes_moved=acc.moved,
-        ops=tuple(results), trace=tuple(trace), notes=tuple(notes), energy_source=costs.name)
-
-
-def simulate_gemm(m: int, k: int, n: int, spec: SystolicSpec, *, fmt: str = "int8",
-                  keep_trace: bool = False) -> RunResult:
-    """One ``M x K`` by ``K x N`` GEMM (a weight matmul in ``fmt``)."""
-    from workloads import MatMul, OpFormats
-
-    acc = "int32" if fmt.startswith("int") else "fp32"
-    op = MatMul(name="gemm", a_shape=(m, k), b_shape=(k, n),
-                fmt=OpFormats(x=fmt, w=fmt, y=fmt, acc=acc))
-    return simulate([op], spec, workload=f"gemm {m}x{k}x{n}", keep_trace=keep_trace)
-
-
-__all__ = ["CALC_PREFETCH_WORDS", "DATAFLOWS", "MEMORY_MODELS", "Lowered", "SystolicArray",
-           "SystolicSpec", "Tile", "lower_op", "parse_array", "plan_tiles", "simulate",
-           "simulate_gemm"]
+__all__ = ["CALC_PREFETCH_WORDS", "DATAFLOWS", "SystolicArray", "Tile", "TilePlan",
+           "plan", "plan_tiles", "plan_tiles_by_fold"]

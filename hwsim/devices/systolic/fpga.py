@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 
 from costmodel.provider import AnalyticalCostProvider, CostProvider, FpgaResources, Op
-from hwsim.devices.systolic import SystolicSpec
+from hwsim.devices.systolic.spec import SystolicSpec
 from hwsim.errors import HwsimError
 from hwsim.sourced import load_table
 
