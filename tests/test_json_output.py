@@ -45,10 +45,7 @@ CASES: dict[tuple[str, ...], list[tuple[list[str], tuple]]] = {
     ("rtl", "synth"): [(["rtl", "synth", "int-mul", "--format", "int4", "--family", "ice40",
                          "--build-dir", "b", "--json"], (pytest.mark.rtl, "yosys"))],
     ("rtl", "verify"): [(["rtl", "verify", "int-mul", "--format", "int4", "--build-dir", "b",
-                          "--json"], (pytest.mark.rtl, "verilator", pytest.mark.xfail(
-                              strict=True, reason="a relative --build-dir reaches cocotb "
-                              "relative, which runs elsewhere: RuntimeError (vectors.npz not "
-                              "found); fix: resolve it in rtl/verify/runner.verify_unit")))],
+                          "--json"], (pytest.mark.rtl, "verilator"))],
     ("cost", "dataset"): [(["cost", "dataset", "--limit", "0", "-o", "ds", "--json"], ())],
     ("cost", "predict"): [(["cost", "predict", "mac", "--format", "fp8_e4m3fn", "--json"], ()),
                           (["cost", "predict", "block-dot", "--format", "mxfp4", "--json"], ())],

@@ -119,7 +119,8 @@ def _keep_runtime(root: Path, bdir: Path) -> None:
 def build(unit: RtlUnit, build_root: Path | None = None) -> tuple[Path, float]:
     """The Verilator build folder of ``unit`` (built now if not cached) and the build seconds."""
     text = to_verilog(unit)
-    root = Path(build_root) if build_root is not None else default_build_root()
+    # absolute: cocotb runs the simulator from another working directory
+    root = (Path(build_root) if build_root is not None else default_build_root()).resolve()
     bdir = root / f"{unit.name}-{verilog_hash(text)}"
     with _locked(root / f"{bdir.name}.lock"):
         if (bdir / _BUILT_MARKER).is_file():
