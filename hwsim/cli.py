@@ -27,6 +27,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("run", "run", "Simulate a workload or a single op on a device."),
     "devices": ("devices", "devices", "Device kinds and presets, or one device's fields."),
     "sweep": ("sweep", "sweep", "Declarative sweeps: run, resume, status, export."),
+    "scalesim": ("scalesim", "scalesim", "SCALE-Sim's .cfg and topology in, its report out."),
 }
 
 

@@ -42,6 +42,8 @@ def fuzz_settings() -> settings:
 #: Seconds one case may take before it counts as a hang (the deadline reports slow cases
 #: that finish; this stops one that would not).
 HANG_S = 60
+#: SCALE-Sim's .cfg and topology files, valid inputs of ``hwsim scalesim``
+SCALESIM_DATA = Path(__file__).parents[1] / "data" / "scalesim"
 
 
 class Hang(BaseException):
@@ -87,15 +89,17 @@ class Outcome:
 def _valid_inputs() -> dict[str, bytes]:
     return {"model.onnx": corpus.valid_onnx_bytes(),
             "graph.json": json.dumps(corpus.tiny_graph()).encode(),
-            "sweep.yaml": corpus.SWEEP_OK.encode(), "swept/sweep.db": corpus.swept_db()}
+            "sweep.yaml": corpus.SWEEP_OK.encode(), "swept/sweep.db": corpus.swept_db(),
+            **{name: (SCALESIM_DATA / name).read_bytes()
+               for name in ("calc_os.cfg", "gemm.csv", "conv.csv")}}
 
 
 @contextlib.contextmanager
 def sandbox() -> Iterator[Path]:
     """A fresh working folder holding a file, a non-empty and an empty folder (targets the
     strategies name as outputs: ``existing.txt``, ``full/``, ``empty/``) and two valid
-    inputs: ``model.onnx``, ``graph.json`` (a two-op graph), ``sweep.yaml`` (a two-point sweep)
-    and ``swept/`` (that sweep, done)."""
+    inputs: ``model.onnx``, ``graph.json`` (a two-op graph), ``sweep.yaml`` (a two-point sweep),
+    ``swept/`` (that sweep, done) and SCALE-Sim's ``calc_os.cfg``, ``gemm.csv``, ``conv.csv``."""
     cwd = os.getcwd()
     with tempfile.TemporaryDirectory(prefix="hwsim-fuzz-") as tmp:
         root = Path(tmp)

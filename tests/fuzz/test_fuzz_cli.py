@@ -80,6 +80,9 @@ VALID: dict[str, st.SearchStrategy[str]] = {
     "folder": st.sampled_from(("swept", "full", "empty", "missing", "existing.txt")),
     "--workers": ints(1, 2), "--dask-local": ints(1, 2),
     "--scheduler": st.sampled_from(("tcp://127.0.0.1:1", "nonsense://x", "")),
+    # scalesim: SCALE-Sim's short flags (its inputs are in every sandbox)
+    "-c": st.just("calc_os.cfg"),
+    "-t": st.sampled_from(("gemm.csv", "conv.csv")), "-p": st.sampled_from(OUTPUTS[:2]),
 }
 #: Commands that need exactly one of these options (a clean example draws one of them).
 ONE_OF: dict[tuple[str, ...], tuple[str, ...]] = {("run",): ("--workload", "--gemm", "--conv")}
