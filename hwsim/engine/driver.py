@@ -67,17 +67,17 @@ class DeviceModel(Protocol):
     def lower(self, op: Any) -> Lowered: ...
 
     def run_gemm(self, g: Gemm, low: Lowered,
-                 tag: str) -> Generator[Any, Any, PieceStats | Segment]:
+                 tag: str) -> Generator[Any, Any, PieceStats | Piece]:
         """Process: one instance (``repeat`` = 1) of ``g`` on the run's environment.
 
         It returns :class:`PieceStats`, and the driver takes the piece's records (those
-        with ``op=tag``) from the sink; or it returns a whole :class:`Segment` (records
+        with ``op=tag``) from the sink; or it returns a whole :class:`Piece` (records
         relative to the piece's start, not written to the sink) after advancing the clock
         by its ``total``: the way for a model that simulates a piece on its own (the
         systolic array's steady-state jump needs an environment to itself)."""
         ...
 
-    def run_vector(self, low: Lowered, tag: str) -> Generator[Any, Any, PieceStats | Segment]:
+    def run_vector(self, low: Lowered, tag: str) -> Generator[Any, Any, PieceStats | Piece]:
         """Process: the op's vector work, returning as :meth:`run_gemm` does."""
         ...
 
@@ -92,7 +92,7 @@ ModelFactory = Callable[[simpy.Environment, TraceSink], DeviceModel]
 
 
 @dataclass(frozen=True)
-class Segment:
+class Piece:
     """One simulated piece, relative to its own start: what the cache keeps and replays.
 
     ``busy`` (cycles per resource), ``moved`` (transfer bytes per resource) and
@@ -110,7 +110,7 @@ class Segment:
 
     @classmethod
     def of_records(cls, total: int, stats: PieceStats,
-                   records: Sequence[TraceRecord]) -> Segment:
+                   records: Sequence[TraceRecord]) -> Piece:
         return cls(total, stats, tuple(records), busy_cycles(records), bytes_moved(records),
                    sum(r.sram_bytes for r in records))
 
@@ -155,7 +155,7 @@ def _pieces(low: Lowered) -> list[tuple[Hashable, Gemm | None, int]]:
     return out
 
 
-def _segment_energy(seg: Segment, mac_pj: float, prices: Prices,
+def _segment_energy(seg: Piece, mac_pj: float, prices: Prices,
                     levels: Mapping[str, str]) -> dict[str, float]:
     """Energy of one segment by component, from what its trace counted."""
     e = {"mac": seg.stats.macs * mac_pj,
@@ -179,21 +179,21 @@ def run_ops(factory: ModelFactory, workload: Any, *, prices: Prices,
     env = simpy.Environment()
     sink = TraceSink()
     model = factory(env, sink)
-    cache: dict[Hashable, Segment] = {}
+    cache: dict[Hashable, Piece] = {}
     tot = _Totals()
     trace: list[TraceRecord] = []
     results: dict[int, OpResult] = {}
     lowered = [model.lower(op) for op in ops]  # lowering errors surface before any time
     counter = [0]
 
-    def simulate_piece(g: Gemm | None, low: Lowered) -> Generator[Any, Any, Segment]:
+    def simulate_piece(g: Gemm | None, low: Lowered) -> Generator[Any, Any, Piece]:
         counter[0] += 1
         tag = f"#{counter[0]}"
         t0 = int(env.now)
         n0 = len(sink.records)
         proc = model.run_gemm(g, low, tag) if g is not None else model.run_vector(low, tag)
         out = yield env.process(proc)
-        if isinstance(out, Segment):
+        if isinstance(out, Piece):
             if out.total != int(env.now) - t0:
                 raise AssertionError(f"internal error: a segment of {out.total} cycles "
                                      f"advanced the clock by {int(env.now) - t0}")
@@ -202,7 +202,7 @@ def run_ops(factory: ModelFactory, workload: Any, *, prices: Prices,
         # segments); a concurrent piece's records stay in the sink for their own piece
         mine = [r for r in sink.records[n0:] if r.op == tag]
         sink.records[n0:] = [r for r in sink.records[n0:] if r.op != tag]
-        return Segment.of_records(int(env.now) - t0, out,
+        return Piece.of_records(int(env.now) - t0, out,
                                   [r.shifted(-t0, "") for r in mine])
 
     def op_process(i: int) -> Generator[Any, Any, None]:
@@ -254,7 +254,7 @@ def run_ops(factory: ModelFactory, workload: Any, *, prices: Prices,
             dram_bytes=offchip, energy_pj=energy,
             utilisation=macs / (peak * compute) if compute else 0.0, detail=low.detail)
 
-    def _account(seg: Segment, energy: Mapping[str, float], times: int) -> None:
+    def _account(seg: Piece, energy: Mapping[str, float], times: int) -> None:
         for k, v in energy.items():
             tot.add(k, times * v)
         for res, b in seg.busy.items():
@@ -284,7 +284,7 @@ def run_ops(factory: ModelFactory, workload: Any, *, prices: Prices,
                                  "masked_macs": tot.masked_macs})), energy_source=prices.name)
 
 
-def _repeat_slices(seg: Segment, times: int, start: int, op: str) -> list[TraceRecord]:
+def _repeat_slices(seg: Piece, times: int, start: int, op: str) -> list[TraceRecord]:
     """``times`` more instances of ``seg`` from ``start``, as one slice per resource."""
     with_macs = {r.resource for r in seg.records if r.macs}
     return [TraceRecord(res, "transfer" if res in seg.moved else "compute",
@@ -324,5 +324,5 @@ def _groups(ops: Sequence[Any], concurrent: Sequence[Sequence[str]]) -> list[lis
     return out
 
 
-__all__ = ["TRACE_REPEATS", "DeviceModel", "ModelFactory", "PieceStats", "Prices", "Segment",
+__all__ = ["TRACE_REPEATS", "DeviceModel", "ModelFactory", "PieceStats", "Prices", "Piece",
            "graph_of", "run_ops"]

@@ -88,9 +88,10 @@ from hwsim.devices.systolic.timing import (
     fold_traffic,
     mapping,
 )
+from hwsim.engine.driver import Piece, PieceStats
 from hwsim.engine.lowering import Gemm, Lowered, check_cycles
 from hwsim.engine.resources import ComputeUnit, DoubleBuffer, MemoryLevel, MemorySpec
-from hwsim.engine.trace import TraceRecord, TraceSink, busy_cycles, bytes_moved
+from hwsim.engine.trace import TraceRecord, TraceSink
 from hwsim.errors import HwsimError
 
 # --- tiles ---------------------------------------------------------------------------------
@@ -668,28 +669,6 @@ class SystolicArray:
         yield from self.vector.run_tile(cyc, "vector", op, kind="vector")
 
 
-@dataclass(frozen=True)
-class _Instance:
-    """One simulated GEMM instance (or vector op), relative to its own start."""
-
-    total: int
-    compute: int
-    stall: int
-    macs: int
-    records: tuple[TraceRecord, ...]
-    busy: dict[str, int]
-    moved: dict[str, int]
-    sram_bytes: int
-    dram_bytes: int
-
-    @classmethod
-    def of_records(cls, total: int, compute: int, stall: int, macs: int,
-                   records: list[TraceRecord]) -> _Instance:
-        moved = bytes_moved(records)
-        return cls(total, compute, stall, macs, tuple(records), busy_cycles(records), moved,
-                   sum(r.sram_bytes for r in records), moved.get("dram", 0))
-
-
 #: the largest cycle count a result may hold (int64, as JSON readers and numpy take it)
 MAX_CYCLES = 2**63 - 1
 
@@ -705,7 +684,7 @@ def _check_reach(g: Gemm, spec: SystolicSpec) -> None:
 
 
 def _simulate_gemm(g: Gemm, spec: SystolicSpec, word_bits: int, out_bits: int, *,
-                   min_jump: int | None = MIN_JUMP_TILES, by_fold: bool = False) -> _Instance:
+                   min_jump: int | None = MIN_JUMP_TILES, by_fold: bool = False) -> Piece:
     """One GEMM instance. ``by_fold=True`` with ``min_jump=None`` is the uncompressed
     reference (every fold planned, every tile simulated) the tests compare against."""
     env = simpy.Environment()
@@ -735,17 +714,17 @@ def _simulate_gemm(g: Gemm, spec: SystolicSpec, word_bits: int, out_bits: int, *
             records.append(TraceRecord("array", "stall", "SCALE-Sim memory model", last,
                                        last + stall))
         total = st.now - st.stall + stall
-    return _Instance(total, compute, stall, one.macs, tuple(records), busy, moved,
-                     st.tot["sram"], moved.get("dram", 0))
+    return Piece(total, PieceStats(compute, stall, one.macs), tuple(records), busy, moved,
+                 st.tot["sram"])
 
 
-def _simulate_vector(low: Lowered, spec: SystolicSpec) -> _Instance:
+def _simulate_vector(low: Lowered, spec: SystolicSpec) -> Piece:
     env = simpy.Environment()
     sink = TraceSink()
     dev = SystolicArray(env, spec, sink)
     env.process(dev.run_vector(low, ""))
     env.run()
-    return _Instance.of_records(int(env.now), 0, 0, 0, sink.records)
+    return Piece.of_records(int(env.now), PieceStats(), sink.records)
 
 
 __all__ = ["CALC_PREFETCH_WORDS", "DATAFLOWS", "SystolicArray", "Tile", "TilePlan",

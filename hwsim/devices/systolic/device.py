@@ -18,19 +18,14 @@ import simpy
 
 from hwsim.devices.base import DeviceKind
 from hwsim.devices.systolic import fpga
-from hwsim.devices.systolic.array import _Instance, _simulate_gemm, _simulate_vector
+from hwsim.devices.systolic.array import _simulate_gemm, _simulate_vector
 from hwsim.devices.systolic.spec import SystolicSpec
-from hwsim.engine.driver import PieceStats, Segment, run_ops
+from hwsim.engine.driver import Piece, run_ops
 from hwsim.engine.lowering import Gemm, Lowered, lower_op
 from hwsim.engine.pricing import ProviderPrices
 from hwsim.engine.result import RunResult
 from hwsim.engine.trace import TraceSink
 from hwsim.numerics import resolve
-
-
-def _segment(inst: _Instance) -> Segment:
-    return Segment(inst.total, PieceStats(inst.compute, inst.stall, inst.macs), inst.records,
-                   inst.busy, inst.moved, inst.sram_bytes)
 
 
 class SystolicModel:
@@ -50,14 +45,14 @@ class SystolicModel:
     def lower(self, op: Any) -> Lowered:
         return lower_op(op, device=self.spec.name)
 
-    def _place(self, inst: _Instance) -> Generator[Any, Any, Segment]:
-        yield self.env.timeout(inst.total)
-        return _segment(inst)
+    def _place(self, seg: Piece) -> Generator[Any, Any, Piece]:
+        yield self.env.timeout(seg.total)
+        return seg
 
-    def run_gemm(self, g: Gemm, low: Lowered, tag: str) -> Generator[Any, Any, Segment]:
+    def run_gemm(self, g: Gemm, low: Lowered, tag: str) -> Generator[Any, Any, Piece]:
         return self._place(_simulate_gemm(g, self.spec, low.word_bits, low.out_bits))
 
-    def run_vector(self, low: Lowered, tag: str) -> Generator[Any, Any, Segment]:
+    def run_vector(self, low: Lowered, tag: str) -> Generator[Any, Any, Piece]:
         return self._place(_simulate_vector(low, self.spec))
 
     def notes(self, counts: Mapping[str, int]) -> list[str]:
