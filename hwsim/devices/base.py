@@ -23,7 +23,7 @@ import importlib
 import math
 import types
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,6 +37,10 @@ from hwsim.io import read_mapping
 BUILTIN_KINDS: dict[str, str] = {
     "systolic": "hwsim.devices.systolic",
 }
+
+
+#: a ``--device`` value with one of these endings is a device file, anything else a name
+DEVICE_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 class RunFn(Protocol):
@@ -203,13 +207,13 @@ def get_device(name: str | Path, **overrides: Any) -> Any:
     ``get_device("my_array.yaml")``.
     """
     text = str(name).strip()
-    if text.endswith((".yaml", ".yml", ".json")) or Path(text).is_file():
+    if text.lower().endswith(DEVICE_FILE_SUFFIXES):
         data = read_mapping(Path(text), what="device file")
         base_name = data.pop("device", None)
         if not isinstance(base_name, str) or not base_name:
             raise HwsimError(f"device file {text}: needs a 'device' entry naming a kind or a "
                              f"preset (one of: {', '.join(known_names())})")
-        if base_name.endswith((".yaml", ".yml", ".json")):
+        if base_name.lower().endswith(DEVICE_FILE_SUFFIXES):
             raise HwsimError(f"device file {text}: 'device' must name a kind or a preset, "
                              "not another file")
         spec = get_device(base_name)
@@ -242,11 +246,6 @@ def spec_fields(spec: Any) -> dict[str, Any]:
     return {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec) if f.init}
 
 
-def iter_kinds_and_presets() -> Iterable[tuple[DeviceKind, list[str]]]:
-    for k in kinds().values():
-        yield k, k.preset_names()
-
-
 __all__ = ["BUILTIN_KINDS", "DeviceKind", "RunFn", "all_presets", "build_spec",
-           "get_device", "get_kind", "iter_kinds_and_presets", "kind_of", "kinds",
+           "get_device", "get_kind", "kind_of", "kinds",
            "known_names", "register", "run", "spec_fields", "unregister"]

@@ -170,7 +170,9 @@ def test_concurrent_ops_overlap_on_a_unit_with_capacity(roofline):
     assert par.macs == seq.macs and par.energy_pj == pytest.approx(seq.energy_pj)
 
 
-def test_specs_from_preset_overrides_and_files(roofline, tmp_path):
+def test_specs_from_preset_overrides_and_files(roofline, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "roofline-4k").write_text("not a device file")  # a name is never a file
     assert get_device("roofline-4k").macs_per_cycle == 4096
     assert get_device("roofline-4k", clock_mhz=500).clock_mhz == 500.0
     f = tmp_path / "mine.yaml"
