@@ -24,6 +24,7 @@ import configparser
 import math
 import re
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 from hwsim.devices.systolic.spec import SystolicSpec
@@ -32,6 +33,9 @@ from hwsim.engine.lowering import Gemm
 from hwsim.errors import HwsimError
 
 MAX_INPUT_BYTES = 1 << 22
+#: above this many folds a layer's fold averages are computed in closed form (the last digit
+#: of SCALE-Sim's float sum may then differ)
+MAX_FOLDS_SUMMED = 1 << 20
 
 #: COMPUTE_REPORT.csv's header line, as SCALE-Sim 3.0.0 writes it
 COMPUTE_HEADER = ("LayerID, Total Cycles (incl. prefetch), Total Cycles, Stall Cycles, "
@@ -191,6 +195,10 @@ def read_config(path: str | Path) -> ScaleSimConfig:
                 raise HwsimError(f"{name}, line {lines[(section, '')]}: [{section}] has no "
                                  f"{spelling} (SCALE-Sim 3.0.0 requires it)")
         values[section] = got
+    run_name = str(values["general"]["run_name"])
+    if run_name in ("", ".", "..") or any(ch in run_name for ch in "/\\\0"):
+        raise HwsimError(f"{name}, line {lines.get(('general', 'run_name'), '?')}: run_name "
+                         f"names the report's folder: a plain folder name, got {run_name!r}")
     cfg = ScaleSimConfig(name, values)
     _check_supported(cfg, lines)
     return cfg
@@ -242,9 +250,10 @@ _GEMM_COLS = ("Layer", "M", "N", "K")
 def read_topology(path: str | Path, *, gemm: bool) -> list[Layer]:
     """A SCALE-Sim topology CSV (conv, or GEMM ``M, N, K`` with ``gemm``) as layers.
 
-    The first line is a header and blank lines are skipped, as in SCALE-Sim; a trailing comma
-    is optional here (3.0.0 needs it); an optional sparsity ratio column (``N:M``) is ignored
-    as 3.0.0 ignores it with sparsity off.
+    The first line is a header and blank lines are skipped, and what follows a row's last comma
+    is ignored (SCALE-Sim's shipped topologies put comments there), as in SCALE-Sim; a row
+    without a trailing comma is read too (3.0.0 would lose its last value); an optional
+    sparsity ratio column (``N:M``) is ignored as 3.0.0 ignores it with sparsity off.
     """
     from workloads import Conv2d, MatMul
 
@@ -255,7 +264,7 @@ def read_topology(path: str | Path, *, gemm: bool) -> list[Layer]:
         if n == 1 or not row.strip():
             continue
         cells = [c.strip() for c in row.strip().split(",")]
-        if cells and cells[-1] == "":
+        if len(cells) > len(cols):  # SCALE-Sim drops what follows the last comma ("#dw")
             cells.pop()
         if len(cells) == len(cols) + 1 and re.fullmatch(r"\d+:\d+", cells[-1]):
             cells.pop()
@@ -299,9 +308,13 @@ def _fold_averages(layer: Layer, spec: SystolicSpec) -> tuple[float, float]:
     sr, sc, t = mapping(Gemm(layer.m, layer.k, layer.n), spec.dataflow)
     r, c = spec.rows, spec.cols
     cycles = t + r + c - 2 if spec.dataflow == "os" else t + 2 * r + 2 * c - 3
+    rf, cf = math.ceil(sr / r), math.ceil(sc / c)
+    if rf * cf > MAX_FOLDS_SUMMED:  # SCALE-Sim would run for hours: the exact mean instead
+        mean = Fraction(sr * sc, rf * cf * r * c)
+        return float(mean * 100), float(mean * t / cycles * 100)
     maps, utils = [], []
-    for fc in range(math.ceil(sc / c)):
-        for fr in range(math.ceil(sr / r)):
+    for fc in range(cf):
+        for fr in range(rf):
             used = min(r, sr - fr * r) * min(c, sc - fc * c)
             maps.append(used / (r * c))
             utils.append(used * t / (r * c * cycles))
