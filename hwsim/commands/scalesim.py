@@ -35,11 +35,12 @@ _COLUMNS = ("layer", "total_cycles_incl_prefetch", "total_cycles", "stall_cycles
 def scalesim(config: str, topology: str, input_type: str, top_path: str, layout: str | None,
              save_trace: str, force: bool, as_json: bool) -> None:
     """Run SCALE-Sim's CONFIG and TOPOLOGY files on hwsim's systolic model and write
-    COMPUTE_REPORT.csv as SCALE-Sim 3.0.0 does (same header and number format; in CALC mode
-    every number equals SCALE-Sim's). Not written yet: BANDWIDTH_REPORT.csv and
-    DETAILED_ACCESS_REPORT.csv. In USER mode the stall cycles and "Total Cycles" equal
-    SCALE-Sim's (replaying its buffers), but "Total Cycles (incl. prefetch)" is below it and
-    the [layout] bank settings are not modelled."""
+    COMPUTE_REPORT.csv as SCALE-Sim 3.0.0 does (same header and number format). In CALC mode
+    every number equals SCALE-Sim's, except "Total Cycles (incl. prefetch)" of a conv with
+    few channels (e.g. depthwise), timed as its equivalent GEMM. In USER mode every column
+    but that total equals SCALE-Sim's (its buffers replayed); the total differs by up to a
+    few percent and the [layout] bank settings are not modelled. Not written yet:
+    BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv."""
     from hwsim.devices import get_device, run
     from hwsim.devices.systolic import scalesim_files as sf
     from hwsim.io import atomic_write_text, check_output_file, make_dirs
