@@ -38,8 +38,8 @@ def scalesim(config: str, topology: str, input_type: str, top_path: str, layout:
     COMPUTE_REPORT.csv as SCALE-Sim 3.0.0 does (same header and number format). In CALC mode
     every number equals SCALE-Sim's, except "Total Cycles (incl. prefetch)" of a conv with
     few channels (e.g. depthwise), timed as its equivalent GEMM. In USER mode every column
-    but that total equals SCALE-Sim's (its buffers replayed); the total differs by up to a
-    few percent and the [layout] bank settings are not modelled. Not written yet:
+    but that total equals SCALE-Sim's (its buffers replayed); the total does not yet, and
+    the [layout] bank settings are not modelled. Not written yet:
     BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv."""
     from hwsim.devices import get_device, run
     from hwsim.devices.systolic import scalesim_files as sf
