@@ -36,6 +36,7 @@ from hwsim.io import read_mapping
 #: kinds does not import every device model)
 BUILTIN_KINDS: dict[str, str] = {
     "systolic": "hwsim.devices.systolic",
+    "gpu": "hwsim.devices.gpu",
 }
 
 

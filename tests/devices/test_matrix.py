@@ -1,11 +1,11 @@
 """Every built-in workload x every phase it has x every device preset: a sane result or, only
-for training graphs on the inference-only array, one clean error."""
+for training graphs on the inference-only devices, one clean error."""
 
 import functools
 
 import pytest
 
-from hwsim.devices import all_presets, get_device, run
+from hwsim.devices import all_presets, get_device, get_kind, kind_of, run
 from hwsim.devices.systolic.fpga import PE_KINDS, board_names
 from hwsim.engine.lowering import lower_op
 from hwsim.errors import HwsimError
@@ -31,7 +31,9 @@ def graph(name: str, phase: str):
 
 
 def test_matrix_covers_every_preset_and_phase():
-    assert len(device_presets()) == 1 + len(board_names()) * len(PE_KINDS) >= 7
+    gpus = get_kind("gpu").preset_names()
+    assert len(device_presets()) == 1 + len(board_names()) * len(PE_KINDS) + len(gpus)
+    assert {"a100", "h100"} <= set(gpus)
     phases = {ph for _, ph in workload_phases()}
     assert phases == {"prefill", "decode", "inference", "train"}
 
@@ -54,13 +56,22 @@ def test_every_workload_and_phase_runs(device):
         assert [o.name for o in res.ops] == [o.name for o in g.ops], where
         useful = sum(o.macs for o in g.ops if o.MAC_BASED)
         assert res.macs >= useful, where
+        # the array runs full GEMMs: what it executes is the op's MACs plus masked work; a GPU
+        # skips fully masked key blocks (FlashAttention), so it executes less masked work
+        full = kind_of(spec).name == "systolic"
         masked = 0
         for op, r in zip(g.ops, res.ops, strict=True):
             low = lower_op(op, device=spec.name)
             masked += low.masked_macs
-            # the array runs full GEMMs: what it executes is the op's MACs plus masked work
-            assert r.macs == (op.macs + low.masked_macs if op.MAC_BASED else 0), (where, op.name)
+            if not op.MAC_BASED:
+                assert r.macs == 0, (where, op.name)
+            elif full:
+                assert r.macs == op.macs + low.masked_macs, (where, op.name)
+            else:
+                assert op.macs <= r.macs <= op.macs + low.masked_macs, (where, op.name)
             assert r.total_cycles >= 0 and r.stall_cycles >= 0 and r.energy_pj >= 0, where
-        assert res.macs == useful + masked, where
-        if phase == "prefill":
+        assert useful <= res.macs <= useful + masked, where
+        if full:
+            assert res.macs == useful + masked, where
+        if phase == "prefill" and full:
             assert masked > 0 and any("discards" in n for n in res.notes), where

@@ -1,0 +1,12 @@
+"""The GPU device kind: A100/H100-class GPUs at tile level.
+
+- :mod:`~hwsim.devices.gpu.spec`: :class:`GpuSpec` and the presets' sourced table;
+- :mod:`~hwsim.devices.gpu.kernels`: GEMM tile plans, FlashAttention-2 and memory-bound
+  kernels, each simulated as CTA waves over the SMs with HBM alongside;
+- :mod:`~hwsim.devices.gpu.device`: the kind (``KIND``), its model and ``run``.
+"""
+
+from hwsim.devices.gpu.device import KIND, run, tensor_path
+from hwsim.devices.gpu.spec import GpuSpec
+
+__all__ = ["KIND", "GpuSpec", "run", "tensor_path"]

@@ -1,0 +1,169 @@
+"""The GPU behind the device protocol: its kind, presets and per-piece model.
+
+Every op is one kernel launch (or none: views). GEMMs (MatMul, im2col convolutions) become
+tiled tensor-core kernels, attention one FlashAttention-2 kernel, everything else a
+memory-bound kernel (:mod:`hwsim.devices.gpu.kernels`). Each distinct kernel is simulated once
+on its own environment and cached; the run's environment (the shared driver) places kernels
+one after another, as one CUDA stream runs them (``concurrent_ops = False``).
+
+Workaround of the driver's contract, kept here: the driver runs a lowered GEMM's ``repeat``
+instances one by one, while a GPU runs a batched GEMM's instances (and attention's heads) as
+one grid. :meth:`GpuModel.lower` therefore hands the driver one :class:`~.kernels.Kernel` of
+``repeat`` 1 carrying the batch, and the model caches its own pieces (``replayable = False``,
+since the driver's cache key does not see the batch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Mapping
+from dataclasses import replace
+from typing import Any
+
+import simpy
+
+from hwsim.devices.base import DeviceKind
+from hwsim.devices.gpu import kernels
+from hwsim.devices.gpu.kernels import ATTN_BLOCK, Kernel
+from hwsim.devices.gpu.spec import GpuSpec, preset, preset_names
+from hwsim.engine.driver import Piece, run_ops
+from hwsim.engine.lowering import Gemm, Lowered, lower_op
+from hwsim.engine.pricing import ProviderPrices
+from hwsim.engine.result import RunResult
+from hwsim.engine.trace import TraceSink
+from hwsim.numerics import resolve
+
+
+def _bits(name: str | None) -> float:
+    from workloads import format_bits
+
+    return format_bits(name) if name else 16.0
+
+
+def _is_int(name: str | None) -> bool:
+    if not name:
+        return False
+    f = resolve(name)
+    return getattr(f, "element", f).kind == "int"
+
+
+def tensor_path(spec: GpuSpec, x: str | None, w: str | None) -> tuple[str, str]:
+    """The tensor-core path of a GEMM with activations ``x`` and weights ``w``, and a note
+    when it is a fallback: int8 x int8 on the int8 path; 8-bit floats on FP8 where the part
+    has it; anything else up to 16 bits (weight-only quantised GEMMs, FP8 on a part without
+    FP8) dequantises to FP16; wider operands run as TF32."""
+    bx, bw = _bits(x), _bits(w)
+    if max(bx, bw) <= 8 and _is_int(x) and _is_int(w):
+        return "int8", ""
+    if max(bx, bw) <= 8 and not _is_int(x):
+        if spec.fp8_tensor_tflops > 0:
+            return "fp8", ""
+        return "fp16", f"{x} x {w}: no FP8 tensor path on {spec.name}, dequantised to FP16"
+    if max(bx, bw) <= 16:
+        note = "" if min(bx, bw) >= 16 else f"{x} x {w}: dequantised to FP16 (weight-only)"
+        return "fp16", note
+    return "tf32", f"{x} x {w}: run as TF32 on the tensor cores"
+
+
+class GpuModel:
+    """:class:`hwsim.engine.driver.DeviceModel` of a :class:`GpuSpec`."""
+
+    memory_levels: Mapping[str, str] = {"hbm": "hbm"}
+    replayable = False  # the model caches its own pieces (see the module docstring)
+    concurrent_ops = False
+
+    def __init__(self, env: simpy.Environment, sink: TraceSink, spec: GpuSpec) -> None:
+        self.env = env
+        self.spec = spec
+        self.description = spec.describe()
+        self.clock_mhz = spec.clock_mhz
+        self.peak_macs_per_cycle = round(spec.macs_per_sm_cycle("fp16") * spec.sms)
+        self.fallbacks: dict[str, None] = {}
+
+    def lower(self, op: Any) -> Lowered:
+        from workloads import Attention
+
+        spec = self.spec
+        low = lower_op(op, device=spec.name, causal_block=ATTN_BLOCK)
+        if not low.gemms:
+            return low
+        fmt = op.fmt
+        path, note = tensor_path(spec, fmt.x if fmt else None, fmt.w if fmt else None)
+        if note:
+            self.fallbacks[note] = None
+        in_b = max(_bits(fmt.x if fmt else None), _bits(fmt.w if fmt else None)) / 8
+        out_b = _bits(fmt.y if fmt else None) / 8
+        if isinstance(op, Attention):
+            blocks = tuple((g.m, g.n) for g in low.gemms[::2])
+            if not op.causal:  # FlashAttention tiles the queries of an unmasked head too
+                blocks = tuple((min(ATTN_BLOCK, op.q_len - s), op.kv_len)
+                               for s in range(0, op.q_len, ATTN_BLOCK))
+            d = op.head_dim
+            kv_bytes = 2 * op.batch * op.kv_heads * op.kv_len * d * in_b
+            qo_bytes = op.batch * op.heads * op.q_len * d * (in_b + out_b)
+            k = Kernel(op.q_len, d, op.kv_len, kind="attention", batch=op.batch * op.heads,
+                       path=path, in_bytes=in_b, out_bytes=out_b, blocks=blocks,
+                       hbm_bytes=round(kv_bytes + qo_bytes), score_flops=op.score_flops)
+            return replace(low, gemms=(k,), vector_flops=0, masked_macs=k.macs - op.macs,
+                           detail=f"FlashAttention-2 forward, {k.batch} heads x "
+                                  f"{len(blocks)} query blocks of <= {ATTN_BLOCK}"
+                                  f"{', causal: masked key blocks skipped' if op.causal else ''}"
+                                  "; scores stay on chip")
+        ks = tuple(Kernel(g.m, g.k, g.n, batch=g.repeat, path=path, in_bytes=in_b,
+                          out_bytes=out_b) for g in low.gemms)
+        return replace(low, gemms=ks)
+
+    def _place(self, piece: Piece) -> Generator[Any, Any, Piece]:
+        yield self.env.timeout(piece.total)
+        return piece
+
+    def run_gemm(self, g: Gemm, low: Lowered, tag: str) -> Generator[Any, Any, Piece]:
+        if not isinstance(g, Kernel):
+            raise AssertionError("internal error: the GPU model lowers every GEMM to a Kernel")
+        return self._place(kernels.kernel_piece(self.spec, g)[0])
+
+    def run_vector(self, low: Lowered, tag: str) -> Generator[Any, Any, Piece]:
+        return self._place(kernels.vector_piece(self.spec, low.vector_flops,
+                                                low.vector_bytes)[0])
+
+    def notes(self, counts: Mapping[str, int]) -> list[str]:
+        spec = self.spec
+        notes = [f"every op is one kernel: launch {spec.launch_us:g} us"
+                 + (f" + {spec.overhead_us:g} us host overhead per call"
+                    if spec.overhead_us else "")
+                 + "; kernels run one after another on one stream",
+                 f"achievable fractions of peak: tensor {spec.tensor_efficiency:g}, HBM "
+                 f"{spec.hbm_efficiency:g} (see hwsim/data/gpu_presets.yaml for what they "
+                 "were fitted on)"]
+        if counts["vector_ops"]:
+            notes.append(f"{counts['vector_ops']} ops ran as memory-bound kernels")
+        if counts["masked_macs"]:
+            notes.append(f"{counts['masked_macs']:,} of the {counts['macs']:,} MACs are in "
+                         f"the causal diagonal blocks ({ATTN_BLOCK} queries) FlashAttention "
+                         "computes and masks; fully masked blocks are skipped")
+        notes += list(self.fallbacks)
+        return notes
+
+
+def run(spec: GpuSpec, workload: Any, *, costs: Any = None, trace: bool = False) -> RunResult:
+    """Run a graph (or ops in order) on the GPU; ``costs`` prices MACs and traffic (default:
+    the analytical 45 nm provider: an estimate, not the GPU's measured energy)."""
+    from costmodel.provider import get_provider
+
+    prices = ProviderPrices(costs if costs is not None else get_provider("analytical"))
+    return run_ops(lambda env, sink: GpuModel(env, sink, spec), workload, prices=prices,
+                   keep_trace=trace)
+
+
+def presets() -> dict[str, Any]:
+    """``a100`` and ``h100`` from ``hwsim/data/gpu_presets.yaml``."""
+    return {name: (lambda n=name: preset(n)) for name in preset_names()}
+
+
+KIND = DeviceKind(
+    name="gpu",
+    summary="NVIDIA-style GPU at tile level: tensor-core GEMMs as CTA waves over the SMs "
+            "(the fastest of a library's tile set), FlashAttention-2, memory-bound vector "
+            "kernels over HBM; presets a100, h100",
+    spec_type=GpuSpec, run=run, presets=presets, default_preset="a100")
+
+__all__ = ["KIND", "GpuModel", "presets", "run", "tensor_path"]

@@ -1,0 +1,112 @@
+"""The GPU's spec: SMs, clock, tensor-core and CUDA-core peaks, memories, overheads, and the
+achievable fractions of peak; presets from the sourced table ``hwsim/data/gpu_presets.yaml``."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from hwsim.errors import HwsimError
+from hwsim.sourced import load_table
+
+PRESETS_TABLE = "data/gpu_presets.yaml"
+
+#: tensor-core paths a GEMM may take, by the spec field holding its dense peak
+PATHS: dict[str, str] = {"fp16": "fp16_tensor_tflops", "tf32": "tf32_tensor_tflops",
+                         "int8": "int8_tensor_tops", "fp8": "fp8_tensor_tflops"}
+
+
+@dataclass(frozen=True)
+class GpuSpec:
+    """One GPU. Peaks are dense (no 2:4 sparsity); ``fp8_tensor_tflops = 0`` means the part
+    has no FP8 tensor path. ``launch_us`` is paid by every kernel, ``overhead_us`` by every
+    kernel too: the host-side time per call of a measurement harness (0 for a bare GPU).
+    ``tensor_efficiency`` and ``hbm_efficiency`` are the achievable fractions of the tensor
+    and HBM peaks (fitted; see the presets table)."""
+
+    name: str = "a100"
+    sms: int = 108
+    clock_mhz: float = 1410.0
+    fp16_tensor_tflops: float = 312.0
+    tf32_tensor_tflops: float = 156.0
+    int8_tensor_tops: float = 624.0
+    fp8_tensor_tflops: float = 0.0
+    fp32_tflops: float = 19.5
+    smem_kb_per_sm: float = 164.0
+    l2_mb: float = 40.0
+    l2_gb_s: float = 7219.0
+    hbm_gb: float = 80.0
+    hbm_gb_s: float = 2039.0
+    launch_us: float = 4.0
+    overhead_us: float = 0.0
+    tensor_efficiency: float = 0.9
+    hbm_efficiency: float = 0.8
+
+    def __post_init__(self) -> None:
+        if isinstance(self.sms, bool) or not isinstance(self.sms, int) or self.sms < 1:
+            raise HwsimError(f"gpu {self.name}: sms must be a positive integer, got {self.sms!r}")
+        positive = ("clock_mhz", "fp16_tensor_tflops", "tf32_tensor_tflops", "int8_tensor_tops",
+                    "fp32_tflops", "smem_kb_per_sm", "l2_mb", "l2_gb_s", "hbm_gb", "hbm_gb_s")
+        for f in positive:
+            if not getattr(self, f) > 0:
+                raise HwsimError(f"gpu {self.name}: {f} must be positive, got "
+                                 f"{getattr(self, f)!r}")
+        for f in ("fp8_tensor_tflops", "launch_us", "overhead_us"):
+            if not getattr(self, f) >= 0:
+                raise HwsimError(f"gpu {self.name}: {f} must be >= 0, got {getattr(self, f)!r}")
+        for f in ("tensor_efficiency", "hbm_efficiency"):
+            if not 0 < getattr(self, f) <= 1:
+                raise HwsimError(f"gpu {self.name}: {f} is a fraction of peak in (0, 1], got "
+                                 f"{getattr(self, f)!r}")
+
+    @property
+    def hz(self) -> float:
+        return self.clock_mhz * 1e6
+
+    def peak_ops(self, path: str) -> float:
+        """Dense tensor-core operations/s (FLOP/s; OP/s for int8) of a GEMM path."""
+        return getattr(self, PATHS[path]) * 1e12
+
+    def macs_per_sm_cycle(self, path: str) -> float:
+        """Tensor-core MACs per SM per cycle at the peak of ``path``."""
+        return self.peak_ops(path) / 2 / (self.sms * self.hz)
+
+    def hbm_bytes_per_cycle(self) -> float:
+        """Achievable HBM bytes per cycle (peak x ``hbm_efficiency``)."""
+        return self.hbm_gb_s * 1e9 * self.hbm_efficiency / self.hz
+
+    def l2_bytes_per_sm_cycle(self) -> float:
+        return self.l2_gb_s * 1e9 / self.hz / self.sms
+
+    def fp32_flops_per_sm_cycle(self) -> float:
+        return self.fp32_tflops * 1e12 / (self.sms * self.hz)
+
+    def cycles(self, us: float) -> int:
+        return round(us * self.clock_mhz)
+
+    def describe(self) -> str:
+        fp8 = f", fp8 {self.fp8_tensor_tflops:g}" if self.fp8_tensor_tflops else ""
+        return (f"gpu {self.name}: {self.sms} SMs at {self.clock_mhz:g} MHz, tensor fp16 "
+                f"{self.fp16_tensor_tflops:g}{fp8} TFLOP/s (x{self.tensor_efficiency:g} "
+                f"achievable), HBM {self.hbm_gb:g} GB at {self.hbm_gb_s:g} GB/s "
+                f"(x{self.hbm_efficiency:g}), L2 {self.l2_mb:g} MB")
+
+
+def preset_names() -> list[str]:
+    return load_table("hwsim", PRESETS_TABLE).children()
+
+
+def preset(name: str) -> GpuSpec:
+    """The spec of preset ``name`` from the sourced table (every field is an entry)."""
+    t = load_table("hwsim", PRESETS_TABLE)
+    fields = {f.name for f in dataclasses.fields(GpuSpec)} - {"name"}
+    values = {k: e.value for k, e in t.group(name).items()}
+    missing = fields - set(values)
+    extra = set(values) - fields
+    if missing or extra:
+        raise HwsimError(f"{t.where}: preset {name!r}: missing {sorted(missing)}, unknown "
+                         f"{sorted(extra)}; the entries are GpuSpec's fields")
+    return GpuSpec(name=name, **values)
+
+
+__all__ = ["PATHS", "GpuSpec", "preset", "preset_names"]
