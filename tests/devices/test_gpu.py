@@ -107,9 +107,15 @@ def test_waves_emerge_from_the_sms():
     t_full = sim_plan(spec, p_full, k_full.macs).total - p_full.launch_cycles
     t_more = sim_plan(spec, p_more, k_one_more.macs).total - p_more.launch_cycles
     assert t_more == pytest.approx(2 * t_full, rel=0.02)
-    # the heuristic keeps the fastest of its tile set
+    # the heuristic keeps the fastest of its tile set, and the op reports what ran
     best = best_gemm_plan(spec, k_one_more)
     assert best.estimate <= p_more.estimate
+    res = run(spec, [MatMul(name="g", a_shape=(128 * 11, 16384), b_shape=(16384, 128 * 10),
+                            fmt=FP16)])
+    assert res.ops[0].detail.endswith(f"{best.ctas} CTAs of {best.tile} in "
+                                      f"{best.waves(spec.sms)} waves, compute-bound")
+    gemv = run(spec, [MatMul(name="g", a_shape=(1, 8192), b_shape=(8192, 8192), fmt=FP16)])
+    assert gemv.ops[0].detail.endswith("memory-bound")
 
 
 def test_fp8_on_h100_is_faster_only_where_compute_bound():

@@ -85,7 +85,11 @@ class GpuModel:
         spec = self.spec
         low = lower_op(op, device=spec.name, causal_block=ATTN_BLOCK)
         if not low.gemms:
-            return low
+            if not (low.vector_flops or low.vector_bytes):
+                return low  # a view: no kernel
+            plan = kernels.vector_piece(spec, low.vector_flops, low.vector_bytes)[1]
+            return replace(low, detail=f"memory-bound kernel, {low.vector_bytes / 1e6:.3g} MB "
+                                       f"over HBM: {plan.bound(spec)}-bound")
         fmt = op.fmt
         path, note = tensor_path(spec, fmt.x if fmt else None, fmt.w if fmt else None)
         if note:
@@ -103,14 +107,16 @@ class GpuModel:
             k = Kernel(op.q_len, d, op.kv_len, kind="attention", batch=op.batch * op.heads,
                        path=path, in_bytes=in_b, out_bytes=out_b, blocks=blocks,
                        hbm_bytes=round(kv_bytes + qo_bytes), score_flops=op.score_flops)
+            plan = kernels.kernel_piece(spec, k)[1]
             return replace(low, gemms=(k,), vector_flops=0, masked_macs=k.macs - op.macs,
-                           detail=f"FlashAttention-2 forward, {k.batch} heads x "
-                                  f"{len(blocks)} query blocks of <= {ATTN_BLOCK}"
-                                  f"{', causal: masked key blocks skipped' if op.causal else ''}"
-                                  "; scores stay on chip")
+                           detail=f"FlashAttention-2 forward ({path}), {k.batch} heads x "
+                                  f"{len(blocks)} query blocks"
+                                  f"{', masked key blocks skipped' if op.causal else ''}, "
+                                  f"scores on chip: {plan.describe(spec)}")
         ks = tuple(Kernel(g.m, g.k, g.n, batch=g.repeat, path=path, in_bytes=in_b,
                           out_bytes=out_b) for g in low.gemms)
-        return replace(low, gemms=ks)
+        plans = "; ".join(kernels.kernel_piece(spec, k)[1].describe(spec) for k in ks)
+        return replace(low, gemms=ks, detail=f"{low.detail} ({path}): {plans}")
 
     def _place(self, piece: Piece) -> Generator[Any, Any, Piece]:
         yield self.env.timeout(piece.total)

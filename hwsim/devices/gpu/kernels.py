@@ -88,6 +88,18 @@ class Plan:
     def waves(self, sms: int) -> int:
         return math.ceil(self.ctas / sms)
 
+    def bound(self, spec: GpuSpec) -> str:
+        """What sets the kernel's time: ``compute`` (the SMs), ``memory`` (HBM) or
+        ``launch`` (the launch and host overhead exceed both)."""
+        body = self.estimate - self.launch_cycles
+        if self.launch_cycles >= body:
+            return "launch"
+        return "memory" if _hbm_cycles(spec, self.hbm_bytes) >= body else "compute"
+
+    def describe(self, spec: GpuSpec) -> str:
+        return (f"{self.ctas} CTAs of {self.tile} in {self.waves(spec.sms)} waves, "
+                f"{self.bound(spec)}-bound")
+
 
 def _hbm_cycles(spec: GpuSpec, nbytes: float) -> int:
     return math.ceil(nbytes / spec.hbm_bytes_per_cycle())
