@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 import simpy
@@ -229,13 +229,13 @@ def simulate(spec: GpuSpec, plan: Plan, macs: int, kind: str = "compute") -> Pie
     return Piece.of_records(total, stats, records)
 
 
-@cache
+@lru_cache(maxsize=4096)
 def kernel_piece(spec: GpuSpec, k: Kernel) -> tuple[Piece, Plan]:
     plan = plan_attention(spec, k) if k.kind == "attention" else best_gemm_plan(spec, k)
     return simulate(spec, plan, k.macs), plan
 
 
-@cache
+@lru_cache(maxsize=4096)
 def vector_piece(spec: GpuSpec, flops: int, nbytes: float) -> tuple[Piece, Plan]:
     plan = plan_vector(spec, flops, nbytes)
     return simulate(spec, plan, 0, kind="vector"), plan
