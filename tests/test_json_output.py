@@ -57,6 +57,13 @@ CASES: dict[tuple[str, ...], list[tuple[list[str], tuple]]] = {
                              "--folds", "2", "--json"], (slow,))],
     ("cost", "study"): [(["cost", "study", "--no-validate", "-o", "study", "--json"], (slow,))],
     ("demo",): [(["demo", "-o", "demo", "--json"], (slow,))],
+    ("scalesim",): [(["scalesim", "-c", "calc_os.cfg", "-t", "gemm.csv", "-i", "gemm", "-p", "ss",
+                      "--json"],
+                     ())],
+    ("sweep", "run"): [(["sweep", "run", "sweep.yaml", "-o", "sw", "--workers", "1", "--json"],
+                        ())],
+    ("sweep", "status"): [(["sweep", "status", "swept", "--json"], ())],
+    ("sweep", "export"): [(["sweep", "export", "swept", "-o", "swept.csv", "--json"], ())],
 }
 
 
