@@ -29,7 +29,9 @@ from typing import Any, Protocol
 
 import simpy
 
+from costmodel.provider import get_provider
 from hwsim.engine.lowering import Gemm, Lowered
+from hwsim.engine.pricing import ProviderPrices
 from hwsim.engine.result import OpResult, RunResult
 from hwsim.engine.trace import TraceRecord, TraceSink, busy_cycles, bytes_moved
 from hwsim.errors import HwsimError
@@ -169,10 +171,12 @@ def _segment_energy(seg: Piece, mac_pj: float, prices: Prices,
     return e
 
 
-def run_ops(factory: ModelFactory, workload: Any, *, prices: Prices,
+def run_ops(factory: ModelFactory, workload: Any, *, costs: Any = None,
             keep_trace: bool = False) -> RunResult:
     """Run ``workload`` (a graph, or ops in order) on the device ``factory`` builds, on one
-    SimPy environment."""
+    SimPy environment. ``costs`` is the :class:`costmodel.provider.CostProvider` that prices
+    MACs and traffic (default: the analytical 45 nm one)."""
+    prices: Prices = ProviderPrices(costs if costs is not None else get_provider("analytical"))
     graph = graph_of(workload)
     ops = list(graph.ops)
     concurrent = graph.concurrent

@@ -17,13 +17,12 @@ from typing import Any
 import pytest
 import simpy
 
-from hwsim.api import resolve_costs, simulate
+from hwsim.api import simulate
 from hwsim.cli import main
 from hwsim.devices.base import DeviceKind, get_device, kinds, register, run, unregister
 from hwsim.engine import ComputeUnit, MemoryLevel, MemorySpec
 from hwsim.engine.driver import PieceStats, run_ops
 from hwsim.engine.lowering import Gemm, Lowered, lower_op
-from hwsim.engine.pricing import ProviderPrices
 from hwsim.engine.trace import TraceSink
 from hwsim.errors import HwsimError
 from workloads import Graph, MatMul, build_workload
@@ -79,8 +78,8 @@ class RooflineModel:
 
 def run_roofline(spec: RooflineSpec, workload: Any, *, costs: Any = None,
                  trace: bool = False) -> Any:
-    return run_ops(lambda env, sink: RooflineModel(env, sink, spec), workload,
-                   prices=ProviderPrices(resolve_costs(costs)), keep_trace=trace)
+    return run_ops(lambda env, sink: RooflineModel(env, sink, spec), workload, costs=costs,
+                   keep_trace=trace)
 
 
 KIND = DeviceKind(name="roofline", summary="toy roofline device (tests)",

@@ -27,7 +27,6 @@ from hwsim.devices.gpu.kernels import ATTN_BLOCK, Kernel
 from hwsim.devices.gpu.spec import GpuSpec, preset, preset_names
 from hwsim.engine.driver import Piece, run_ops
 from hwsim.engine.lowering import Gemm, Lowered, lower_op
-from hwsim.engine.pricing import ProviderPrices
 from hwsim.engine.result import RunResult
 from hwsim.engine.trace import TraceSink
 from hwsim.numerics import resolve
@@ -153,10 +152,7 @@ class GpuModel:
 def run(spec: GpuSpec, workload: Any, *, costs: Any = None, trace: bool = False) -> RunResult:
     """Run a graph (or ops in order) on the GPU; ``costs`` prices MACs and traffic (default:
     the analytical 45 nm provider: an estimate, not the GPU's measured energy)."""
-    from costmodel.provider import get_provider
-
-    prices = ProviderPrices(costs if costs is not None else get_provider("analytical"))
-    return run_ops(lambda env, sink: GpuModel(env, sink, spec), workload, prices=prices,
+    return run_ops(lambda env, sink: GpuModel(env, sink, spec), workload, costs=costs,
                    keep_trace=trace)
 
 

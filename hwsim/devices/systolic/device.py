@@ -22,7 +22,6 @@ from hwsim.devices.systolic.array import _simulate_gemm, _simulate_vector
 from hwsim.devices.systolic.spec import SystolicSpec
 from hwsim.engine.driver import Piece, run_ops
 from hwsim.engine.lowering import Gemm, Lowered, lower_op
-from hwsim.engine.pricing import ProviderPrices
 from hwsim.engine.result import RunResult
 from hwsim.engine.trace import TraceSink
 from hwsim.numerics import resolve
@@ -78,11 +77,8 @@ def run(spec: SystolicSpec, workload: Any, *, costs: Any = None,
         trace: bool = False) -> RunResult:
     """Run a graph (or ops in order) on the array; ``costs`` prices MACs and traffic
     (default: the analytical Horowitz 45 nm provider)."""
-    from costmodel.provider import get_provider
-
-    prices = ProviderPrices(costs if costs is not None else get_provider("analytical"))
-    return run_ops(lambda env, sink: SystolicModel(env, sink, spec), workload,
-                   prices=prices, keep_trace=trace)
+    return run_ops(lambda env, sink: SystolicModel(env, sink, spec), workload, costs=costs,
+                   keep_trace=trace)
 
 
 def simulate_gemm(m: int, k: int, n: int, spec: SystolicSpec, *, fmt: str = "int8",
