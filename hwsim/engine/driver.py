@@ -60,7 +60,8 @@ class DeviceModel(Protocol):
     peak_macs_per_cycle: int
     #: trace resource name -> cost level of its transfer bytes (``"dram"``, ``"hbm"``, ...)
     memory_levels: Mapping[str, str]
-    #: pieces start empty and end drained, so identical pieces may be simulated once
+    #: pieces start empty and end drained, so identical pieces across ops may be simulated
+    #: once (the repeats of one GEMM, its batch or heads, are always simulated once)
     replayable: bool
     #: ops the graph marks as concurrent may overlap on this device (False: one at a time,
     #: each layer on its own, as SCALE-Sim runs them)
@@ -100,7 +101,7 @@ class Piece:
     ``busy`` (cycles per resource), ``moved`` (transfer bytes per resource) and
     ``sram_bytes`` (on-chip buffer traffic) are what the piece did; :meth:`of_records` sums
     them from complete records. A device whose trace summarises a stretch it counted rather
-    than simulated (a steady state) builds the segment with the true totals instead.
+    than simulated (a steady state) builds the piece with the true totals instead.
     """
 
     total: int
@@ -157,9 +158,9 @@ def _pieces(low: Lowered) -> list[tuple[Hashable, Gemm | None, int]]:
     return out
 
 
-def _segment_energy(seg: Piece, mac_pj: float, prices: Prices,
+def _piece_energy(seg: Piece, mac_pj: float, prices: Prices,
                     levels: Mapping[str, str]) -> dict[str, float]:
-    """Energy of one segment by component, from what its trace counted."""
+    """Energy of one piece by component, from what its trace counted."""
     e = {"mac": seg.stats.macs * mac_pj,
          "sram": seg.sram_bytes * prices.access_pj_per_byte("sram")}
     for res, nbytes in seg.moved.items():
@@ -199,15 +200,14 @@ def run_ops(factory: ModelFactory, workload: Any, *, costs: Any = None,
         out = yield env.process(proc)
         if isinstance(out, Piece):
             if out.total != int(env.now) - t0:
-                raise AssertionError(f"internal error: a segment of {out.total} cycles "
+                raise AssertionError(f"internal error: a piece of {out.total} cycles "
                                      f"advanced the clock by {int(env.now) - t0}")
             return out
-        # records move from the sink into the segment (the run's trace is assembled from
-        # segments); a concurrent piece's records stay in the sink for their own piece
+        # records move from the sink into the piece (the run's trace is assembled from
+        # pieces); a concurrent piece's records stay in the sink for their own piece
         mine = [r for r in sink.records[n0:] if r.op == tag]
         sink.records[n0:] = [r for r in sink.records[n0:] if r.op != tag]
-        return Piece.of_records(int(env.now) - t0, out,
-                                  [r.shifted(-t0, "") for r in mine])
+        return Piece.of_records(int(env.now) - t0, out, [r.shifted(-t0, "") for r in mine])
 
     def op_process(i: int) -> Generator[Any, Any, None]:
         op, low = ops[i], lowered[i]
@@ -240,7 +240,7 @@ def run_ops(factory: ModelFactory, workload: Any, *, costs: Any = None,
                     trace.extend(_repeat_slices(seg, rep - shown, t, op.name))
             elif rep > done:
                 yield env.timeout(seg.total * (rep - done))
-            e = _segment_energy(seg, mac_pj, prices, model.memory_levels)
+            e = _piece_energy(seg, mac_pj, prices, model.memory_levels)
             _account(seg, e, rep)
             compute += rep * seg.stats.compute_cycles
             stall += rep * seg.stats.stall_cycles
