@@ -114,6 +114,9 @@ def run(device, settings, workload, gemm, conv, fmt, precision, weight, act, acc
     if workload is not None:
         graph = resolve_workload(workload, phase=phase, seq=seq, batch=batch, kv_len=kv_len,
                                  precision=prec)
+        if layers is not None and layers > len(graph.ops):
+            raise HwsimError(f"--layers must be from 1 to {len(graph.ops)} (the ops of "
+                             f"{graph.name}), got {layers}")
     else:
         given = [o for o, v in (("--phase", phase), ("--seq", seq), ("--kv-len", kv_len),
                                 ("--layers", layers)) if v is not None]
