@@ -22,6 +22,13 @@ from hwsim.numerics.formats import (
     get_format,
 )
 from hwsim.numerics.lmul import lmul, lmul_bits, lmul_dot, lmul_format, lmul_offset_exponent
+from hwsim.numerics.lut import (
+    LUT_ACT_FORMATS,
+    lut_lookup,
+    lut_mpgemm,
+    lut_table,
+    lut_weight_values,
+)
 from hwsim.numerics.names import AnyFormat, bits_per_element, is_block, resolve
 from hwsim.numerics.quantize import ROUNDINGS, decode, encode, quantize
 from hwsim.numerics.stats import (
@@ -44,6 +51,7 @@ __all__ = [
     "Format",
     "HwsimError",
     "IntFormat",
+    "LUT_ACT_FORMATS",
     "accumulate",
     "add",
     "bits_per_element",
@@ -60,6 +68,10 @@ __all__ = [
     "lmul_dot",
     "lmul_format",
     "lmul_offset_exponent",
+    "lut_lookup",
+    "lut_mpgemm",
+    "lut_table",
+    "lut_weight_values",
     "max_relative_error",
     "mean_relative_error",
     "mul",
