@@ -37,6 +37,7 @@ from hwsim.io import read_mapping
 BUILTIN_KINDS: dict[str, str] = {
     "systolic": "hwsim.devices.systolic",
     "gpu": "hwsim.devices.gpu",
+    "pulp": "hwsim.devices.pulp",
 }
 
 
