@@ -78,13 +78,16 @@ def _single_op(gemm: str | None, conv: str | None, p):
               show_default=True,
               help="Per-MAC energy: Horowitz's 45 nm table or the learned (Yosys-trained) model.")
 @click.option("--clock-mhz", type=FiniteFloat(), default=None, help="Clock (MHz, > 0).")
+@click.option("--schedule", type=click.Choice(["layer", "patch"]), default=None,
+              help="How an MCU runs the network through its SRAM: layer by layer, or a "
+                   "patch-based first stage (MCUNetV2); sets the device's 'schedule' field.")
 @json_option
 @click.option("--trace", "trace_path", type=OutputPath(), default=None,
               help="Write a Chrome trace (open in ui.perfetto.dev).")
 @click.option("--force", is_flag=True, help="Overwrite an existing --trace file.")
 def run(device, settings, workload, gemm, conv, fmt, precision, weight, act, acc, kv, phase,
         seq, kv_len, batch, layers, array, dataflow, sram_kb, bandwidth, memory_model, costs,
-        clock_mhz, as_json, trace_path, force) -> None:
+        clock_mhz, as_json, trace_path, force, schedule=None) -> None:
     """Simulate a workload or a single op on a device.
 
     --format puts every operand in one number format (accumulating in fp32, or int32 for
@@ -111,6 +114,8 @@ def run(device, settings, workload, gemm, conv, fmt, precision, weight, act, acc
     if sram_kb is not None:
         over["sram_kb"] = tuple(_ints(sram_kb, "--sram-kb I,F,O", 3, 3))
     spec = resolve_device(device, **over)
+    if schedule is not None:
+        spec = _with_schedule(spec, schedule)
     if workload is not None:
         graph = resolve_workload(workload, phase=phase, seq=seq, batch=batch, kv_len=kv_len,
                                  precision=prec)
@@ -148,6 +153,19 @@ def run(device, settings, workload, gemm, conv, fmt, precision, weight, act, acc
         con.print(f"note: {n}")
     if trace_path:
         con.print(f"trace: {trace_path}")
+
+
+def _with_schedule(spec, schedule: str):
+    """``spec`` with its ``schedule`` field set; one error for a device without the field."""
+    import dataclasses
+
+    from hwsim.api import resolve_device
+    from hwsim.devices import kind_of
+
+    if "schedule" not in {f.name for f in dataclasses.fields(spec)}:
+        raise HwsimError(f"--schedule applies to a device with a 'schedule' field (the cortexm "
+                         f"kind); {kind_of(spec).name} device {spec.name!r} has none")
+    return resolve_device(spec, schedule=schedule)
 
 
 def _settings(items: tuple[str, ...]) -> dict:

@@ -38,6 +38,7 @@ BUILTIN_KINDS: dict[str, str] = {
     "systolic": "hwsim.devices.systolic",
     "gpu": "hwsim.devices.gpu",
     "pulp": "hwsim.devices.pulp",
+    "cortexm": "hwsim.devices.cortexm",
 }
 
 
