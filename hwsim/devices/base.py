@@ -37,6 +37,7 @@ from hwsim.io import read_mapping
 BUILTIN_KINDS: dict[str, str] = {
     "systolic": "hwsim.devices.systolic",
     "gpu": "hwsim.devices.gpu",
+    "lut": "hwsim.devices.lut",
     "pulp": "hwsim.devices.pulp",
     "cortexm": "hwsim.devices.cortexm",
 }

@@ -24,8 +24,12 @@ import simpy
 from hwsim.devices.base import DeviceKind
 from hwsim.devices.gpu import kernels
 from hwsim.devices.gpu.kernels import ATTN_BLOCK, Kernel
+from hwsim.devices.gpu.mpgemm import mpgemm
 from hwsim.devices.gpu.spec import GpuSpec, preset, preset_names
-from hwsim.engine.driver import Piece, run_ops
+from hwsim.devices.lut.energy import relabel_lut_energy
+from hwsim.devices.lut.precompute import Precompute, low_bit_weights, plan_precompute
+from hwsim.devices.lut.units import TableSource, shipped_table
+from hwsim.engine.driver import Piece, graph_of, run_ops
 from hwsim.engine.lowering import Gemm, Lowered, lower_op
 from hwsim.engine.result import RunResult
 from hwsim.engine.trace import TraceSink
@@ -70,15 +74,35 @@ class GpuModel:
     replayable = False  # the model caches its own pieces (see the module docstring)
     concurrent_ops = False
 
-    def __init__(self, env: simpy.Environment, sink: TraceSink, spec: GpuSpec) -> None:
+    def __init__(self, env: simpy.Environment, sink: TraceSink, spec: GpuSpec,
+                 precompute: Mapping[str, Precompute] | None = None,
+                 source: TableSource = shipped_table) -> None:
         self.env = env
         self.spec = spec
         self.description = spec.describe()
         self.clock_mhz = spec.clock_mhz
         self.peak_macs_per_cycle = round(spec.macs_per_sm_cycle("fp16") * spec.sms)
         self.fallbacks: dict[str, None] = {}
+        self.precompute = dict(precompute or {})
+        self.source = source
+        self.lut_ops: dict[str, Any] = {}  # op name -> its LUT-vs-MAC comparison
+        self._epilogues: set[int] = set()  # ids of lowerings whose vector work is fused
 
     def lower(self, op: Any) -> Lowered:
+        low = self._lower(op)
+        pre = self.precompute.get(op.name)
+        if pre is None:
+            return low
+        own = op.name in pre.consumers  # no producer before it: a table kernel of its own
+        out = replace(low, vector_flops=low.vector_flops + pre.flops,
+                      vector_bytes=low.vector_bytes + pre.nbytes,
+                      detail=f"{low.detail} {pre.describe()}"
+                             + (" (unfused: a kernel of its own)" if own else ""))
+        if low.gemms and not own:  # the epilogue of a kernel that runs anyway
+            self._epilogues.add(id(out))
+        return out
+
+    def _lower(self, op: Any) -> Lowered:
         from workloads import Attention
 
         spec = self.spec
@@ -112,8 +136,16 @@ class GpuModel:
                                   f"{len(blocks)} query blocks"
                                   f"{', masked key blocks skipped' if op.causal else ''}, "
                                   f"scores on chip: {plan.describe(spec)}")
+        mp = mpgemm(spec, op, op.where, self.source)
+        extra: dict[str, Any] = {}
+        if mp is not None:
+            extra = dict(mp.fields)
+            path = extra.pop("path", path)
+            if mp.lut is not None:
+                self.lut_ops[op.name] = mp.lut
+            self.fallbacks[mp.note] = None
         ks = tuple(Kernel(g.m, g.k, g.n, batch=g.repeat, path=path, in_bytes=in_b,
-                          out_bytes=out_b) for g in low.gemms)
+                          out_bytes=out_b, **extra) for g in low.gemms)
         plans = "; ".join(kernels.kernel_piece(spec, k)[1].describe(spec) for k in ks)
         return replace(low, gemms=ks, detail=f"{low.detail} ({path}): {plans}")
 
@@ -127,8 +159,8 @@ class GpuModel:
         return self._place(kernels.kernel_piece(self.spec, g)[0])
 
     def run_vector(self, low: Lowered, tag: str) -> Generator[Any, Any, Piece]:
-        return self._place(kernels.vector_piece(self.spec, low.vector_flops,
-                                                low.vector_bytes)[0])
+        return self._place(kernels.vector_piece(self.spec, low.vector_flops, low.vector_bytes,
+                                                id(low) not in self._epilogues)[0])
 
     def notes(self, counts: Mapping[str, int]) -> list[str]:
         spec = self.spec
@@ -145,15 +177,32 @@ class GpuModel:
             notes.append(f"{counts['masked_macs']:,} of the {counts['macs']:,} MACs are in "
                          f"the causal diagonal blocks ({ATTN_BLOCK} queries) FlashAttention "
                          "computes and masks; fully masked blocks are skipped")
+        if self.precompute:
+            notes.append(f"LUT table precompute fused into {len(self.precompute)} producer "
+                         "ops (their cost is in those ops: see each op's detail)")
         notes += list(self.fallbacks)
         return notes
 
 
-def run(spec: GpuSpec, workload: Any, *, costs: Any = None, trace: bool = False) -> RunResult:
+def run(spec: GpuSpec, workload: Any, *, costs: Any = None, trace: bool = False,
+        source: TableSource = shipped_table) -> RunResult:
     """Run a graph (or ops in order) on the GPU; ``costs`` prices MACs and traffic (default:
-    the analytical 45 nm provider: an estimate, not the GPU's measured energy)."""
-    return run_ops(lambda env, sink: GpuModel(env, sink, spec), workload, costs=costs,
-                   keep_trace=trace)
+    the analytical 45 nm provider: an estimate, not the GPU's measured energy). On a LUT
+    part, ``source`` gives the synthesised LUT/MAC table (default: the shipped one); the
+    LUT GEMMs' MAC energy is rescaled by its LUT-vs-MAC energy per product
+    (:func:`hwsim.devices.lut.energy.relabel_lut_energy`)."""
+    graph = graph_of(workload)
+    gemms = {op.name: lower_op(op, device=spec.name).gemms for op in graph.ops
+             if spec.tensor_core == "lut" and low_bit_weights(op)}
+    pre = plan_precompute(graph.ops, gemms, source)
+    models: list[GpuModel] = []
+
+    def factory(env: simpy.Environment, sink: TraceSink) -> GpuModel:
+        models.append(GpuModel(env, sink, spec, pre, source))
+        return models[-1]
+
+    res = run_ops(factory, graph, costs=costs, keep_trace=trace)
+    return relabel_lut_energy(res, graph, models[0].lut_ops, costs)
 
 
 def presets() -> dict[str, Any]:

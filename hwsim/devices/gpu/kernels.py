@@ -46,6 +46,16 @@ TILES: tuple[tuple[int, int, int], ...] = (
 STAGES = 3
 #: FlashAttention-2's query block (rows per CTA)
 ATTN_BLOCK = 128
+#: elongated CTA tiles (few activation rows, many weight columns) a LUT mpGEMM kernel adds to
+#: :data:`TILES`: a table built for a row is reused by every column of the tile
+LUT_TILES: tuple[tuple[int, int, int], ...] = ((32, 256, 64), (16, 512, 64), (64, 256, 64))
+#: rows of the smallest tensor-core MMA (HMMA m16n8k16; Mo et al.'s tuned Accel-Sim A100
+#: configuration, github Hamerlate/lut_tensor_core, accel-sim/README.md)
+MMA_M = 16
+#: shared-memory bytes per SM per cycle the LUT units read their tables from: an assumption,
+#: 32 banks x 4 bytes (the bank layout of NVIDIA's programming guide; NVIDIA publishes no
+#: shared-memory bandwidth figure for A100/H100)
+SMEM_BYTES_PER_CYCLE = 128
 
 
 @dataclass(frozen=True)
@@ -56,7 +66,16 @@ class Kernel(Gemm):
     instances of a batched GEMM (or attention's heads) as one grid, so the batch lives here
     (``batch``). ``path`` is the tensor-core path (a key of :data:`~.spec.PATHS`);
     ``in_bytes``/``out_bytes`` the operand and result element sizes. An attention kernel
-    carries its query blocks (``blocks``: rows, keys) and its fixed HBM traffic."""
+    carries its query blocks (``blocks``: rows, keys) and its fixed HBM traffic.
+
+    Mixed-precision GEMMs: ``a_bytes``/``w_bytes`` (0: ``in_bytes``) are the bytes per element
+    of the A operand and of the weights as they are read. On MAC tensor cores the weights are
+    read packed and dequantised to the activation format in the main loop, ``dequant_ops``
+    CUDA-core operations per weight element, overlapped with the MMAs. On LUT tensor cores
+    (``planes`` > 0) the A operand is the precomputed table (``a_bytes`` per activation), the
+    weights stream bit-serially, ``planes`` passes over each product at ``lut_rate`` products
+    per SM cycle per plane, and each table entry is read once per ``lut_n`` weight columns
+    (the elongated LUT tile)."""
 
     kind: str = "gemm"
     batch: int = 1
@@ -66,6 +85,21 @@ class Kernel(Gemm):
     blocks: tuple[tuple[int, int], ...] = ()
     hbm_bytes: int = 0
     score_flops: int = 0
+    a_bytes: float = 0.0
+    w_bytes: float = 0.0
+    dequant_ops: float = 0.0
+    planes: int = 0
+    lut_rate: float = 0.0
+    lut_n: int = 1
+    lut_m: int = 1
+
+    @property
+    def x_bytes(self) -> float:
+        return self.a_bytes or self.in_bytes
+
+    @property
+    def b_bytes(self) -> float:
+        return self.w_bytes or self.in_bytes
 
     @property
     def macs(self) -> int:
@@ -113,8 +147,8 @@ def _wave_traffic(k: Kernel, tm: int, tn: int, gm: int, gn: int, sms: int) -> fl
     """HBM bytes of the operand panels, wave by wave (raster order over batch x gm x gn)."""
     per_inst = gm * gn
     total = k.batch * per_inst
-    a_panel = min(tm, k.m) * k.k * k.in_bytes
-    b_panel = min(tn, k.n) * k.k * k.in_bytes
+    a_panel = min(tm, k.m) * k.k * k.x_bytes
+    b_panel = min(tn, k.n) * k.k * k.b_bytes
     out = 0.0
     for s in range(0, total, sms):
         e = min(total, s + sms)
@@ -131,18 +165,34 @@ def plan_gemm(spec: GpuSpec, k: Kernel, tile: tuple[int, int, int]) -> Plan | No
     """The kernel with CTA tile ``tile``, or None if the tile's pipeline does not fit in
     shared memory."""
     tm, tn, ks = tile
-    if STAGES * (tm + tn) * ks * k.in_bytes > spec.smem_kb_per_sm * 1024:
+    xb, wb = k.x_bytes, k.b_bytes
+    # an mpGEMM (dequantised or LUT) moves and multiplies only the activation rows it has,
+    # down to the unit's row granule (a decode GEMV is one row); a plain GEMM keeps the
+    # model fitted on the A100 measurements (whole tiles)
+    mp = bool(k.planes or k.dequant_ops)
+    rows = max(k.lut_m if k.planes else MMA_M, min(tm, k.m)) if mp else tm
+    step_bytes = (rows * xb + tn * wb) * ks  # one K-step of both operand panels
+    if STAGES * step_bytes > spec.smem_kb_per_sm * 1024:
         return None
     gm, gn = math.ceil(k.m / tm), math.ceil(k.n / tn)
     ctas = k.batch * gm * gn
     steps = math.ceil(k.k / ks)
-    mma = math.ceil(tm * tn * steps * ks / (spec.macs_per_sm_cycle(k.path)
-                                            * spec.tensor_efficiency))
-    l2 = (tm + tn) * steps * ks * k.in_bytes / spec.l2_bytes_per_sm_cycle()
-    fill = math.ceil(min(STAGES, steps) * (tm + tn) * ks * k.in_bytes
-                     / spec.l2_bytes_per_sm_cycle())
-    cta = max(mma, math.ceil(l2)) + fill
-    compulsory = k.batch * (k.m * k.k + k.k * k.n) * k.in_bytes
+    side = 0  # work beside the MMAs: dequantisation, or the LUT units' table reads
+    if k.planes:
+        mma = math.ceil(rows * tn * steps * ks * k.planes
+                        / (k.lut_rate * spec.tensor_efficiency))
+        side = math.ceil(rows * steps * ks * xb * math.ceil(tn / k.lut_n)
+                         / SMEM_BYTES_PER_CYCLE)
+    else:
+        mma = math.ceil(rows * tn * steps * ks / (spec.macs_per_sm_cycle(k.path)
+                                                  * spec.tensor_efficiency))
+        if k.dequant_ops:
+            side = math.ceil(tn * steps * ks * k.dequant_ops
+                             / (spec.fp32_flops_per_sm_cycle() / 2))
+    l2 = steps * step_bytes / spec.l2_bytes_per_sm_cycle()
+    fill = math.ceil(min(STAGES, steps) * step_bytes / spec.l2_bytes_per_sm_cycle())
+    cta = max(mma, math.ceil(l2), side) + fill
+    compulsory = k.batch * (k.m * k.k * xb + k.k * k.n * wb)
     operands = (compulsory if compulsory + k.batch * k.m * k.n * k.out_bytes
                 <= spec.l2_mb * 1e6 else
                 max(compulsory, _wave_traffic(k, tm, tn, gm, gn, spec.sms)))
@@ -155,7 +205,8 @@ def plan_gemm(spec: GpuSpec, k: Kernel, tile: tuple[int, int, int]) -> Plan | No
 def best_gemm_plan(spec: GpuSpec, k: Kernel) -> Plan:
     """The fastest plan over :data:`TILES` (ties: the first listed), as a library heuristic
     that tries its tile set would pick."""
-    plans = [p for t in TILES if (p := plan_gemm(spec, k, t)) is not None]
+    tiles = TILES + LUT_TILES if k.planes else TILES
+    plans = [p for t in tiles if (p := plan_gemm(spec, k, t)) is not None]
     if not plans:
         from hwsim.errors import HwsimError
 
@@ -179,11 +230,12 @@ def plan_attention(spec: GpuSpec, k: Kernel) -> Plan:
     return Plan(f"{ATTN_BLOCK} query rows", len(ctas), ctas, k.hbm_bytes, launch, est)
 
 
-def plan_vector(spec: GpuSpec, flops: int, nbytes: float) -> Plan:
+def plan_vector(spec: GpuSpec, flops: int, nbytes: float, launch: bool = True) -> Plan:
     """A memory-bound kernel (elementwise, norm, softmax): its bytes stream through HBM
-    while its FLOPs spread over every SM's CUDA cores."""
+    while its FLOPs spread over every SM's CUDA cores. ``launch=False``: the work is the
+    epilogue of a kernel already launched (a fused LUT table precompute)."""
     per_sm = math.ceil(flops / spec.sms / spec.fp32_flops_per_sm_cycle()) if flops else 0
-    launch = _launch(spec)
+    launch = _launch(spec) if launch else 0
     hbm = math.ceil(nbytes)
     est = launch + max(per_sm, _hbm_cycles(spec, hbm))
     return Plan("elementwise", spec.sms if per_sm else 0, (per_sm,) * (spec.sms if per_sm else 0),
@@ -236,11 +288,12 @@ def kernel_piece(spec: GpuSpec, k: Kernel) -> tuple[Piece, Plan]:
 
 
 @lru_cache(maxsize=4096)
-def vector_piece(spec: GpuSpec, flops: int, nbytes: float) -> tuple[Piece, Plan]:
-    plan = plan_vector(spec, flops, nbytes)
+def vector_piece(spec: GpuSpec, flops: int, nbytes: float,
+                 launch: bool = True) -> tuple[Piece, Plan]:
+    plan = plan_vector(spec, flops, nbytes, launch)
     return simulate(spec, plan, 0, kind="vector"), plan
 
 
-__all__ = ["ATTN_BLOCK", "STAGES", "TILES", "Kernel", "Plan", "best_gemm_plan",
-           "kernel_piece", "plan_attention", "plan_gemm", "plan_vector", "simulate",
-           "vector_piece"]
+__all__ = ["ATTN_BLOCK", "LUT_TILES", "MMA_M", "SMEM_BYTES_PER_CYCLE", "STAGES", "TILES", "Kernel",
+           "Plan", "best_gemm_plan", "kernel_piece", "plan_attention", "plan_gemm", "plan_vector",
+           "simulate", "vector_piece"]

@@ -14,6 +14,8 @@ PRESETS_TABLE = "data/gpu_presets.yaml"
 #: tensor-core paths a GEMM may take, by the spec field holding its dense peak
 PATHS: dict[str, str] = {"fp16": "fp16_tensor_tflops", "tf32": "tf32_tensor_tflops",
                          "int8": "int8_tensor_tops", "fp8": "fp8_tensor_tflops"}
+#: the kinds of tensor core a GPU may have
+TENSOR_CORES = ("mac", "lut")
 
 
 @dataclass(frozen=True)
@@ -22,7 +24,13 @@ class GpuSpec:
     has no FP8 tensor path. ``launch_us`` is paid by every kernel, ``overhead_us`` by every
     kernel too: the host-side time per call of a measurement harness (0 for a bare GPU).
     ``tensor_efficiency`` and ``hbm_efficiency`` are the achievable fractions of the tensor
-    and HBM peaks (fitted; see the presets table)."""
+    and HBM peaks (fitted; see the presets table).
+
+    ``tensor_core`` is the kind of tensor core: ``mac`` (multiply-accumulate, as shipped) or
+    ``lut`` (a what-if: ``lut_area_share`` of the MAC tensor cores' area is spent on LUT
+    tensor cores at the density of our synthesised units, ``hwsim/data/lut_unit_yosys.yaml``;
+    the rest stays MAC tensor cores, which keep the GEMMs with no LUT path). The peaks above
+    are the MAC tensor cores' at full area; :meth:`macs_per_sm_cycle` gives what is left."""
 
     name: str = "a100"
     sms: int = 108
@@ -41,6 +49,8 @@ class GpuSpec:
     overhead_us: float = 0.0
     tensor_efficiency: float = 0.9
     hbm_efficiency: float = 0.8
+    tensor_core: str = "mac"
+    lut_area_share: float = 0.0
 
     def __post_init__(self) -> None:
         if isinstance(self.sms, bool) or not isinstance(self.sms, int) or self.sms < 1:
@@ -58,6 +68,17 @@ class GpuSpec:
             if not 0 < getattr(self, f) <= 1:
                 raise HwsimError(f"gpu {self.name}: {f} is a fraction of peak in (0, 1], got "
                                  f"{getattr(self, f)!r}")
+        if self.tensor_core not in TENSOR_CORES:
+            raise HwsimError(f"gpu {self.name}: tensor_core {self.tensor_core!r} is unknown; "
+                             f"allowed: {', '.join(TENSOR_CORES)}")
+        if self.tensor_core == "mac" and self.lut_area_share != 0:
+            raise HwsimError(f"gpu {self.name}: lut_area_share is the share of the tensor-core "
+                             "area spent on LUT cores; with tensor_core mac it must be 0, got "
+                             f"{self.lut_area_share!r}")
+        if self.tensor_core == "lut" and not 0 < self.lut_area_share < 1:
+            raise HwsimError(f"gpu {self.name}: lut_area_share must be in (0, 1) with "
+                             "tensor_core lut (some MAC tensor cores stay for the GEMMs with no "
+                             f"LUT path), got {self.lut_area_share!r}")
 
     @property
     def hz(self) -> float:
@@ -68,8 +89,9 @@ class GpuSpec:
         return getattr(self, PATHS[path]) * 1e12
 
     def macs_per_sm_cycle(self, path: str) -> float:
-        """Tensor-core MACs per SM per cycle at the peak of ``path``."""
-        return self.peak_ops(path) / 2 / (self.sms * self.hz)
+        """MAC tensor-core MACs per SM per cycle at the peak of ``path`` (on a LUT part, of
+        the MAC tensor cores left: ``1 - lut_area_share`` of the area)."""
+        return self.peak_ops(path) / 2 / (self.sms * self.hz) * (1 - self.lut_area_share)
 
     def hbm_bytes_per_cycle(self) -> float:
         """Achievable HBM bytes per cycle (peak x ``hbm_efficiency``)."""
@@ -86,10 +108,12 @@ class GpuSpec:
 
     def describe(self) -> str:
         fp8 = f", fp8 {self.fp8_tensor_tflops:g}" if self.fp8_tensor_tflops else ""
+        lut = (f", LUT tensor cores on {self.lut_area_share:.0%} of the tensor-core area"
+               if self.tensor_core == "lut" else "")
         return (f"gpu {self.name}: {self.sms} SMs at {self.clock_mhz:g} MHz, tensor fp16 "
                 f"{self.fp16_tensor_tflops:g}{fp8} TFLOP/s (x{self.tensor_efficiency:g} "
                 f"achievable), HBM {self.hbm_gb:g} GB at {self.hbm_gb_s:g} GB/s "
-                f"(x{self.hbm_efficiency:g}), L2 {self.l2_mb:g} MB")
+                f"(x{self.hbm_efficiency:g}), L2 {self.l2_mb:g} MB{lut}")
 
 
 def preset_names() -> list[str]:
@@ -109,4 +133,4 @@ def preset(name: str) -> GpuSpec:
     return GpuSpec(name=name, **values)
 
 
-__all__ = ["PATHS", "GpuSpec", "preset", "preset_names"]
+__all__ = ["PATHS", "TENSOR_CORES", "GpuSpec", "preset", "preset_names"]
