@@ -344,19 +344,19 @@ def patch_stage(df: Dataflow, split: int, grid: int) -> PatchStage:
     # the stage output also serves as a skip inside the stage (an in-place add's buffer): its
     # patch regions are computed into a buffer of their own, the sums go to the output buffer
     skip_out = df.read_by_kernel(t_out.tid, split)
-    node_bytes: list[int] = []
-    for node in df.nodes[:split + 1]:
-        best = 0
-        for r in rows:
-            for c in cols:
-                size: dict[int, int] = {}
-                for tid, t in df.tensors.items():
-                    if (tid == t_out.tid and not skip_out) or tid not in r or not t.spatial:
-                        continue
-                    nc = t.shape[0] * t.shape[1]
-                    size[tid] = nc * (r[tid][1] - r[tid][0]) * (c[tid][1] - c[tid][0])
-                best = max(best, _live_bytes(df, node, size))
-        node_bytes.append(best + out_buffer)
+    stage = df.nodes[:split + 1]
+    best = [0] * len(stage)
+    for r in rows:
+        for c in cols:
+            size: dict[int, int] = {}
+            for tid, t in df.tensors.items():
+                if (tid == t_out.tid and not skip_out) or tid not in r or not t.spatial:
+                    continue
+                nc = t.shape[0] * t.shape[1]
+                size[tid] = nc * (r[tid][1] - r[tid][0]) * (c[tid][1] - c[tid][0])
+            for k, node in enumerate(stage):
+                best[k] = max(best[k], _live_bytes(df, node, size))
+    node_bytes = [b + out_buffer for b in best]
     pixels: dict[str, int] = {}
     macs = macs_layer = 0
     for node in df.nodes[:split + 1]:
