@@ -2,8 +2,9 @@
 
 The files are in tests/data/scalesim/: SCALE-Sim's own scale.cfg and test_mnk_input.csv, and
 ours in its format: calc_os.cfg, an 8x8 array with 1/1/2 KiB SRAMs, so operands overflow
-their SRAMs and the CALC-mode memory model takes its fold-by-fold branches. Each SCALE-Sim
-run takes a few seconds.
+their SRAMs and the memory models take their fold-by-fold branches. All three reports
+(COMPUTE, BANDWIDTH, DETAILED_ACCESS) are compared as bytes. Each SCALE-Sim run takes a
+second or a few.
 """
 
 from __future__ import annotations
@@ -32,88 +33,122 @@ def _config(tmp_path: Path, df: str, **edits: str) -> Path:
     return path
 
 
-def _scalesim_report(cfg: Path, topo: Path, gemm: bool, out: Path) -> str:
-    """COMPUTE_REPORT.csv as the real SCALE-Sim writes it (its Python API, no traces)."""
+REPORTS = ("COMPUTE", "BANDWIDTH", "DETAILED_ACCESS")
+
+
+def _user(tmp_path: Path, df: str, bank: int = 10, bandwidth: int = 10) -> Path:
+    """calc_os.cfg in USER mode: ``Bandwidth`` (the ofmap's) and the [layout] bank bandwidth
+    (SCALE-Sim's ifmap and filter read bandwidth) set apart."""
+    return _config(tmp_path, df, a=("InterfaceBandwidth: CALC", "InterfaceBandwidth: USER"),
+                   b=("IfmapSRAMBankBandwidth: 100", f"IfmapSRAMBankBandwidth: {bank}"),
+                   c=("FilterSRAMBankBandwidth: 100", f"FilterSRAMBankBandwidth: {bank}"),
+                   d=("Bandwidth : 10", f"Bandwidth : {bandwidth}"))
+
+
+def _scalesim_reports(cfg: Path, topo: Path, gemm: bool, out: Path) -> dict[str, str]:
+    """The three reports as the real SCALE-Sim writes them (its Python API, no traces)."""
     from scalesim.scale_sim import scalesim
 
+    out = out / "scalesim"
+    out.mkdir(parents=True, exist_ok=True)
     layout = out / "layout.csv"  # 3.0.0 opens a layout file even without custom layouts
     layout.write_text("Layer name,\n")
     with contextlib.redirect_stdout(io.StringIO()):
         sim = scalesim(save_disk_space=True, verbose=False, config=str(cfg),
                        topology=str(topo), layout=str(layout), input_type_gemm=gemm)
-        sim.run_scale(top_path=str(out / "scalesim"))
-    return next((out / "scalesim").glob("*/COMPUTE_REPORT.csv")).read_text()
+        sim.run_scale(top_path=str(out / "run"))
+    return {r: next((out / "run").glob(f"*/{r}_REPORT.csv")).read_text() for r in REPORTS}
 
 
-def _hwsim_report(cfg: Path, topo: Path, gemm: bool, out: Path) -> str:
+def _hwsim_reports(cfg: Path, topo: Path, gemm: bool, out: Path) -> dict[str, str]:
     argv = ["scalesim", "-c", str(cfg), "-t", str(topo), "-i", "gemm" if gemm else "conv",
-            "-p", str(out / "hwsim")]
+            "-p", str(out / "hwsim"), "--force"]
     assert main(argv) == 0
-    return next((out / "hwsim").glob("*/COMPUTE_REPORT.csv")).read_text()
+    return {r: next((out / "hwsim").glob(f"*/{r}_REPORT.csv")).read_text() for r in REPORTS}
 
 
 def _rows(text: str) -> list[list[str]]:
     return [[c.strip() for c in line.split(",")][:COLUMNS] for line in text.splitlines()]
 
 
+def _same(cfg: Path, topo: Path, gemm: bool, out: Path, layers: int) -> dict[str, str]:
+    ours = _hwsim_reports(cfg, topo, gemm, out)
+    ref = _scalesim_reports(cfg, topo, gemm, out)
+    assert [len(ref[r].splitlines()) for r in REPORTS] == [layers + 1] * 3
+    for r in REPORTS:
+        assert ours[r] == ref[r], r
+    return ref
+
+
 @pytest.mark.parametrize("topo", ["gemm.csv", "conv.csv"])
 @pytest.mark.parametrize("df", ["os", "ws", "is"])
-def test_report_is_scalesims_byte_for_byte(scalesim_ok, tmp_path, df, topo):
-    """gemm.csv: four GEMMs over and under the array; conv.csv: 3x3/1, 3x3/2 on an odd size
-    (SCALE-Sim rounds the stride up), a 7x5/2 window and a 1x1 layer."""
-    cfg, gemm = _config(tmp_path, df), topo == "gemm.csv"
-    ours = _hwsim_report(cfg, DATA / topo, gemm, tmp_path)
-    ref = _scalesim_report(cfg, DATA / topo, gemm, tmp_path)
-    assert len(ref.splitlines()) == 5
-    assert ours == ref
+def test_calc_reports_are_scalesims_byte_for_byte(scalesim_ok, tmp_path, df, topo):
+    """CALC mode. gemm.csv: four GEMMs over and under the array; conv.csv: 3x3/1, 3x3/2 on an
+    odd size (SCALE-Sim rounds the stride up), a 7x5/2 window and a 1x1 layer. The 1/1/2 KiB
+    SRAMs make operands span many prefetch epochs and the ofmap drain during compute."""
+    _same(_config(tmp_path, df), DATA / topo, topo == "gemm.csv", tmp_path, 4)
 
 
 def test_scalesims_own_files(scalesim_ok, tmp_path):
     """SCALE-Sim's shipped configs/scale.cfg (32x32 WS, 64 KiB SRAMs) and
     topologies/GEMM_mnk/test_mnk_input.csv, unchanged (tests/data/scalesim/README.md)."""
-    cfg, topo = DATA / "scale.cfg", DATA / "test_mnk_input.csv"
-    ours = _hwsim_report(cfg, topo, True, tmp_path)
-    assert ours == _scalesim_report(cfg, topo, True, tmp_path)
+    _same(DATA / "scale.cfg", DATA / "test_mnk_input.csv", True, tmp_path, 1)
     assert (tmp_path / "hwsim" / "scale_example_run_32x32_ws" / "COMPUTE_REPORT.csv").is_file()
 
 
-def test_few_channel_conv_prefetch_is_its_gemms(scalesim_ok, tmp_path):
-    """Where hwsim and SCALE-Sim part: "Total Cycles (incl. prefetch)" of a conv whose im2col
-    ifmap repeats most addresses (1 channel, 10x10, 3x3: 100 distinct words in a 64x9 matrix).
-    SCALE-Sim's conv run prefetches fewer words than its own run of the equivalent GEMM; hwsim
-    times a conv as that GEMM. Every other column is equal, and the total equals SCALE-Sim's
-    on the GEMM topology of the same layer. The second layer is depthwise: a name with "DP"
-    makes SCALE-Sim (and hwsim) run it as one 1-channel layer per channel."""
+def test_few_channel_conv_is_not_its_gemm(scalesim_ok, tmp_path):
+    """A conv whose im2col ifmap repeats most addresses (1 channel, 10x10, 3x3: 100 distinct
+    words in a 64x9 matrix) prefetches fewer words than its equivalent GEMM: SCALE-Sim's CALC
+    buffers fetch each new address once per epoch. hwsim replays the conv's own addresses, so
+    all reports equal SCALE-Sim's, and the first ifmap DRAM read is later than the GEMM's.
+    The second layer is depthwise: a name with "DP" makes SCALE-Sim (and hwsim) run it as one
+    1-channel layer per channel."""
     cfg = _config(tmp_path, "os")
     conv = tmp_path / "c.csv"
     conv.write_text((DATA / "conv.csv").read_text().splitlines()[0] + "\n"
                     "x, 10, 10, 3, 3, 1, 1, 1,\nx_DP, 10, 10, 3, 3, 3, 1, 1,\n")
+    ref = _same(cfg, conv, False, tmp_path, 4)
     gemm = tmp_path / "g.csv"
     gemm.write_text("Layer, M, N, K,\nx, 64, 1, 9,\n")
-    ours = _rows(_hwsim_report(cfg, conv, False, tmp_path))
-    ref = _rows(_scalesim_report(cfg, conv, False, tmp_path))
-    (tmp_path / "scalesim").rename(tmp_path / "scalesim-conv")
-    ref_gemm = _rows(_scalesim_report(cfg, gemm, True, tmp_path))
-    assert ours[0] == ref[0] and len(ref) == 5
-    assert [r[:1] + r[2:] for r in ours] == [r[:1] + r[2:] for r in ref]
-    for row in ours[1:]:
-        assert row[1] == ref_gemm[1][1] != ref[1][1]
+    as_gemm = _hwsim_reports(cfg, gemm, True, tmp_path / "g")
+    conv_total, gemm_total = (int(_rows(t["COMPUTE"])[1][1]) for t in (ref, as_gemm))
+    assert conv_total < gemm_total
+    assert _rows(ref["COMPUTE"])[1][2:] == _rows(as_gemm["COMPUTE"])[1][2:]
 
 
-def test_user_mode_all_but_the_prefetch_total(scalesim_ok, tmp_path):
-    """InterfaceBandwidth USER (10 words/cycle, bank bandwidth 10): "Total Cycles", "Stall
-    Cycles" and the utilisations equal SCALE-Sim's (its buffers replayed,
-    memory_model="scalesim"); "Total Cycles (incl. prefetch)" does not yet (issue 19)."""
-    cfg = _config(tmp_path, "os", a=("InterfaceBandwidth: CALC", "InterfaceBandwidth: USER"),
-                  b=("IfmapSRAMBankBandwidth: 100", "IfmapSRAMBankBandwidth: 10"),
-                  c=("FilterSRAMBankBandwidth: 100", "FilterSRAMBankBandwidth: 10"))
+@pytest.mark.parametrize("df", ["os", "ws", "is"])
+def test_user_reports_are_scalesims_byte_for_byte(scalesim_ok, tmp_path, df):
+    """InterfaceBandwidth USER, 10 words/cycle: stalls, the prefetch-inclusive total, every
+    SRAM and DRAM figure equal SCALE-Sim's, on GEMMs and on convs (whose im2col addresses
+    repeat across the read buffer's sets)."""
+    cfg = _user(tmp_path, df)
     topo = tmp_path / "gemm3.csv"  # without the 100x70x90 layer: SCALE-Sim takes 10 s on it
     topo.write_text("\n".join((DATA / "gemm.csv").read_text().splitlines()[:4]) + "\n")
-    ours = _rows(_hwsim_report(cfg, topo, True, tmp_path))
-    ref = _rows(_scalesim_report(cfg, topo, True, tmp_path))
-    assert ours[0] == ref[0] and len(ours) == len(ref) == 4
-    assert [r[:1] + r[2:] for r in ours] == [r[:1] + r[2:] for r in ref]
-    assert sum(int(r[3]) for r in ref[1:]) > 0  # the layers do stall
+    ref = _same(cfg, topo, True, tmp_path, 3)
+    assert sum(int(r[3]) for r in _rows(ref["COMPUTE"])[1:]) > 0  # the layers do stall
+    conv = tmp_path / "conv2.csv"  # conv.csv without its first (slowest) layer
+    lines = (DATA / "conv.csv").read_text().splitlines()
+    conv.write_text("\n".join(lines[:1] + lines[2:]) + "\n")
+    _same(cfg, conv, False, tmp_path / "conv", 3)
+
+
+def test_user_reads_at_the_layout_bank_bandwidth(scalesim_ok, tmp_path):
+    """SCALE-Sim's USER mode reads ifmap and filter at [layout] ...SRAMBankBandwidth and
+    writes the ofmap at Bandwidth: with banks at 40 words/cycle and Bandwidth 10, the reads
+    stall less than at 10, and every report still equals SCALE-Sim's."""
+    topo = tmp_path / "gemm3.csv"
+    topo.write_text("\n".join((DATA / "gemm.csv").read_text().splitlines()[:4]) + "\n")
+    wide = _same(_user(tmp_path, "os", bank=40), topo, True, tmp_path / "wide", 3)
+    narrow = _hwsim_reports(_user(tmp_path, "os"), topo, True, tmp_path / "narrow")
+    stalls = [sum(int(r[3]) for r in _rows(t["COMPUTE"])[1:]) for t in (wide, narrow)]
+    assert stalls[0] < stalls[1]
+
+
+def test_bank_bandwidth_must_be_a_multiple_of_the_banks(tmp_path, capsys):
+    cfg = _user(tmp_path, "os", bank=15)
+    err = _one_error(capsys, ["-c", str(cfg), "-t", str(DATA / "gemm.csv"), "-i", "gemm",
+                              "-p", str(tmp_path / "out")])
+    assert "line 21" in err and "IfmapSRAMBankBandwidth" in err and "IfmapSRAMBankNum (10)" in err
 
 
 def test_json_and_no_overwrite(tmp_path, capsys):
@@ -123,6 +158,9 @@ def test_json_and_no_overwrite(tmp_path, capsys):
     d = json.loads(capsys.readouterr().out)
     report = tmp_path / "calc_os" / "COMPUTE_REPORT.csv"
     assert d["report"] == str(report) and d["mode"] == "CALC"
+    assert d["reports"]["detailed_access"] == str(tmp_path / "calc_os" /
+                                                  "DETAILED_ACCESS_REPORT.csv")
+    assert all(x["hwsim_total_cycles"] > 0 for x in d["layers"])
     rows = _rows(report.read_text())[1:]
     assert [str(x["total_cycles_incl_prefetch"]) for x in d["layers"]] == [r[1] for r in rows]
     assert [x["layer"] for x in d["layers"]] == ["proj_small", "wide", "tall", "big"]

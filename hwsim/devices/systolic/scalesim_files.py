@@ -1,21 +1,29 @@
-"""SCALE-Sim 3.0.0's own input files (``.cfg`` and topology CSV) and its COMPUTE_REPORT.csv.
+"""SCALE-Sim 3.0.0's own input files (``.cfg`` and topology CSV) and its three reports.
 
 - :func:`read_config`: a ``.cfg`` read as 3.0.0's ``scale_config.read_conf_file`` reads it
   (``configparser``, keys case-insensitive, the same required keys), but strict: an unknown
   section or key, a missing one, a value that is not a whole number or not one of the allowed
-  words raises :class:`~hwsim.errors.HwsimError` naming the file, the line and the key.
-  Settings that 3.0.0 reads but that do not change its COMPUTE_REPORT without Ramulator or a
-  custom layout (address offsets, request-buffer sizes, the ``[layout]`` bank settings) are
-  checked and kept, not used; sparsity, custom layouts and Ramulator traces are refused.
+  words raises :class:`~hwsim.errors.HwsimError` naming the file, the line and the key. In
+  USER mode the ``[layout]`` ``IfmapSRAMBankBandwidth`` / ``FilterSRAMBankBandwidth`` are the
+  ifmap and filter read bandwidths (SCALE-Sim's ``single_layer_sim`` passes them to its read
+  buffers; ``Bandwidth`` sets the ofmap write lines only), and each must be a multiple of its
+  ``...SRAMBankNum`` (3.0.0 asserts it). The bank counts and ports change nothing else
+  without a custom layout; address offsets and request-buffer sizes change nothing without
+  Ramulator: those are checked and kept, not used. Sparsity, custom layouts and Ramulator
+  traces are refused.
 - :func:`read_topology`: a conv topology (``Layer name, IFMAP Height, IFMAP Width, Filter
   Height, Filter Width, Channels, Num Filter, Strides,``; the IFMAP size is already padded,
   a layer whose name contains ``DP`` is split into one layer per channel as 3.0.0 does) or a
   GEMM one (``Layer, M, N, K,``), as workload ops.
-- :func:`compute_report`: the rows of COMPUTE_REPORT.csv from a :class:`RunResult`, with
-  3.0.0's header and number formatting. "Mapping Efficiency %" and "Compute Util %" are
-  SCALE-Sim's per-fold averages (its bookkeeping, recomputed here fold by fold in its order
-  so the printed floats are the same); "Overall Util %" is MACs over array slots during
-  "Total Cycles", which includes the stall cycles.
+- :func:`replay_layers`: each layer through SCALE-Sim's memory system, replayed
+  (:func:`hwsim.devices.systolic.scalesim_memory.replay`), and :func:`compute_report`,
+  :func:`bandwidth_report`, :func:`detail_report`: the rows of COMPUTE_REPORT.csv,
+  BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv, with 3.0.0's headers and number
+  formatting (:func:`format_report`; cycles print as floats there, counts as integers).
+  "Mapping Efficiency %" and "Compute Util %" are SCALE-Sim's per-fold averages (its
+  bookkeeping, recomputed fold by fold in its order so the printed floats are the same);
+  "Overall Util %" is MACs over array slots during "Total Cycles", which includes the stall
+  cycles.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+from hwsim.devices.systolic import scalesim_memory as sm
 from hwsim.devices.systolic.spec import SystolicSpec
 from hwsim.devices.systolic.timing import DATAFLOWS, mapping
 from hwsim.engine.lowering import Gemm
@@ -37,9 +46,15 @@ MAX_INPUT_BYTES = 1 << 22
 #: of SCALE-Sim's float sum may then differ)
 MAX_FOLDS_SUMMED = 1 << 20
 
-#: COMPUTE_REPORT.csv's header line, as SCALE-Sim 3.0.0 writes it
+#: the reports' header lines, as SCALE-Sim 3.0.0 writes them
 COMPUTE_HEADER = ("LayerID, Total Cycles (incl. prefetch), Total Cycles, Stall Cycles, "
                   "Overall Util %, Mapping Efficiency %, Compute Util %,\n")
+BANDWIDTH_HEADER = ("LayerID, Avg IFMAP SRAM BW, Avg FILTER SRAM BW, Avg OFMAP SRAM BW, "
+                    "Avg IFMAP DRAM BW, Avg FILTER DRAM BW, Avg OFMAP DRAM BW,\n")
+DETAIL_HEADER = "LayerID, " + ", ".join(
+    f"{level} {what} {col}" for level in ("SRAM", "DRAM")
+    for what, verb in (("IFMAP", "Reads"), ("Filter", "Reads"), ("OFMAP", "Writes"))
+    for col in ("Start Cycle", "Stop Cycle", verb)) + ",\n"
 
 _INT, _BOOL, _WORD, _TEXT, _INTS = "int", "bool", "word", "text", "ints"
 # section -> key (lower case, as configparser stores it) -> (spelling, kind, required)
@@ -89,6 +104,21 @@ class ScaleSimConfig:
     def user_bandwidth(self) -> bool:
         return self.get("run_presets", "InterfaceBandwidth") == "USER"
 
+    @property
+    def sram_words(self) -> tuple[int, int, int]:
+        """SRAM sizes in SCALE-Sim's one-byte words (ifmap, filter, ofmap)."""
+        a = self.values["architecture_presets"]
+        return tuple(a[f"{x}sramszkb"] * 1024 for x in ("ifmap", "filter", "ofmap"))
+
+    @property
+    def bandwidths(self) -> tuple[int, int, int] | None:
+        """USER mode's (ifmap, filter, ofmap) words/cycle as SCALE-Sim uses them; None in CALC."""
+        if not self.user_bandwidth:
+            return None
+        return (self.get("layout", "IfmapSRAMBankBandwidth"),
+                self.get("layout", "FilterSRAMBankBandwidth"),
+                self.values["architecture_presets"]["bandwidth"][0])
+
     def spec_fields(self) -> dict[str, object]:
         """The ``systolic`` device's fields this config sets (for ``get_device``)."""
         a = self.values["architecture_presets"]
@@ -96,7 +126,7 @@ class ScaleSimConfig:
             "rows": a["arrayheight"], "cols": a["arraywidth"], "dataflow": a["dataflow"],
             "sram_kb": (a["ifmapsramszkb"], a["filtersramszkb"], a["ofmapsramszkb"]),
         }
-        if self.user_bandwidth:  # SCALE-Sim's read and write ports use the first value
+        if self.user_bandwidth:  # the device has one port: SCALE-Sim's Bandwidth
             out.update(bandwidth_words=a["bandwidth"][0], memory_model="scalesim")
         return out
 
@@ -218,6 +248,14 @@ def _check_supported(cfg: ScaleSimConfig, lines: dict[tuple[str, str], int]) -> 
         if not bw or bw[0] < 1:
             raise HwsimError(f"{at('architecture_presets', 'Bandwidth')}: InterfaceBandwidth "
                              "USER needs a positive Bandwidth (words/cycle)")
+        for x in ("Ifmap", "Filter"):
+            bank_bw = cfg.get("layout", f"{x}SRAMBankBandwidth")
+            banks = cfg.get("layout", f"{x}SRAMBankNum")
+            if bank_bw < 1 or banks < 1 or bank_bw % banks:
+                raise HwsimError(
+                    f"{at('layout', f'{x}SRAMBankBandwidth')}: InterfaceBandwidth USER reads "
+                    f"the {x.lower()} at this many words/cycle; it must be a positive multiple "
+                    f"of {x}SRAMBankNum ({banks}), got {bank_bw}")
     if cfg.get("sparsity", "SparsitySupport").lower() == "true":
         raise HwsimError(f"{at('sparsity', 'SparsitySupport')}: sparsity is not modelled by "
                          "hwsim yet; set it to false")
@@ -240,6 +278,8 @@ class Layer:
     k: int
     n: int
     op: object = field(repr=False)
+    #: (IFMAP height, width, filter height, width, channels, filters, stride); None: a GEMM
+    conv: tuple[int, ...] | None = None
 
 
 _CONV_COLS = ("Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width",
@@ -295,7 +335,8 @@ def read_topology(path: str | Path, *, gemm: bool) -> list[Layer]:
             op = Conv2d(name=f"l{len(layers)}", x_shape=(1, 1 if split else c, h, w),
                         out_channels=cout, kernel=(kh, kw), stride=s, padding=pad)
             layers.append(Layer(f"{label}Channel_{ch}" if split else label, n, ho * wo,
-                                kh * kw * (1 if split else c), cout, op.with_precision("int8")))
+                                kh * kw * (1 if split else c), cout, op.with_precision("int8"),
+                                (h, w, kh, kw, 1 if split else c, cout, s)))
     if not layers:
         raise HwsimError(f"{name}: no layers (the first line is the header: "
                          f"{', '.join(cols)})")
@@ -321,23 +362,53 @@ def _fold_averages(layer: Layer, spec: SystolicSpec) -> tuple[float, float]:
     return sum(maps) / len(maps) * 100, sum(utils) / len(utils) * 100
 
 
-def compute_report(layers: list[Layer], result, spec: SystolicSpec) -> list[list[object]]:
-    """COMPUTE_REPORT.csv's rows (after the header) for ``result`` of running ``layers``."""
+def replay_layers(layers: list[Layer], cfg: ScaleSimConfig) -> list[sm.LayerReplay]:
+    """Each layer through SCALE-Sim's memory system as ``cfg`` sets it up (replayed)."""
+    a = cfg.values["architecture_presets"]
+    out = []
+    for layer in layers:
+        ops = (sm.conv_operands(*layer.conv) if layer.conv else
+               sm.gemm_operands(Gemm(layer.m, layer.k, layer.n)))
+        out.append(sm.replay(*ops, a["arrayheight"], a["arraywidth"], a["dataflow"],
+                             cfg.sram_words, cfg.bandwidths))
+    return out
+
+
+def compute_report(layers: list[Layer], replays: list[sm.LayerReplay],
+                   spec: SystolicSpec) -> list[list[object]]:
+    """COMPUTE_REPORT.csv's rows (after the header)."""
     rows = []
-    for i, (layer, op) in enumerate(zip(layers, result.ops, strict=True)):
-        total = op.compute_cycles + op.stall_cycles
+    for i, (layer, r) in enumerate(zip(layers, replays, strict=True)):
+        macs = layer.m * layer.k * layer.n
         # 3.0.0 divides by "Total Cycles" and crashes on a one-cycle layer (it reads 0)
-        util = op.macs * 100 / (total * spec.rows * spec.cols) if total else 0.0
+        util = macs * 100 / (r.total_cycles * spec.rows * spec.cols) if r.total_cycles else 0.0
         mapping_eff, compute_util = _fold_averages(layer, spec)
-        rows.append([i, op.total_cycles, total, op.stall_cycles, util, mapping_eff,
-                     compute_util])
+        rows.append([i, r.total_with_prefetch, r.total_cycles, r.stall_cycles, util,
+                     mapping_eff, compute_util])
     return rows
 
 
-def format_report(rows: list[list[object]]) -> str:
-    """The report's text, byte for byte as SCALE-Sim 3.0.0 writes it."""
-    return COMPUTE_HEADER + "".join(", ".join(str(x) for x in r) + ",\n" for r in rows)
+def bandwidth_report(replays: list[sm.LayerReplay]) -> list[list[object]]:
+    """BANDWIDTH_REPORT.csv's rows: SRAM words per "Total Cycles", DRAM words per cycle of
+    each stream's own first-to-last span (SCALE-Sim's definitions)."""
+    return [[i, *(a.count / r.total_cycles if r.total_cycles else 0.0 for a in r.sram),
+             *(a.count / float(a.stop - a.start + 1) for a in r.dram)]
+            for i, r in enumerate(replays)]
 
 
-__all__ = ["COMPUTE_HEADER", "Layer", "ScaleSimConfig", "compute_report", "format_report",
-           "read_config", "read_topology"]
+def detail_report(replays: list[sm.LayerReplay]) -> list[list[object]]:
+    """DETAILED_ACCESS_REPORT.csv's rows: start and stop cycle (floats, as SCALE-Sim prints
+    them) and words of each SRAM and DRAM stream."""
+    return [[i, *(x for a in (*r.sram, *r.dram) for x in (float(a.start), float(a.stop),
+                                                         a.count))]
+            for i, r in enumerate(replays)]
+
+
+def format_report(rows: list[list[object]], header: str = COMPUTE_HEADER) -> str:
+    """A report's text, byte for byte as SCALE-Sim 3.0.0 writes it."""
+    return header + "".join(", ".join(str(x) for x in r) + ",\n" for r in rows)
+
+
+__all__ = ["BANDWIDTH_HEADER", "COMPUTE_HEADER", "DETAIL_HEADER", "Layer", "ScaleSimConfig",
+           "bandwidth_report", "compute_report", "detail_report", "format_report", "read_config",
+           "read_topology", "replay_layers"]

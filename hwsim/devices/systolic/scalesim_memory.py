@@ -1,40 +1,57 @@
-"""SCALE-Sim 3.0.0's USER-bandwidth memory system, replayed for its stall cycles.
+"""SCALE-Sim 3.0.0's memory system replayed: its stall cycles and every figure of its reports.
 
-With ``InterfaceBandwidth: USER`` SCALE-Sim stalls the array through its double-buffered
-SRAM model (``memory/double_buffered_scratchpad_mem.py``, ``read_buffer.py``,
-``write_buffer.py``). This module reproduces that bookkeeping from the same inputs SCALE-Sim
-builds (prefetch order and per-cycle demand matrices, :func:`demand_matrices`), so that
-:func:`stall_cycles` equals the "Stall Cycles" of its COMPUTE_REPORT. It is a compatibility
-model, not a hardware one; :mod:`hwsim.devices.systolic` uses it only when asked
-(``SystolicSpec(memory_model="scalesim")``).
+SCALE-Sim times a layer by running per-cycle demand matrices through its SRAM buffers
+(``memory/double_buffered_scratchpad_mem.py``): ``read_buffer.py`` for ifmap and filter with
+``InterfaceBandwidth: USER``, ``read_buffer_estimate_bw.py`` with ``CALC``, ``write_buffer.py``
+for the ofmap in both. This module rebuilds the same inputs (operand address matrices,
+:func:`gemm_operands` / :func:`conv_operands`; prefetch orders and demand matrices,
+:func:`matrices`) and replays that bookkeeping (:func:`replay`), so that every number of its
+COMPUTE_REPORT, BANDWIDTH_REPORT and DETAILED_ACCESS_REPORT is reproduced: stall cycles,
+"Total Cycles", the prefetch-inclusive total (last ofmap DRAM write minus the first ifmap or
+filter DRAM read), the first and last SRAM and DRAM access cycles and the access counts. It
+is a compatibility model, not a hardware one: :mod:`hwsim.devices.systolic` uses it only when
+asked (``SystolicSpec(memory_model="scalesim")``, for the stall cycles) and ``hwsim
+scalesim`` for its reports.
 
-What SCALE-Sim does, per operand read buffer (ifmap, filter; ``S`` = SRAM words, ``B`` =
-bandwidth in words/cycle, and each of the two buffers gets all ``B``):
+USER mode, per operand read buffer (``S`` = SRAM words, ``B`` = that operand's read bandwidth
+in words/cycle: SCALE-Sim takes it from ``[layout] IfmapSRAMBankBandwidth`` /
+``FilterSRAMBankBandwidth``, not from ``Bandwidth``, which sets the ofmap write lines only):
 
 - The operand's *prefetch order* (OS: row folds of the ifmap, column folds of the filter,
-  each read along anti-diagonals; WS/IS: their own orders, see :func:`demand_matrices`) is cut
-  into *sets* of ``ceil(S / 100)`` words, numbered ``0 .. n-1`` (an extra empty set when the
+  each read along anti-diagonals; WS/IS: their own orders, see :func:`matrices`) is cut into
+  *sets* of ``ceil(S / 100)`` words, numbered ``0 .. n-1`` (an extra empty set when the
   operand is an exact multiple). The buffer holds an *active window* of
-  ``a = min(n, ceil(ceil(S/2) / set))`` consecutive sets (50 for the usual sizes) and a
-  prefetch half of ``p = min(n - a, ceil((S - ceil(S/2)) / set))`` sets. Before cycle 0
-  the window is sets ``0 .. a-1``; an operand of at most ``a`` sets never misses.
-- Each cycle (a row of the demand matrix) every address demanded is looked up in the window.
-  On a miss the window slides by ``p`` sets, modulo ``n`` (it wraps around to the start of
-  the operand), until the address hits: an operand re-read by a later fold (the OS ifmap,
-  once per column fold) is fetched again, since the window has moved past its beginning.
-  Each slide is one refill of ``L = ceil((S - ceil(S/2)) / B)`` lines, and refills are
-  chained: the k-th completes at cycle ``k (L + 1) - 1`` whenever it was needed, so an
-  early miss is free and a refill never starts early to hide a later one.
+  ``a = min(n, ceil(ceil(S/2) / set))`` consecutive sets and a prefetch half of
+  ``p = min(n - a, ceil((S - ceil(S/2)) / set))`` sets. Before cycle 0 the window is sets
+  ``0 .. a-1``, read from DRAM as ``min(ceil(ceil(S/2) / B), ceil(cells / B))`` lines of ``B``
+  words ending at cycle -1 (``cells`` counts the prefetch matrix's padding too), so the
+  operand's first DRAM read is at minus that many cycles.
+- Each cycle (a row of the demand matrix) every address demanded is looked up in the window
+  (an address of a conv's im2col ifmap may be in several sets; any of them in the window is
+  a hit). On a miss the window slides by ``p`` sets, modulo ``n``, until the address hits;
+  each slide is one refill of ``L = ceil((S - ceil(S/2)) / B)`` lines (``L B`` DRAM reads,
+  padding included), and refills are chained: the k-th completes at cycle ``k (L + 1) - 1``.
 - The row's stall for that operand: ``offset`` starts at 1 (the hit latency) and each slide
   adds ``d = done - (cycle + offset)``, **twice** when ``d > 0`` (``offset += d`` and then
   ``if d > 0: offset += d`` in ``read_buffer.service_reads``), once when ``d < 0``; the
   stall is ``offset - 1``.
-- The ofmap write buffer (``B``-word lines) starts a drain of up to ``ceil((S - ceil(S/2)) /
-  B)`` lines, one a cycle, when more than ``floor(S/2)`` words are outstanding and no drain
-  is in flight, and stalls the row until the drain ends only when all ``S`` words are
-  outstanding.
+- The ofmap write buffer packs writes into lines of ``Bandwidth`` words (``cols`` in CALC
+  mode) and starts a drain of up to ``ceil((S - ceil(S/2)) / B)`` lines, one a cycle, when
+  more than ``floor(S/2)`` words are outstanding and no drain is in flight (closing the
+  partial line first; a drain's last line counts only its words, other lines count whole);
+  it stalls the row until the drain ends only when all ``S`` words are outstanding. After
+  the last row what is left drains one line a cycle: that last write ends the layer.
 - The array's stall for the row is the largest of the three, and it delays every later row
   (``cycle = row index + stalls so far``).
+
+CALC mode never stalls on reads. Its estimate-bandwidth buffers count, in demand order, each
+address not already seen in the current *epoch* of ``50 floor(S/100)`` new addresses (an
+address re-read after its epoch is read from DRAM again); an operand with fewer new
+addresses than one epoch is read in ``ceil(ceil(new/set) set / 10)`` cycles ending at -1,
+a larger one reads its first epoch in ``ceil(50 set / 10)`` cycles ending one cycle before
+its first demand, and its last DRAM read is one cycle after the last epoch ended. This is
+where a conv with few channels parts from its GEMM: its im2col ifmap repeats addresses, so
+it has fewer new addresses and a shorter first read.
 
 Worked example (checked live in ``tests/devices/test_scalesim_live.py``): a ``16 x 200``
 by ``200 x 1`` GEMM on a 16x16 OS array, 1 KiB SRAMs, 10 words/cycle. The ifmap's 3,200
@@ -44,31 +61,57 @@ cycles 52, 105, 158, ... The array reads 16 ifmap words a cycle and first misses
 refills done at 105, 158, 211, 264, 317) stall 16, 26, 16, 24, 18: 124 cycles, SCALE-Sim's
 figure (our default tile model: 0, its whole-tile loads are hidden behind compute).
 
-SCALE-Sim's word is one byte of SRAM (``word_size = 1``); give :func:`stall_cycles` SRAM
-sizes in words. Word ids are unique here, as in a SCALE-Sim GEMM topology; a SCALE-Sim conv
-topology repeats ifmap addresses (im2col), so its stalls differ slightly from this replay of
-the equivalent GEMM (measured: 12,396 against 12,372 and 1,729 against 1,731 on two 3x3 convs,
-8x8 array, 1 KiB SRAMs, 10 words/cycle).
+SCALE-Sim's word is one byte of SRAM (``word_size = 1``); give sizes in words.
 
-Cost: the demand matrices are built in memory and replayed with one numpy pass per demand
-row (0.2 s for a 256^3 GEMM on 32x32); this is meant for cross-checks, not sweeps, and
-:func:`stall_cycles` refuses a layer above :data:`MAX_DEMAND_CYCLES` demanded cycles or
-:data:`MAX_DEMAND_CELLS` matrix cells with one error.
+Cost: the demand matrices are built in memory, then replayed in blocks of rows at numpy
+speed, one Python step only for a row that misses or starts a drain (SCALE-Sim: one Python
+step per address). :func:`replay` refuses a layer above :data:`MAX_DEMAND_CELLS` cells of
+demand matrices with one error naming the bound.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim.devices.systolic.timing import Gemm, check_dataflow, compute_cycles
+from hwsim.devices.systolic.timing import Gemm, check_dataflow, compute_cycles, fold_counts, mapping
 from hwsim.errors import HwsimError
 
-#: largest replay :func:`stall_cycles` accepts: demanded cycles (about 10 us each) and cells
-#: of the demand and operand matrices (8 bytes each): about 20 s and 400 MB at the limits
-MAX_DEMAND_CYCLES = 2_000_000
-MAX_DEMAND_CELLS = 50_000_000
+#: largest replay accepted: cells of the three demand matrices (8 bytes each: about 2 GB of
+#: working memory at the limit)
+MAX_DEMAND_CELLS = 100_000_000
+#: rows checked at once for a stall-free stretch
+_BLOCK = 4096
+
+
+def gemm_operands(g: Gemm) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """SCALE-Sim's operand address matrices of a GEMM topology row: ifmap ``M x K``, filter
+    ``K x N``, ofmap ``M x N``, every word its own address (only equality matters)."""
+    m, k, n = g.m, g.k, g.n
+    return (np.arange(m * k, dtype=np.int64).reshape(m, k),
+            np.arange(k * n, dtype=np.int64).reshape(k, n),
+            np.arange(m * n, dtype=np.int64).reshape(m, n))
+
+
+def conv_operands(h: int, w: int, kh: int, kw: int, c: int, cout: int, stride: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The same for a conv topology row (``operand_matrix.calc_ifmap_elem_addr``): the im2col
+    ifmap ``Ho Wo x kh kw c`` holds the address ``(y W + x) c + ch`` of the pixel each window
+    reads, so neighbouring windows repeat addresses, and -1 where a window rounded up past the
+    edge (SCALE-Sim rounds a partial stride step up) reads nothing."""
+    ho, wo = -(-(h - kh) // stride) + 1, -(-(w - kw) // stride) + 1
+    i = np.arange(ho * wo, dtype=np.int64)[:, None]
+    j = np.arange(kh * kw * c, dtype=np.int64)[None, :]
+    oy, ox = np.divmod(i, wo)
+    fy, rest = np.divmod(j, kw * c)
+    fx, ch = np.divmod(rest, c)
+    y, x = oy * stride + fy, ox * stride + fx
+    ifm = np.where((y < h) & (x < w), (y * w + x) * c + ch, -1)
+    k = kh * kw * c
+    return (ifm, np.arange(k * cout, dtype=np.int64).reshape(k, cout),
+            np.arange(ho * wo * cout, dtype=np.int64).reshape(ho * wo, cout))
 
 
 def _skew(mat: np.ndarray) -> np.ndarray:
@@ -105,20 +148,17 @@ def _anti_diagonal(mat: np.ndarray) -> np.ndarray:
     return mat.ravel()[order]
 
 
-def demand_matrices(g: Gemm, rows: int, cols: int, dataflow: str
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def matrices(ifm: np.ndarray, fil: np.ndarray, ofm: np.ndarray, rows: int, cols: int,
+             dataflow: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(ifmap_prefetch, filter_prefetch, ifmap_demand, filter_demand, ofmap_demand)``.
 
-    Built the way SCALE-Sim 3.0.0's ``systolic_compute_{os,ws,is}`` build them for one GEMM
-    instance, with word ids ``m*K + k`` (ifmap ``M x K``), ``k*N + n`` (filter ``K x N``) and
-    ``m*N + n`` (ofmap) and -1 for padding. Prefetch arrays are flat, in fetch order; demand
-    matrices have one row per (stall-free) cycle.
+    Built the way SCALE-Sim 3.0.0's ``systolic_compute_{os,ws,is}`` build them from the
+    operand address matrices (ifmap ``M x K``, filter ``K x N``, ofmap ``M x N``; -1 for
+    padding). Prefetch arrays are flat, in fetch order, padding included; demand matrices
+    have one row per (stall-free) cycle.
     """
     df = check_dataflow(dataflow)
-    m, k, n = g.m, g.k, g.n
-    ifm = np.arange(m * k, dtype=np.int64).reshape(m, k)
-    fil = np.arange(k * n, dtype=np.int64).reshape(k, n)
-    ofm = np.arange(m * n, dtype=np.int64).reshape(m, n)
+    (m, k), n = ifm.shape, fil.shape[1]
     R, C = rows, cols
     if df == "os":
         sr, sc, t = m, n, k
@@ -174,122 +214,284 @@ def demand_matrices(g: Gemm, rows: int, cols: int, dataflow: str
     return (if_pre, fi_pre, np.concatenate(idem), np.concatenate(fdem), np.concatenate(odem))
 
 
-class _ReadBuffer:
-    """``read_buffer`` of SCALE-Sim 3.0.0 (no custom layout, no Ramulator), by set ids."""
+@dataclass(frozen=True)
+class Access:
+    """First and last cycle of an access stream and its word count, as SCALE-Sim reports
+    them (cycles are floats in its reports)."""
 
-    def __init__(self, prefetch: np.ndarray, size_words: int, bw_words: int,
-                 n_ids: int) -> None:
-        valid = prefetch[prefetch >= 0]
+    start: int
+    stop: int
+    count: int
+
+
+@dataclass(frozen=True)
+class LayerReplay:
+    """One layer's figures in SCALE-Sim's reports."""
+
+    total_cycles: int  # "Total Cycles": the cycle of the last ofmap SRAM write
+    stall_cycles: int
+    sram: tuple[Access, Access, Access]  # ifmap reads, filter reads, ofmap writes
+    dram: tuple[Access, Access, Access]
+
+    @property
+    def total_with_prefetch(self) -> int:
+        """"Total Cycles (incl. prefetch)": last ofmap DRAM write minus first operand read."""
+        return self.dram[2].stop - min(self.dram[0].start, self.dram[1].start)
+
+
+class _UserReads:
+    """``read_buffer`` of SCALE-Sim 3.0.0 (no custom layout, no Ramulator), by sets."""
+
+    def __init__(self, prefetch: np.ndarray, size_words: int, bw_words: int) -> None:
+        addrs = prefetch[prefetch >= 0]
         per_set = math.ceil(size_words / 100)
-        self.set_of = np.full(n_ids, -1, dtype=np.int64)
-        # GEMM ids are unique; a conv's repeated im2col words would need "any of its sets"
-        self.set_of[valid] = np.arange(valid.size) // per_set
         active = math.ceil(size_words * 0.5)
         prefetch_words = size_words - active
-        self.n = valid.size // per_set + 1  # the trailing (possibly empty) set counts
+        self.n = addrs.size // per_set + 1  # the trailing (possibly empty) set counts
         self.a = min(self.n, math.ceil(active / per_set))
         self.p = min(self.n - self.a, math.ceil(prefetch_words / per_set))
+        # (address, set) pairs as one sorted key: an im2col address may be in several sets
+        keys = np.unique(addrs * self.n + np.arange(addrs.size, dtype=np.int64) // per_set)
+        self.keys = np.append(keys, np.iinfo(np.int64).max)
         self.start = 0
         self.lines = math.ceil(prefetch_words / bw_words)
         self.last_prefetch = -1
+        first = min(math.ceil(active / bw_words), math.ceil(prefetch.size / bw_words))
+        self.first_lines, self.bw, self.slides = first, bw_words, 0
 
-    def _hits(self, sets: np.ndarray) -> np.ndarray:
-        end = (self.start + self.a) % self.n if self.start else self.a
-        if self.start < end:
-            return (sets >= self.start) & (sets < end)
-        return (sets >= self.start) | (sets < end)
+    def hits(self, addrs: np.ndarray) -> np.ndarray:
+        base = addrs * self.n
+        s = self.start
+        e = (s + self.a) % self.n if s else self.a
+        k = self.keys
+        if s < e:
+            return k[np.searchsorted(k, base + s)] < base + e
+        return ((k[np.searchsorted(k, base + s)] < base + self.n)
+                | (k[np.searchsorted(k, base)] < base + e))
 
-    def stall(self, ids: np.ndarray, cycle: int) -> int:
+    def stall(self, addrs: np.ndarray, cycle: int) -> int:
         """Stall cycles of one demand row served at ``cycle`` (SCALE-Sim's offset - 1)."""
-        if self.p == 0 or ids.size == 0:
+        if self.p == 0 or addrs.size == 0:
             return 0
-        sets = self.set_of[ids]
         offset = 1
         while True:
-            hit = self._hits(sets)
+            hit = self.hits(addrs)
             if hit.all():
                 return offset - 1
-            first = int(np.argmin(hit))
-            sets = sets[first:]
-            while not self._hits(sets[:1])[0]:
+            addrs = addrs[int(np.argmin(hit)):]
+            while not self.hits(addrs[:1])[0]:
                 self.start = (self.start + self.p) % self.n
                 self.last_prefetch += self.lines + 1
+                self.slides += 1
                 d = self.last_prefetch - (cycle + offset)
                 offset += 2 * d if d > 0 else d
 
+    def dram(self) -> Access:
+        count = (self.first_lines + self.slides * self.lines) * self.bw
+        return Access(-self.first_lines, self.last_prefetch, count)
 
-class _WriteBuffer:
-    """``write_buffer`` of SCALE-Sim 3.0.0 (write port latency 0), by word counts."""
+
+def _calc_reads(addrs: np.ndarray, cycles: np.ndarray, size_words: int) -> Access:
+    """DRAM reads of ``read_buffer_estimate_bw`` (CALC mode) for the demanded ``addrs`` (in
+    demand order, at ``cycles``): new addresses counted per epoch (see the module doc)."""
+    per_set = size_words // 100
+    epoch = 50 * per_set
+    pos, count, ends = 0, 0, []
+    span = 4 * epoch
+    while pos < addrs.size:
+        uniq, first = np.unique(addrs[pos:pos + span], return_index=True)
+        if uniq.size >= epoch:
+            end = pos + int(np.partition(first, epoch - 1)[epoch - 1])
+            ends.append(int(cycles[end]))
+            count += epoch
+            pos = end + 1
+        elif pos + span >= addrs.size:
+            count += uniq.size
+            break
+        else:
+            span *= 2
+    if not ends:
+        lead = math.ceil(math.ceil(count / per_set) * per_set / 10)
+        return Access(-lead, -1, count)
+    return Access(int(cycles[0]) - math.ceil(epoch / 10), ends[-1] + 1, count)
+
+
+class _Writes:
+    """``write_buffer`` of SCALE-Sim 3.0.0 (write port latency 0), by word and line counts."""
 
     def __init__(self, size_words: int, bw_words: int) -> None:
-        self.total = size_words
         self.active = math.ceil(size_words * 0.5)
-        self.drain_size = size_words - self.active
+        self.chunk = math.ceil((size_words - self.active) / bw_words)
         self.bw = bw_words
         self.free = size_words
-        self.line_fill = 0
-        self.closed: list[int] = []  # words in each closed line
+        self.fill = 0  # words in the open line
+        self.lines = 0  # closed lines
+        self.partial: dict[int, int] = {}  # closed partial line -> words in it
         self.drained = 0  # closed lines drained
         self.drain_end = 0
+        self.count = 0
+        self.start: int | None = None
+        self.stop = 0
 
-    def _write(self, words: int) -> None:
+    def write(self, words: int) -> None:
         self.free -= words
-        full, self.line_fill = divmod(self.line_fill + words, self.bw)
-        self.closed.extend([self.bw] * full)
+        full, self.fill = divmod(self.fill + words, self.bw)
+        self.lines += full
+
+    def _close(self) -> None:
+        if self.fill:
+            self.partial[self.lines] = self.fill
+            self.lines += 1
+            self.fill = 0
+
+    def _drain(self, cycle: int) -> int:
+        """Drain the next lines from ``cycle``; returns the cycle of the last one."""
+        n = min(self.chunk, self.lines - self.drained)
+        last = self.drained + n - 1
+        words = n * self.bw - (self.bw - self.partial.get(last, self.bw))
+        for line in [x for x in self.partial if x <= last]:
+            del self.partial[line]
+        self.free += words
+        self.count += words
+        self.drained += n
+        if self.start is None:
+            self.start = cycle
+        self.stop = max(self.stop, cycle + n - 1)
+        return cycle + n - 1
+
+    def fits(self, words: np.ndarray, cycles: np.ndarray) -> np.ndarray:
+        """Which rows of a stretch write without a drain or a stall (the stretch's earlier
+        rows written first)."""
+        free = self.free - (np.cumsum(words) - words)
+        left = free - words
+        return (words == 0) | np.where(cycles < self.drain_end, left > 0, left >= self.active)
 
     def stall(self, words: int, cycle: int) -> int:
         cur = cycle
-        if (self.free - words > 0) if cur < self.drain_end else (self.free - words >= self.active):
-            self._write(words)  # no word of this row can start a drain or wait for one
-            return 0
         for _ in range(words):
-            self._write(1)
+            self.write(1)
             if cur < self.drain_end:
                 if self.free <= 0:
                     cur = self.drain_end
             elif self.free < self.active:
-                if self.line_fill:
-                    self.closed.append(self.line_fill)
-                    self.line_fill = 0
-                n = min(math.ceil(self.drain_size / self.bw), len(self.closed) - self.drained)
-                last = self.closed[self.drained + n - 1]
-                self.free += n * self.bw - (self.bw - last)
-                self.drained += n
-                self.drain_end = cur + n - 1
+                self._close()
+                self.drain_end = self._drain(cur)
         return cur - cycle
+
+    def finish(self, cycle: int) -> Access:
+        """Drain what is left from ``cycle`` (the last row's) on."""
+        self._close()
+        while self.drained < self.lines:
+            cycle = self._drain(cycle) + 1
+        return Access(cycle if self.start is None else self.start, self.stop, self.count)
+
+
+def sram_counts(m: int, k: int, n: int, rows: int, cols: int, dataflow: str
+                ) -> tuple[int, int, int]:
+    """SCALE-Sim's SRAM ifmap reads, filter reads and ofmap writes: the used part of each
+    fold's operand slice (padding lanes not counted). Its OS ofmap count also adds
+    ``rows + cols`` per fold (``ofmap_writes += shape[0] + shape[1]`` in
+    ``systolic_compute_os``): bookkeeping, kept."""
+    g = Gemm(m, k, n)
+    sr, sc, t = mapping(g, dataflow)
+    rf, cf = fold_counts(g, rows, cols, dataflow)
+    df = check_dataflow(dataflow)
+    if df == "os":
+        return cf * t * sr, rf * t * sc, sr * sc + rf * cf * (rows + cols)
+    if df == "ws":
+        return cf * t * sr, sr * sc, rf * t * sc
+    return sr * sc, cf * t * sr, rf * t * sc
+
+
+def demand_cells(m: int, k: int, n: int, rows: int, cols: int, dataflow: str) -> int:
+    """Cells of the three demand matrices :func:`replay` builds for an ``M x K x N`` layer."""
+    g = Gemm(m, k, n)
+    rf, cf = fold_counts(g, rows, cols, dataflow)
+    _, _, t = mapping(g, dataflow)
+    per_fold = t + rows + cols - 2 if check_dataflow(dataflow) == "os" else t + 2 * rows + cols - 2
+    return rf * cf * per_fold * (2 * max(rows, cols) + cols)
+
+
+def replay(ifm: np.ndarray, fil: np.ndarray, ofm: np.ndarray, rows: int, cols: int,
+           dataflow: str, sram_words: tuple[int, int, int],
+           bandwidth: tuple[int, int, int] | None = None) -> LayerReplay:
+    """SCALE-Sim 3.0.0's memory system on one layer (operands from :func:`gemm_operands` or
+    :func:`conv_operands`). ``bandwidth`` = (ifmap, filter, ofmap) words/cycle in USER mode
+    (SCALE-Sim: the two ``[layout]`` bank bandwidths and ``Bandwidth``), ``None`` for CALC."""
+    (m, k), n = ifm.shape, fil.shape[1]
+    cells = demand_cells(m, k, n, rows, cols, dataflow)
+    if cells > MAX_DEMAND_CELLS:
+        cycles = compute_cycles(Gemm(m, k, n), rows, cols, dataflow) + 1
+        raise HwsimError(
+            f"SCALE-Sim's memory replay builds per-cycle demand matrices; this {m}x{k}x{n} "
+            f"layer on {rows}x{cols} {dataflow} demands {cycles:,} cycles ({cells:,} matrix "
+            f"cells, above the limit of {MAX_DEMAND_CELLS:,}, hwsim.devices.systolic."
+            "scalesim_memory.MAX_DEMAND_CELLS); use a larger array or split the layer")
+    if bandwidth is not None and (len(bandwidth) != 3 or min(bandwidth) < 1):
+        raise HwsimError(f"SCALE-Sim bandwidths must be three whole words/cycle, got "
+                         f"{bandwidth!r}")
+    if_pre, fi_pre, idem, fdem, odem = matrices(ifm, fil, ofm, rows, cols, dataflow)
+    calc = bandwidth is None
+    obuf = _Writes(sram_words[2], cols if calc else bandwidth[2])
+    reads = [] if calc else [(_UserReads(if_pre, sram_words[0], bandwidth[0]), idem),
+                             (_UserReads(fi_pre, sram_words[1], bandwidth[1]), fdem)]
+    writes = (odem >= 0).sum(axis=1)
+    used = [np.flatnonzero((d >= 0).any(axis=1)) for d in (idem, fdem, odem)]
+    n_rows = idem.shape[0]
+    wanted = {int(u[0]) for u in used} | {int(u[-1]) for u in used} | {n_rows - 1}
+    served: dict[int, tuple[int, int, int]] = {}  # row -> ifmap, filter, ofmap serviced
+    stall_at: list[tuple[int, int]] = [(0, 0)]  # (row, stalls before it) from that row on
+    stall, i = 0, 0
+    while i < n_rows:
+        j = min(n_rows, i + _BLOCK)
+        for buf, dem in reads:  # the first row that misses ends the stall-free stretch
+            if buf.p:
+                blk = dem[i:j]
+                ok = blk < 0
+                ok[~ok] = buf.hits(blk[~ok])
+                miss = np.flatnonzero(~ok.all(axis=1))
+                j = i + int(miss[0]) if miss.size else j
+        fits = obuf.fits(writes[i:j], np.arange(i + stall, j + stall))
+        bad = np.flatnonzero(~fits)
+        j = i + int(bad[0]) if bad.size else j
+        obuf.write(int(writes[i:j].sum()))
+        for r in wanted:
+            if i <= r < j:
+                served[r] = (r + stall + 1, r + stall + 1, r + stall)
+        if j == n_rows:
+            break
+        cycle = j + stall
+        s_i, s_f = [buf.stall(dem[j][dem[j] >= 0], cycle) for buf, dem in reads] or [0, 0]
+        s_o = obuf.stall(int(writes[j]), cycle)
+        served[j] = (cycle + 1 + s_i, cycle + 1 + s_f, cycle + s_o)
+        stall += max(s_i, s_f, s_o)
+        stall_at.append((j + 1, stall))
+        i = j + 1
+    total = served[n_rows - 1][2]
+    counts = sram_counts(m, k, n, rows, cols, dataflow)
+    sram = tuple(Access(served[int(u[0])][x], served[int(u[-1])][x], counts[x])
+                 for x, u in enumerate(used))
+    if calc:
+        starts = np.array([r for r, _ in stall_at])
+        shift = np.array([s for _, s in stall_at])
+        dram = []
+        for x, dem in enumerate((idem, fdem)):
+            rows_of, _ = np.nonzero(dem >= 0)
+            cyc = rows_of + shift[np.searchsorted(starts, rows_of, side="right") - 1]
+            dram.append(_calc_reads(dem[dem >= 0], cyc, sram_words[x]))
+    else:
+        dram = [buf.dram() for buf, _ in reads]
+    dram.append(obuf.finish(total))
+    return LayerReplay(total, stall, sram, tuple(dram))  # type: ignore[arg-type]
 
 
 def stall_cycles(g: Gemm, rows: int, cols: int, dataflow: str,
                  sram_words: tuple[int, int, int], bandwidth_words: int) -> int:
-    """SCALE-Sim 3.0.0's "Stall Cycles" for one GEMM instance in USER bandwidth mode.
-
-    ``sram_words`` is (ifmap, filter, ofmap) SRAM size in words (SCALE-Sim: KiB x 1024);
-    ``bandwidth_words`` must be a whole number of words per cycle (SCALE-Sim also wants a
-    multiple of its 10 SRAM banks).
-    """
+    """SCALE-Sim 3.0.0's USER-mode "Stall Cycles" for one GEMM instance, every port at
+    ``bandwidth_words`` (SCALE-Sim wants a multiple of its SRAM bank count)."""
     if bandwidth_words < 1 or int(bandwidth_words) != bandwidth_words:
         raise HwsimError(f"SCALE-Sim bandwidth must be a whole number of words/cycle, got "
                          f"{bandwidth_words!r}")
     bw = int(bandwidth_words)
-    demand = compute_cycles(g, rows, cols, dataflow) + 1
-    cells = max(demand * (rows + cols), g.m * g.k + g.k * g.n + g.m * g.n)
-    if demand > MAX_DEMAND_CYCLES or cells > MAX_DEMAND_CELLS:
-        raise HwsimError(
-            f"memory_model='scalesim' replays SCALE-Sim's buffers one demanded cycle at a time; "
-            f"this {g.m}x{g.k}x{g.n} GEMM on {rows}x{cols} demands {demand:,} cycles "
-            f"({cells:,} matrix cells; limits {MAX_DEMAND_CYCLES:,} and {MAX_DEMAND_CELLS:,}): "
-            "use the default memory model ('tiles') or a smaller layer")
-    if_pre, fi_pre, idem, fdem, odem = demand_matrices(g, rows, cols, dataflow)
-    ibuf = _ReadBuffer(if_pre, sram_words[0], bw, g.m * g.k)
-    fbuf = _ReadBuffer(fi_pre, sram_words[1], bw, g.k * g.n)
-    obuf = _WriteBuffer(sram_words[2], bw)
-    writes = (odem >= 0).sum(axis=1)
-    stall = 0
-    for i in range(idem.shape[0]):
-        cycle = i + stall
-        row_i, row_f = idem[i], fdem[i]
-        s_i = ibuf.stall(row_i[row_i >= 0], cycle)
-        s_f = fbuf.stall(row_f[row_f >= 0], cycle)
-        s_o = obuf.stall(int(writes[i]), cycle)
-        stall += max(s_i, s_f, s_o)
-    return stall
+    return replay(*gemm_operands(g), rows, cols, dataflow, sram_words,
+                  (bw, bw, bw)).stall_cycles
