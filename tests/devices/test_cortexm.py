@@ -104,9 +104,14 @@ def test_residual_skip_stays_live_across_its_block():
     g = build_workload("resnet18", phase="inference", precision="int8")
     df = dataflow(g.ops, in_place=False)
     plan = layer_plan(df)
-    i = [op.name for op in g.ops].index("layer1.0.conv2")
+    names = [op.name for op in g.ops]
     # conv2 of the first basic block: its 56x56x64 input and output plus the block input
-    assert plan.op_bytes[i] == 3 * 64 * 56 * 56
+    assert plan.op_bytes[names.index("layer1.0.conv2")] == 3 * 64 * 56 * 56
+    # the downsample branch of layer2 reads the block input (56x56x64) after the main path
+    # has made its 28x28x128 output, which waits for the add beside the branch's own
+    ds = names.index("layer2.0.downsample.0")
+    assert plan.op_bytes[ds] == 64 * 56 * 56 + 2 * 128 * 28 * 28
+    assert layer_plan(dataflow(g.ops)).op_bytes[ds] == plan.op_bytes[ds]
 
 
 # --- patch-based: the halo recomputation and the MCUNetV2 figure -------------------------------

@@ -4,11 +4,12 @@ each layer, and MCUNetV2's patch-based first stage.
 A :class:`workloads.Graph` is a sequence of ops without edges, so the dataflow is inferred
 (:func:`dataflow`): each op reads the main path's current tensor; batchnorm, activations,
 views and other shape-keeping unary ops work in place on it; a convolution whose input shape
-is not the current tensor's reads the latest tensor of that shape (a ResNet downsample branch);
-a two-input add reads the current tensor and the skip: a pending branch output, else the input
-of the first op of its block (the ops sharing its name up to the last dot), else the latest
-other tensor of its shape. That covers the built-in CNNs exactly; other graphs (transformers)
-get the same rules, an approximation of their liveness.
+is not the current tensor's is a branch (a ResNet downsample): it reads the input of the
+innermost enclosing block with that shape (a block: the ops whose names share a dotted
+prefix), else the latest tensor of that shape; a two-input add reads the current tensor and
+the skip: a pending branch output, else the input of the innermost enclosing block of its
+shape, else the latest other tensor of its shape. That covers the built-in CNNs exactly; other
+graphs (transformers) get the same rules, an approximation of their liveness.
 
 Live bytes of a layer (:func:`layer_bytes`): every tensor produced at or before it and read
 at or after it (its inputs, its output, the skips held across it), at int8 (one byte per
@@ -148,16 +149,26 @@ def dataflow(ops: Sequence[Any], *, in_place: bool = True) -> Dataflow:
     cur = new(_in_shape(ops[0]), -1)
     last = cur  # what the previous op wrote
     side: int | None = None  # a side branch's output waiting for its add
-    block_input: dict[str, int] = {}  # name prefix -> the input of its first op
+    block_input: dict[str, int] = {}  # name prefix (a block) -> the input of its first op
+    def block_source(name: str, shape: tuple[int, ...], exclude: int) -> int | None:
+        """The input of the innermost block around op ``name`` with this shape."""
+        parts = name.split(".")
+        for k in range(len(parts) - 1, 0, -1):
+            t = block_input.get(".".join(parts[:k]))
+            if t is not None and t != exclude and tensors[t].shape == shape:
+                return t
+        return None
+
     for i, op in enumerate(ops):
-        prefix = op.name.rsplit(".", 1)[0] if "." in op.name else ""
         target = last if tensors[last].numel == op.x_numel else cur
-        if prefix and prefix not in block_input:
-            block_input[prefix] = cur
+        parts = op.name.split(".")
+        for k in range(1, len(parts)):
+            block_input.setdefault(".".join(parts[:k]), cur)
         if isinstance(op, Conv2d):
             x = cur
             if tensors[cur].shape != op.x_shape:
-                found = latest(op.x_shape)
+                found = block_source(op.name, op.x_shape, cur)
+                found = latest(op.x_shape) if found is None else found
                 x = cur if found is None else found
             out = new(op.out_shape, i)
             nodes.append(Node(i, op, _conv_role(op), (x,), out))
@@ -169,9 +180,8 @@ def dataflow(ops: Sequence[Any], *, in_place: bool = True) -> Dataflow:
         elif isinstance(op, Elementwise) and op.num_inputs >= 2:
             a = target
             skip = side if side is not None and side != a else None
-            if skip is None and prefix in block_input and block_input[prefix] != a and \
-                    tensors[block_input[prefix]].shape == tensors[a].shape:
-                skip = block_input[prefix]
+            if skip is None:
+                skip = block_source(op.name, tensors[a].shape, a)
             if skip is None:
                 skip = latest(tensors[a].shape, exclude=(a,))
             if skip is None:  # nothing to add: a broadcast of one tensor (x + x)
@@ -182,7 +192,7 @@ def dataflow(ops: Sequence[Any], *, in_place: bool = True) -> Dataflow:
                 nodes.append(Node(i, op, "add", (a, skip), out))
                 prod = tensors[a].producer
                 if in_place and prod >= 0 and nodes[prod].role in MAC_ROLES and \
-                        tensors[a].numel == tensors[skip].numel:
+                        tensors[skip].producer < prod and tensors[a].numel == tensors[skip].numel:
                     nodes[prod].accumulates_into = skip
             side = None
             cur = last = out
