@@ -64,6 +64,16 @@ def test_hand_counted_bodies(spec):
         2 * best16.instructions / best16.macs)
 
 
+def test_hand_counted_im2row(spec):
+    """pulp_im2row_fp32, one core, one 3x3 window: unpadded 9 x (lw, sw + load-use) = 27;
+    padded (and input-grad) branch 9 x (lw, sw, 1 add, 4 compare-branches) = 63; each window
+    adds 6 index instructions and 3 hardware-loop setups of 2."""
+    one = single_core(spec)
+    assert K.copy_cycles(9, 1, one, kernel=(3, 3)) == 27 + 12
+    assert K.copy_cycles(9, 1, one, kernel=(3, 3), padded=True) == 63 + 12
+    assert K.copy_cycles(8, 1, one) == 24  # a transpose: no windows
+
+
 def test_shared_fpus_bound_the_fp_issue(spec):
     """Two cores per FPU: 8 FMAs per iteration take 16 cycles, not the 14 it issues."""
     shared = dataclasses.replace(spec, fpus=4, l1_banks=1024)
@@ -126,14 +136,14 @@ def measured(train, name, what):
 
 @pytest.mark.parametrize(("name", "what", "tol"), [
     pytest.param("resnet8", "mac_clk", 0.15, marks=pytest.mark.xfail(
-        strict=True, reason="measured 4.83 MAC/clk vs 3.11 (+55%): the counted kernels run "
+        strict=True, reason="measured 4.37 MAC/clk vs 3.11 (+41%): the counted kernels run "
         "near their SIMD peak; the paper's end-to-end step also pays what is not modelled "
         "(per-layer L2 <-> L1 copies of the deployer, runtime, BN/activation layouts)")),
     pytest.param("ds-cnn", "mac_clk", 0.15, marks=pytest.mark.xfail(
-        strict=True, reason="measured 3.58 MAC/clk vs 0.81 (4.4x): MLPerf Tiny's DS-CNN here "
+        strict=True, reason="measured 3.55 MAC/clk vs 0.81 (4.4x): MLPerf Tiny's DS-CNN here "
         "is not the paper's network (its 0.81 MAC/clk x 6.4 ms fits far fewer MACs)")),
     pytest.param("resnet8", "ms", 0.20, marks=pytest.mark.xfail(
-        strict=True, reason="measured 20.7 ms vs 17.1 ms (+21%) at the assumed 370 MHz")),
+        strict=True, reason="measured 23.0 ms vs 17.1 ms (+34%) at the assumed 370 MHz")),
     ("ds-cnn", "ms", 0.20),
 ])
 def test_training_step_against_the_paper(train, name, what, tol):

@@ -104,8 +104,10 @@ class _Builder:
         self.min_l1 = max(self.min_l1, (2 * k + 2) * self.elem)
         self.parts.append(f"{label} {name} {n}x{k}x{m}{' (B^T)' if trans_b else ''}")
 
-    def copy(self, label: str, elements: int, parallel_over: int) -> None:
-        self.cycles += K.copy_cycles(elements, parallel_over, self.spec)
+    def copy(self, label: str, elements: int, parallel_over: int,
+             kernel: tuple[int, int] | None = None, padded: bool = False) -> None:
+        self.cycles += K.copy_cycles(elements, parallel_over, self.spec, kernel=kernel,
+                                     padded=padded)
         self.l1 += 2 * elements * self.elem
         self.parts.append(f"{label} {elements}")
 
@@ -133,8 +135,7 @@ def _conv_work(b: _Builder, conv: Any, step: str) -> None:
         plane = hin * win + kh * kw + ho * wo
         b.depthwise(step, g, conv.macs, plane)
         return
-    pointwise = kh == kw == 1 and conv.stride == (1, 1) if isinstance(conv.stride, tuple) \
-        else kh == kw == 1 and conv.stride == 1
+    pointwise = (kh, kw) == (1, 1) and tuple(conv.stride) == (1, 1)
     if pointwise:
         if step == "forward":  # pulp_conv_pw_fp32_fw_cl: mm(N=Cout, K=Cin, M=H*W)
             b.matmul("fw", cout, cin, ho * wo, False)
@@ -145,14 +146,15 @@ def _conv_work(b: _Builder, conv: Any, step: str) -> None:
             b.matmul("ig", cin, cout, hin * win, False)
         return
     kk = kh * kw
+    pad = any(conv.padding)
     if step == "forward":  # pulp_conv2d_fp32_fw_cl: im2row(x), mm(N=Cout, K=kk*Cin, M=Ho*Wo)
-        b.copy("im2row x", ho * wo * kk * cin, cin)
+        b.copy("im2row x", ho * wo * kk * cin, cin, (kh, kw), padded=pad)
         b.matmul("fw", cout, kk * cin, ho * wo, True)
-    elif step == "weight grad":  # _bw_param_grads_cl: im2row(x), mm(N=Cout, K=Ho*Wo, M=kk*Cin)
-        b.copy("im2row x", ho * wo * kk * cin, cin)
+    elif step == "weight grad":  # _bw_param_grads_cl: im2row(x) unpadded, mm(N=Cout,
+        b.copy("im2row x", ho * wo * kk * cin, cin, (kh, kw))  # K=Ho*Wo, M=kk*Cin)
         b.matmul("wg", cout, ho * wo, kk * cin, False)
     else:  # _bw_input_grads_cl: im2row(dY) (mod 1), blocktransp(W), mm(N=Cin, K=kk*Cout, M=Hin*Win)
-        b.copy("im2row dY", hin * win * kk * cout, cout)
+        b.copy("im2row dY", hin * win * kk * cout, cout, (kh, kw), padded=True)
         b.copy("blocktransp W", cout * cin * kk, cout)
         b.matmul("ig", cin, kk * cout, hin * win, True)
 
@@ -264,7 +266,7 @@ class PulpModel:
                            detail=detail, work=w)
 
     def _tiles(self, w: Work) -> int:
-        half = self.spec.l1_bytes // 2
+        half = self.spec.l1_bytes // (2 if self.spec.dma_double_buffer else 1)
         return max(1, min(MAX_TILES, math.ceil((w.l2_in_bytes + w.l2_out_bytes) / half)))
 
     def _piece(self, w: Work, tag: str) -> Generator[Any, Any, PieceStats]:
@@ -298,9 +300,16 @@ class PulpModel:
                 stores.append(env.process(self.dma.transfer(outs[i], f"store tile {i}", tag)))
             return stores
 
-        env.process(loader())
-        stores = yield env.process(compute())
-        yield simpy.AllOf(env, stores)
+        if self.spec.dma_double_buffer:
+            env.process(loader())
+            stores = yield env.process(compute())
+            yield simpy.AllOf(env, stores)
+        else:  # one buffer: each tile waits for its load, and the next for its store
+            for i in range(n):
+                yield env.process(self.dma.transfer(ins[i], f"load tile {i}", tag))
+                yield env.process(self.cores.run_tile(cyc[i], f"tile {i}", tag, macs=macs[i],
+                                                      sram_bytes=sram[i]))
+                yield env.process(self.dma.transfer(outs[i], f"store tile {i}", tag))
         acc = self.steps.setdefault(w.step, _Acc())
         acc.macs += w.macs
         acc.cycles += int(env.now) - t0

@@ -184,21 +184,29 @@ def best_matmul(fmt: str, n: int, k: int, m: int, trans_b: bool,
 
 # --- data movement and elementwise primitives ----------------------------------------------
 
-#: one element copied by im2row / blocktransp / transpose_matrix: load, store, and two index
-#: updates the strided source needs (pulp_im2col_fp32.c: i2c_inner_idx, in_inner_idx)
-COPY = Body(loads=1, stores=1, alu=2)
-#: one element of an elementwise step (activation, its gradient, residual add, loss, SGD's
-#: ``w -= lr * g``): its loads and stores from the op's bytes and one instruction per flop
-#: (pulp_act_fp32.c, pulp_optimizers_fp32.c: scalar loops, no SIMD)
+#: one element copied by a shape transform (transpose_matrix, blocktransp, im2row without
+#: padding): load, store; the strided indices advance by post-increment, and the store uses
+#: the load at once (load-use stall) (pulp_train_utils_fp32.c, pulp_im2col_fp32.c)
+COPY = Body(loads=1, stores=1)
+#: one element of im2row with padding (pulp_im2row_fp32, the padded and the input-grad
+#: branches): load, store, the column's pad coordinate (1 add), four compare-and-branch of
+#: the padding condition
+COPY_PADDED = Body(loads=1, stores=1, alu=5)
 
 
-def copy_cycles(elements: int, parallel_over: int, spec: PulpSpec) -> int:
-    """A shape transform of ``elements`` split over ``parallel_over`` channels."""
+def copy_cycles(elements: int, parallel_over: int, spec: PulpSpec, *,
+                kernel: tuple[int, int] | None = None, padded: bool = False) -> int:
+    """A shape transform of ``elements`` split over ``parallel_over`` channels. ``kernel``:
+    (kh, kw) of an im2row, each of whose windows costs 6 index instructions (kernel_idx,
+    segment_idx, receptive_field_idx) plus a hardware-loop setup of 2 per kernel row."""
     if elements <= 0:
         return 0
     busy = active_cores(parallel_over, spec.worker_cores)
     per_core = elements * share(parallel_over, spec.worker_cores) / max(1, parallel_over)
-    return math.ceil(per_core * body_cycles(COPY, spec, busy)) + spec.fork_cycles
+    cycles = per_core * body_cycles(COPY_PADDED if padded else COPY, spec, busy)
+    if kernel:
+        cycles += per_core / (kernel[0] * kernel[1]) * (6 + 2 * kernel[0])
+    return math.ceil(cycles) + spec.fork_cycles
 
 
 def elementwise_cycles(elements: int, loads: int, stores: int, flops: int,
@@ -222,6 +230,6 @@ def depthwise_cycles(channels: int, macs_per_channel: int, spec: PulpSpec) -> in
     return math.ceil(per_core * body_cycles(_NAIVE, spec, busy)) + spec.fork_cycles
 
 
-__all__ = ["COPY", "KERNELS", "Body", "MatmulKernel", "active_cores", "bank_conflict_rate",
-           "best_matmul", "body_cycles", "copy_cycles", "depthwise_cycles",
+__all__ = ["COPY", "COPY_PADDED", "KERNELS", "Body", "MatmulKernel", "active_cores",
+           "bank_conflict_rate", "best_matmul", "body_cycles", "copy_cycles", "depthwise_cycles",
            "elementwise_cycles", "kernels_for", "matmul_cycles", "share"]

@@ -33,6 +33,11 @@ class PulpSpec:
     fpu_latency_cycles: int = 2
     load_use_stall_cycles: int = 1
     fork_cycles: int = 60
+    #: tiles stream through two halves of L1 (DMA overlapped with compute); False: one
+    #: buffer, load -> compute -> store per tile, as PULP-TrainLib's TrainLib_Deployer runs
+    #: ('SB'; its 'DB' mode is marked unavailable in tools/TrainLib_Deployer). A modelling
+    #: choice, not a hardware figure, so not an entry of the presets table.
+    dma_double_buffer: bool = True
 
     def __post_init__(self) -> None:
         ints = ("worker_cores", "fpus", "fp16_simd_lanes", "l1_kib", "l1_banks", "l2_kib",
@@ -70,7 +75,8 @@ class PulpSpec:
         return (f"pulp {self.name}: {self.worker_cores}+1 cores at {self.clock_mhz:g} MHz, "
                 f"{share} FPUs (FP16 SIMD x{self.fp16_simd_lanes}), L1 {self.l1_kib} KiB in "
                 f"{self.l1_banks} banks, L2 {self.l2_kib} KiB, DMA "
-                f"{self.dma_bytes_per_cycle:g} B/cycle")
+                f"{self.dma_bytes_per_cycle:g} B/cycle "
+                f"({'double' if self.dma_double_buffer else 'single'}-buffered)")
 
 
 def preset_names() -> list[str]:
@@ -80,7 +86,7 @@ def preset_names() -> list[str]:
 def preset(name: str) -> PulpSpec:
     """The spec of preset ``name`` from the sourced table (every field is an entry)."""
     t = load_table("hwsim", PRESETS_TABLE)
-    fields = {f.name for f in dataclasses.fields(PulpSpec)} - {"name"}
+    fields = {f.name for f in dataclasses.fields(PulpSpec)} - {"name", "dma_double_buffer"}
     values = {k: e.value for k, e in t.group(name).items()}
     missing, extra = fields - set(values), set(values) - fields
     if missing or extra:
