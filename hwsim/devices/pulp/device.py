@@ -254,10 +254,12 @@ class PulpModel:
         self.dma = MemoryLevel(env, MemorySpec("l2", spec.l2_kib * 1024,
                                                spec.dma_bytes_per_cycle), sink)
         self.steps: dict[str, _Acc] = {}
+        self.l1_bytes = 0
 
     def lower(self, op: Any) -> Lowered:
         w = op_work(op, self.spec)
-        detail = f"{w.step}: " + "; ".join(w.parts)
+        rate = f" ({w.macs / w.cycles:.2f} MAC/clk on the cores)" if w.macs else ""
+        detail = f"{w.step}{rate}: " + "; ".join(w.parts)
         if not w.cycles:
             return PulpLowered(detail=detail, work=w)
         if w.macs:
@@ -310,6 +312,7 @@ class PulpModel:
                 yield env.process(self.cores.run_tile(cyc[i], f"tile {i}", tag, macs=macs[i],
                                                       sram_bytes=sram[i]))
                 yield env.process(self.dma.transfer(outs[i], f"store tile {i}", tag))
+        self.l1_bytes += w.l1_access_bytes
         acc = self.steps.setdefault(w.step, _Acc())
         acc.macs += w.macs
         acc.cycles += int(env.now) - t0
@@ -336,7 +339,10 @@ class PulpModel:
                f"shape, as its AutoTuner picks); peak {self.peak_macs_per_cycle} MAC/cycle is "
                f"FP16 SIMD ({s.peak_macs_per_cycle('fp32')} in FP32)",
                "L1 bank conflicts are a modelled rate (uniform random banks), not simulated "
-               "per access; tensors stream L2 -> L1 by the DMA, double-buffered"]
+               "per access; tensors stream L2 -> L1 by the DMA, "
+               f"{'double' if s.dma_double_buffer else 'single'}-buffered",
+               f"traffic: L1 (cores' loads and stores) {self.l1_bytes:,} bytes; L2 <-> L1 "
+               "(DMA) in bytes_moved['l2']"]
         for step in STEPS:
             if step in self.steps and self.steps[step].cycles:
                 a = self.steps[step]
