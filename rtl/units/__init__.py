@@ -6,6 +6,8 @@ from rtl.units import (  # noqa: F401  (imported for their @register side effect
     convert,
     int_mac,
     lmul,
+    lut_mpgemm,
+    lut_precompute,
     mac,
     minifloat_add,
     minifloat_mul,

@@ -1,0 +1,208 @@
+"""The LUT tensor core units (``lut-precompute``, ``lut-mpgemm``) against their golden model
+(:mod:`hwsim.numerics.lut`, itself checked against numpy in tests/numerics/test_lut_golden.py),
+in PyRTL and in Verilator through cocotb, lint under ``verilator -Wall``, and Yosys."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyrtl
+import pytest
+
+from hwsim.cli import main
+from hwsim.errors import HwsimError
+from hwsim.numerics import encode, lut_table
+from rtl.export import lint, write_verilog
+from rtl.pyrtl_sim import verify_pyrtl
+from rtl.synth import synthesize
+from rtl.unit import build_unit
+from tests.rtl.unit_helpers import assert_ok, run_verilator
+
+F16_CORNERS = encode(np.array([65504.0, -65504.0, 2.0**-24, -(2.0**-24), 2.0**-14 - 2.0**-24,
+                               0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, 32768.0]),
+                     "fp16").astype(np.uint64)
+I8_CORNERS = np.array([127, 128, 255, 0, 1], dtype=np.uint64)  # 127, -128, -1, 0, 1
+
+
+def _act_vectors(k: int, fmt: str, n: int = 3000, seed: int = 0) -> dict[str, np.ndarray]:
+    """Random activation codes, every corner crossed with every corner in a_0/a_1, and all
+    ports at the same corner (max + max + ...: fp16 sums overflowing, int8 extremes)."""
+    rng = np.random.default_rng(seed)
+    corners = F16_CORNERS if fmt == "fp16" else I8_CORNERS
+    bits = 16 if fmt == "fp16" else 8
+    cols = {f"a_{j}": rng.integers(0, 1 << bits, n, dtype=np.uint64) for j in range(k)}
+    if fmt == "fp16":  # values of similar size, so sums round, cancel and go subnormal
+        vals = rng.standard_normal((n, k)) * 2.0 ** rng.integers(-24, 16, (n, 1))
+        with np.errstate(over="ignore"):
+            codes = encode(vals, "fp16").astype(np.uint64)
+        for j in range(k):
+            cols[f"a_{j}"][: n // 2] = codes[: n // 2, j]
+    c0, c1 = (x.ravel() for x in np.meshgrid(corners, corners))
+    same = {f"a_{j}": corners for j in range(k)}
+    for j in range(k):
+        extra = [c0 if j == 0 else c1 if j == 1 else rng.choice(corners, len(c0)), same[f"a_{j}"]]
+        cols[f"a_{j}"] = np.concatenate([cols[f"a_{j}"], *extra])
+    return cols
+
+
+def _wide_outputs(unit, vectors: dict[str, np.ndarray]) -> list[int]:
+    """``y`` per vector from PyRTL, as Python ints (rtl.verify carries at most 64 bits)."""
+    assert unit.latency == 0
+    with pyrtl.set_working_block(unit.block, no_sanity_check=True):
+        sim = pyrtl.FastSimulation(block=unit.block)
+        out = []
+        for i in range(len(next(iter(vectors.values())))):
+            sim.step({p: int(v[i]) for p, v in vectors.items()})
+            out.append(sim.inspect("y"))
+    return out
+
+
+@pytest.mark.parametrize(("fmt", "k", "pipeline"), [("int8", 3, 0), ("int8", 2, 1),
+                                                    ("fp16", 3, 0), ("fp16", 3, 2),
+                                                    ("fp16", 2, 0)])
+def test_precompute_pyrtl(fmt, k, pipeline) -> None:
+    unit = build_unit("lut-precompute", k=k, format=fmt, pipeline=pipeline)
+    assert_ok(verify_pyrtl(unit, _act_vectors(k, fmt)), 3000)
+
+
+@pytest.mark.parametrize("fmt", ["int8", "fp16"])
+def test_precompute_paper_k4_every_entry(fmt) -> None:
+    """K=4 (the paper's: 8 entries, 80 or 128 output bits): each entry against lut_table."""
+    unit = build_unit("lut-precompute", k=4, format=fmt)
+    vectors = _act_vectors(4, fmt, n=1500)
+    got = _wide_outputs(unit, vectors)
+    width = unit.outputs["y"] // 8
+    acts = np.stack([vectors[f"a_{j}"] for j in range(4)], axis=-1)
+    if fmt == "fp16":
+        from hwsim.numerics import decode  # noqa: PLC0415
+        vals = decode(acts, "fp16").astype(np.float64)
+    else:
+        vals = np.where(acts >= 128, acts.astype(np.int64) - 256, acts.astype(np.int64))
+    with np.errstate(over="ignore", invalid="ignore"):
+        table = lut_table(vals, fmt)
+    for i in range(8):
+        field = np.array([(y >> (i * width)) & ((1 << width) - 1) for y in got], np.uint64)
+        if fmt == "fp16":
+            nan = np.isnan(table[:, i])
+            want = encode(np.where(nan, 0.0, table[:, i]), "fp16").astype(np.uint64)
+            assert np.array_equal(field[~nan], want[~nan]), i
+            assert np.all(field[nan] == 0x7E00), i  # the canonical NaN
+        else:
+            want = table[:, i].astype(np.int64).astype(np.uint64) & np.uint64((1 << width) - 1)
+            assert np.array_equal(field, want), i
+
+
+def _tile_vectors(unit, seed: int = 0, reps: int = 3) -> dict[str, np.ndarray]:
+    """Every weight pattern of every column at every plane (exhaustive over weights), ``reps``
+    times over with random tables, corner tables and a new sum (``clr``) every B planes."""
+    rng = np.random.default_rng(seed)
+    p = unit.params
+    k, m, n, b, fmt = p["k"], p["m"], p["n"], p["weight_bits"], p["format"]
+    patterns = np.arange(1 << k, dtype=np.uint64)
+    grid = np.stack(np.meshgrid(*[patterns] * n, indexing="ij"), -1).reshape(-1, n)
+    grid = np.tile(np.repeat(grid, b, axis=0), (reps, 1))
+    cycles = len(grid)
+    cols = {f"w_{c}": grid[:, c] for c in range(n)}
+    if b > 1:
+        cols["plane"] = (np.arange(cycles) % b).astype(np.uint64)
+    cols["clr"] = (rng.random(cycles) < 1 / (4 * b)).astype(np.uint64)
+    cols["clr"][::b * 8] = 1
+    width = unit.inputs["t_0_0"]
+    corners = F16_CORNERS if fmt == "fp16" else np.array(
+        [(1 << (width - 1)) - 1, 1 << (width - 1), 0, 1, (1 << width) - 1], np.uint64)
+    for r in range(m):
+        for i in range(1 << (k - 1)):
+            if fmt == "fp16":
+                v = rng.standard_normal(cycles) * 2.0 ** rng.integers(-20, 14, cycles)
+                t = encode(v, "fp16").astype(np.uint64)
+            else:
+                t = rng.integers(0, 1 << width, cycles, dtype=np.uint64)
+            corner_rows = rng.random(cycles) < 0.1
+            t[corner_rows] = rng.choice(corners, int(corner_rows.sum()))
+            cols[f"t_{r}_{i}"] = t
+    return cols
+
+
+MPGEMM = [
+    {"format": "int8", "acc": "int16", "weight_bits": 2},
+    {"format": "int8", "acc": "int32", "weight_bits": 4, "m": 1, "n": 2},
+    {"format": "int8", "acc": "int16", "weight_bits": 1, "pipeline": 1},
+    {"format": "fp16", "acc": "fp16", "weight_bits": 2},
+    {"format": "fp16", "acc": "fp16", "weight_bits": 4, "pipeline": 1},
+    {"format": "fp16", "acc": "fp32", "weight_bits": 3, "m": 1, "n": 2},
+]
+
+
+@pytest.mark.parametrize("kw", MPGEMM, ids=lambda kw: "-".join(map(str, kw.values())))
+def test_mpgemm_pyrtl_exhaustive_weights(kw) -> None:
+    unit = build_unit("lut-mpgemm", **kw)
+    vectors = _tile_vectors(unit)
+    assert_ok(verify_pyrtl(unit, vectors), len(vectors["clr"]))
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize(("unit_name", "kw"), [
+    ("lut-precompute", {"k": 3, "format": "fp16", "pipeline": 1}),
+    ("lut-precompute", {"k": 3, "format": "int8"}),
+    # a tile's Verilator build takes 1-2 minutes on a shared 2-core machine
+    pytest.param("lut-mpgemm", MPGEMM[0], marks=pytest.mark.slow),
+    pytest.param("lut-mpgemm", MPGEMM[3], marks=pytest.mark.slow),
+])
+def test_verilator_matches_golden(unit_name, kw, rtl_build_dir) -> None:
+    unit = build_unit(unit_name, **kw)
+    vectors = _act_vectors(kw["k"], kw["format"], n=2000) if unit_name == "lut-precompute" \
+        else _tile_vectors(unit, reps=1)
+    result = run_verilator(unit, vectors, build_dir=rtl_build_dir)
+    assert_ok(result, len(next(iter(vectors.values()))))
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize(("unit_name", "kw"), [
+    ("lut-precompute", {"k": 4, "format": "fp16", "pipeline": 2}),
+    ("lut-precompute", {"k": 4, "format": "int8"}),
+    ("lut-mpgemm", {"format": "fp16", "weight_bits": 4, "pipeline": 1}),
+    ("lut-mpgemm", {"format": "int8", "weight_bits": 1}),
+])
+def test_verilog_is_lint_clean(unit_name, kw, tmp_path, verilator) -> None:
+    unit = build_unit(unit_name, **kw)
+    path = write_verilog(unit, tmp_path / f"{unit.name}.v")
+    assert lint(path, unit.name) == []
+
+
+@pytest.mark.rtl
+def test_yosys_area_grows_with_the_tile(yosys, rtl_build_dir) -> None:
+    """Twice the columns: twice the accumulators and lookups, one shared table input."""
+    one, two = (synthesize(build_unit("lut-mpgemm", format="int8", n=n), families=(),
+                           build_dir=rtl_build_dir) for n in (2, 4))
+    ratio = two.transistors / one.transistors
+    assert 1.7 < ratio < 2.1, ratio
+    assert one.cmos_cells.get("SDFF_PP0_", 0) * 2 == two.cmos_cells.get("SDFF_PP0_", 0)
+
+
+@pytest.mark.parametrize(("unit_name", "kw", "needle"), [
+    ("lut-mpgemm", {"weight_bits": 5}, "weight bits must be 1..4"),
+    ("lut-mpgemm", {"weight_bits": 0}, "weight bits must be 1..4"),
+    ("lut-mpgemm", {"k": 7}, "K must be an integer 2..6"),
+    ("lut-precompute", {"k": 1}, "K must be an integer 2..6"),
+    ("lut-precompute", {"format": "bf16"}, "no LUT path"),
+    ("lut-mpgemm", {"format": "fp8_e4m3fn"}, "no LUT path"),
+    ("lut-mpgemm", {"acc": "int8"}, "int11..int32"),
+    ("lut-mpgemm", {"format": "fp16", "acc": "int32"}, "fp16, fp32"),
+    ("lut-mpgemm", {"m": 0}, "M must be a positive"),
+    ("lut-mpgemm", {"m": 64, "n": 128}, "above 4096"),
+    ("lut-mpgemm", {"pipeline": 2}, "deeper than the logic"),
+])
+def test_bad_parameters(unit_name, kw, needle) -> None:
+    with pytest.raises(HwsimError, match=needle):
+        build_unit(unit_name, **kw)
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["rtl", "export", "lut-mpgemm", "--format", "fp8_e4m3fn"], "no LUT path"),
+    (["rtl", "export", "lut-mpgemm", "--acc", "int8"], "int11..int32"),
+    (["rtl", "verify", "lut-precompute", "--format", "int4"], "no LUT path"),
+])
+def test_cli_bad_input_is_one_error_line(argv, needle, tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and needle in err[0], err
