@@ -29,7 +29,7 @@ class PulpSpec:
     l1_banks: int = 16
     l2_kib: int = 1536
     dma_bytes_per_cycle: float = 8.0
-    clock_mhz: float = 370.0
+    clock_mhz: float = 400.0
     fpu_latency_cycles: int = 2
     load_use_stall_cycles: int = 1
     fork_cycles: int = 60
