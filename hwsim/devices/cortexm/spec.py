@@ -31,10 +31,12 @@ class CortexmSpec:
     ``patch_split`` run ``patch_grid`` x ``patch_grid`` times, once per output patch, each on
     its input region grown by the receptive-field halo; then the rest layer by layer).
     ``patch_split`` names the last op of the patch stage, or ``"auto"``: the split with the
-    least peak SRAM. ``in_place`` selects TinyEngine's in-place kernels (MCUNet, Lin et al.
-    NeurIPS 2020): a depthwise convolution overwrites its input (plus one channel's temporary
-    buffer) and a residual block's last convolution accumulates into the skip buffer;
-    ``False``: every layer has separate input and output buffers."""
+    least peak SRAM (MCUNetV2 searches the split jointly with the network; for MobileNetV2 it
+    runs the first five blocks per patch, Fig. 1, which is the split ``auto`` finds there).
+    ``in_place`` selects TinyEngine's in-place kernels (MCUNet, Lin et al. NeurIPS 2020): a
+    depthwise convolution overwrites its input (plus one channel's temporary buffer) and a
+    residual block's last convolution accumulates into the skip buffer; ``False``: every layer
+    has separate input and output buffers."""
 
     name: str = "cortex-m7"
     part: str = "STM32F746"
