@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "devices": ("devices", "devices", "Device kinds and presets, or one device's fields."),
     "sweep": ("sweep", "sweep", "Declarative sweeps: run, resume, status, export."),
     "scalesim": ("scalesim", "scalesim", "SCALE-Sim's .cfg and topology in, its report out."),
+    "reproduce": ("reproduce", "reproduce", "Regenerate the studies of sim_results/ (or all)."),
 }
 
 
@@ -64,7 +65,8 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI, turning user errors into one line and exit status 2."""
     try:
-        cli.main(args=argv, prog_name="hwsim", standalone_mode=False)
+        # click returns ctx.exit(n)'s status in this mode (hwsim reproduce all: 1 on a failure)
+        rc = cli.main(args=argv, prog_name="hwsim", standalone_mode=False)
     except HwsimError as exc:
         click.echo(f"error: {_one_line(str(exc))}", err=True)
         return 2
@@ -76,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    return 0
+    return rc if isinstance(rc, int) and not isinstance(rc, bool) else 0
 
 
 def _one_line(message: str) -> str:

@@ -60,6 +60,8 @@ CASES: dict[tuple[str, ...], list[tuple[list[str], tuple]]] = {
     ("scalesim",): [(["scalesim", "-c", "calc_os.cfg", "-t", "gemm.csv", "-i", "gemm", "-p", "ss",
                       "--json"],
                      ())],
+    ("reproduce",): [(["reproduce", "--list", "--json"], ()),
+                     (["reproduce", "lmul_precision", "--quick", "-o", "lp", "--json"], ())],
     ("sweep", "run"): [(["sweep", "run", "sweep.yaml", "-o", "sw", "--workers", "1", "--json"],
                         ())],
     ("sweep", "status"): [(["sweep", "status", "swept", "--json"], ())],

@@ -15,7 +15,9 @@ gets three numbers, and the Pareto-optimal formats are marked:
   Cost "views" say which circuit counts as the PE (see :data:`VIEWS`).
 - **throughput**: ``floor(budget / PE LUTs)`` PEs as a near-square array on the board's LUT
   budget, clocked by :func:`hwsim.devices.systolic.fpga.clock_estimate_mhz` from the PE's
-  logic depth, simulated by :func:`hwsim.devices.run` on the model's array ops.
+  logic depth, simulated by :func:`hwsim.devices.run` on the model's array ops. These
+  simulations are sweep points (:func:`array_canonical`, :func:`evaluate_point`); the study's
+  ``run.py`` runs them through ``hwsim.sweep`` (SQLite store, resumable).
 
 Everything is a deterministic function of the arguments (seeded); nothing is downloaded.
 """
@@ -25,6 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -369,26 +372,105 @@ def clock_mhz(cost: PeCost) -> float:
     return clock_estimate_mhz(FpgaResources(cost.luts, 0, cost.ff, cost.logic_depth_gates))
 
 
-def array_run(model: str, rows: int, cols: int, clock: float, *, dataflow: str = "ws",
-              sram_kb: tuple[int, int, int] = (468, 468, 468)) -> tuple[int, int]:
-    """(cycles, MACs) of the model's array ops on a rows x cols array, SCALE-Sim CALC mode.
-
-    Vector-unit ops (norms, activations, pooling, softmax) are left out: an FPGA design folds
-    batch norm into the weights and fuses the rest into the datapath, and the simulator's
-    fallback unit is as wide as the array, which would tie their cost to the PE format.
-    """
-    from hwsim.devices import run
+def _array_spec(rows: int, cols: int, clock: float, dataflow: str,
+                sram_kb: tuple[int, int, int]) -> Any:
     from hwsim.devices.systolic import SystolicSpec
-    from workloads import build_workload
+
+    return SystolicSpec(rows=rows, cols=cols, dataflow=dataflow, sram_kb=tuple(sram_kb),
+                        bandwidth_words=None, clock_mhz=clock, name="fpga-lut")
+
+
+def _sim_precision() -> Any:
     from workloads.formats import Precision
 
     f = SIM_WORD_FORMAT
-    prec = Precision(name=f"w{f}a{f}", weight=f, act=f, acc="int32", out=f, hp=f)
-    spec = SystolicSpec(rows=rows, cols=cols, dataflow=dataflow, sram_kb=sram_kb,
-                        bandwidth_words=None, clock_mhz=clock, name="fpga-lut")
-    res = run(spec, build_workload(model, precision=prec))
+    return Precision(name=f"w{f}a{f}", weight=f, act=f, acc="int32", out=f, hp=f)
+
+
+@lru_cache(maxsize=4)
+def _graph(model: str) -> Any:
+    from workloads import build_workload
+
+    return build_workload(model, precision=_sim_precision())
+
+
+def array_run(model: str, rows: int, cols: int, clock: float, *, dataflow: str = "ws",
+              sram_kb: tuple[int, int, int] = (468, 468, 468)) -> tuple[int, int]:
+    """(cycles, MACs) of the model's array ops on a rows x cols array, SCALE-Sim CALC mode."""
+    m = array_metrics(model, _array_spec(rows, cols, clock, dataflow, sram_kb))
+    return m["total_cycles"], m["macs"]
+
+
+def array_metrics(model: str, spec: Any) -> dict[str, Any]:
+    """The sweep metrics (:data:`hwsim.sweep.METRICS`) of the model's array ops on ``spec``.
+
+    Vector-unit ops (norms, activations, pooling, softmax) are left out: an FPGA design folds
+    batch norm into the weights and fuses the rest into the datapath, and the simulator's
+    fallback unit is as wide as the array, which would tie their cost to the PE format. So
+    ``total_cycles``, ``macs`` and ``energy_total_pj`` here count the array alone.
+    """
+    from hwsim.devices import run
+
+    res = run(spec, _graph(model))
     ops = [o for o in res.ops if o.unit == "array"]
-    return sum(o.total_cycles for o in ops), sum(o.macs for o in ops)
+    cycles = sum(o.total_cycles for o in ops)
+    macs = sum(o.macs for o in ops)
+    peak = spec.rows * spec.cols
+    return {"total_cycles": cycles, "compute_cycles": sum(o.compute_cycles for o in ops),
+            "stall_cycles": sum(o.stall_cycles for o in ops), "macs": macs,
+            "peak_macs_per_cycle": peak, "clock_mhz": spec.clock_mhz,
+            "seconds": cycles / (spec.clock_mhz * 1e6),
+            "energy_total_pj": sum(o.energy_pj for o in ops),
+            "utilisation": macs / (cycles * peak) if cycles else 0.0}
+
+
+# --------------------------------------------------------------------------------------------
+# the array simulations as sweep points (run through hwsim.sweep by the study's run.py)
+# --------------------------------------------------------------------------------------------
+#: simulate(jobs) -> (cycles, MACs) of each (model, systolic spec) job, in order
+Simulate = Callable[[Sequence[tuple[str, Any]]], list[tuple[int, int]]]
+
+
+def array_canonical(model: str, spec: Any) -> dict[str, Any]:
+    """One array simulation as a sweep point's canonical form (what ``hwsim.sweep`` keys and
+    stores): the device's every field, the workload and the precision it runs in."""
+    from dataclasses import asdict
+
+    from hwsim.devices.base import spec_fields
+
+    fields = {k: list(v) if isinstance(v, tuple) else v for k, v in spec_fields(spec).items()}
+    return {"device": {"kind": "systolic", **fields},
+            "workload": {"name": model, "phase": "inference", "seq": None, "kv_len": None,
+                         "batch": 1, "layers": None},
+            "precision": asdict(_sim_precision())}
+
+
+def evaluate_point(task: dict[str, Any]) -> dict[str, Any]:
+    """A sweep worker for a point whose task is ``{"model", "spec"}`` (the spec's fields):
+    the outcome ``hwsim.sweep``'s store records; a failure comes back, it is never raised."""
+    import time
+    import traceback
+
+    start = time.perf_counter()
+    try:
+        s = task["spec"]
+        spec = _array_spec(s["rows"], s["cols"], s["clock_mhz"], s["dataflow"], s["sram_kb"])
+        return {"status": "done", "metrics": array_metrics(task["model"], spec),
+                "wall_s": time.perf_counter() - start}
+    except Exception as exc:  # recorded in the store, never stops the sweep
+        last = traceback.extract_tb(exc.__traceback__)[-1:]
+        where = f" (at {Path(last[0].filename).name}:{last[0].lineno})" if last else ""
+        return {"status": "failed", "error": f"{type(exc).__name__}: {exc}{where}",
+                "wall_s": time.perf_counter() - start}
+
+
+def simulate_here(jobs: Sequence[tuple[str, Any]]) -> list[tuple[int, int]]:
+    """:data:`Simulate` in this process, no store."""
+    out = []
+    for model, spec in jobs:
+        m = array_metrics(model, spec)
+        out.append((m["total_cycles"], m["macs"]))
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -423,19 +505,30 @@ def run(models: Sequence[str] = MODELS, formats: Sequence[str] = FORMATS, *,
         views: Sequence[str] = tuple(VIEWS), rows: int = 256, seed: int = 0,
         board: str = DEFAULT_BOARD, family: str = DEFAULT_FAMILY,
         pe_table: str | Path = PE_TABLE, dataflow: str = "ws",
-        max_layers: int | None = None,
+        max_layers: int | None = None, simulate: Simulate = simulate_here,
         on_model: Callable[[str], None] | None = None) -> StudyResult:
     """Error, PE cost and throughput of every format on every model; Pareto marks per
-    (model, view). ``max_layers`` keeps only the first layers of each model (quick tests)."""
+    (model, view). ``max_layers`` keeps only the first layers of each model (quick tests).
+
+    ``simulate`` runs the distinct array simulations (one per model, array shape and clock):
+    here by default; the study's ``run.py`` runs them as a sweep through ``hwsim.sweep``'s
+    store and reads them back from it."""
     from hwsim.devices.systolic.fpga import LUT_BUDGET_FRACTION, get_board
 
     b = get_board(board)
     budget = int(b.luts * LUT_BUDGET_FRACTION)
     sram = (b.bram_kb // 3,) * 3
     costs = load_pe_costs(formats, views, table=pe_table, family=family)
+    arrays: dict[tuple[str, str, str], tuple[str, Any]] = {}  # (model, fmt, view) -> job
+    for model in models:
+        for cost in costs:
+            r, c = near_square(budget // max(cost.luts, 1))
+            spec = _array_spec(r, c, round(clock_mhz(cost), 1), dataflow, sram)
+            arrays[model, cost.fmt, cost.view] = (model, spec)
+    jobs = list(dict.fromkeys(arrays.values()))  # distinct, in first-use order
+    sims = dict(zip(jobs, simulate(jobs), strict=True))
     errors: list[LayerError] = []
     points: list[FormatPoint] = []
-    sim_cache: dict[tuple[str, int, int, float], tuple[int, int]] = {}
     for model in models:
         if on_model is not None:
             on_model(model)
@@ -447,13 +540,9 @@ def run(models: Sequence[str] = MODELS, formats: Sequence[str] = FORMATS, *,
             for cost in (c for c in costs if c.view == view):
                 mine = [e for e in errs if e.fmt == cost.fmt]
                 worst = min(mine, key=lambda e: e.sqnr_db)
-                r, c = near_square(budget // max(cost.luts, 1))
-                clk = round(clock_mhz(cost), 1)
-                key = (model, r, c, clk)
-                if key not in sim_cache:
-                    sim_cache[key] = array_run(model, r, c, clk, dataflow=dataflow,
-                                               sram_kb=sram)
-                cycles, macs = sim_cache[key]
+                job = arrays[model, cost.fmt, cost.view]
+                spec = job[1]
+                cycles, macs = sims[job]
                 model_points.append(FormatPoint(
                     model=model, view=view, fmt=cost.fmt,
                     family="int" if cost.fmt.startswith("int") else "minifloat",
@@ -462,9 +551,10 @@ def run(models: Sequence[str] = MODELS, formats: Sequence[str] = FORMATS, *,
                                                   weights=[e.count for e in mine])),
                     sqnr_worst_db=worst.sqnr_db, worst_layer=worst.layer,
                     pe_luts=cost.luts, pe_carry=cost.carry, pe_ff=cost.ff,
-                    logic_depth_gates=cost.logic_depth_gates, array_rows=r, array_cols=c,
-                    clock_mhz=clk, array_cycles=cycles, macs=macs,
-                    inferences_per_s=clk * 1e6 / cycles))
+                    logic_depth_gates=cost.logic_depth_gates, array_rows=spec.rows,
+                    array_cols=spec.cols, clock_mhz=spec.clock_mhz,
+                    array_cycles=cycles, macs=macs,
+                    inferences_per_s=spec.clock_mhz * 1e6 / cycles))
             sq = [p.sqnr_mean_db for p in model_points]
             thr = pareto_mask([p.inferences_per_s for p in model_points], sq,
                               maximise_cost_axis=True)

@@ -83,6 +83,8 @@ VALID: dict[str, st.SearchStrategy[str]] = {
     # scalesim: SCALE-Sim's short flags (its inputs are in every sandbox)
     "-c": st.just("calc_os.cfg"),
     "-t": st.sampled_from(("gemm.csv", "conv.csv")), "-p": st.sampled_from(OUTPUTS[:2]),
+    # reproduce: study names (its runs are tests/studies/test_reproduce.py's)
+    "study": st.sampled_from(("lmul_precision", "fpga_minifloat_vs_int", "all", "nope")),
 }
 #: Commands that need exactly one of these options (a clean example draws one of them).
 ONE_OF: dict[tuple[str, ...], tuple[str, ...]] = {("run",): ("--workload", "--gemm", "--conv")}
@@ -105,6 +107,7 @@ REFUSED: dict[tuple[str, ...], dict[str, st.SearchStrategy[str]]] = {
     ("cost", "study"): {"--data": MISSING, "--model": st.sampled_from(("missing.skops",
                                                                       "existing.txt"))},
     ("demo",): {"--seed": NOT_AN_INT, "--out": st.just("existing.txt/sub")},
+    ("reproduce",): {"--out": st.just("existing.txt/sub")},
     # starting pools and Dask clusters: their runs are tests/sweep's
     ("sweep", "run"): {"--workers": st.sampled_from(("0", "-1", "x", "100000")),
                        "--dask-local": st.sampled_from(("0", "-2", "x"))},
@@ -193,6 +196,7 @@ def test_every_command_is_fuzzed() -> None:
 WARM_UP: dict[tuple[str, ...], list[str]] = {
     ("cost", "predict"): ["cost", "predict", "mac", "--format", "fp8_e4m3fn"],
     ("rtl", "export"): ["rtl", "export", "mac", "-o", "m.v"],
+    ("reproduce",): ["reproduce", "--list"],
 }
 
 

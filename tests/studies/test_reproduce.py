@@ -1,0 +1,184 @@
+"""``hwsim reproduce``: the study registry, bad input, and two quick studies end to end (L-Mul
+precision checked against ml_dtypes, the FPGA study through the sweep store against its
+published results)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+from hwsim.cli import main
+from hwsim.studies import registry
+
+ROOT = Path(__file__).resolve().parents[2] / "sim_results"
+
+
+def run(argv: list[str], capsys) -> tuple[int, str, str]:
+    rc = main(argv)
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_list_names_every_folder_with_a_script(capsys) -> None:
+    rc, out, _ = run(["reproduce", "--list", "--json"], capsys)
+    assert rc == 0
+    studies = {s["name"]: s for s in json.loads(out)["studies"]}
+    scripts = {p.parent.name for p in ROOT.glob("*/run.py")}
+    assert scripts <= set(studies)
+    assert set(studies) - scripts <= set(registry.COMMAND_STUDIES)
+    for name, s in studies.items():
+        assert s["claim"] and s["claim"] != "(no claim given)", name
+    # the index gives the typical time of the studies it lists
+    assert studies["lmul_precision"]["typical"] == "~10 s"
+    rc, out, _ = run(["reproduce", "--list"], capsys)
+    assert rc == 0 and "fpga_minifloat_vs_int" in out
+
+
+def test_index_has_a_row_per_study() -> None:
+    rows = registry.index_rows(ROOT)
+    assert set(registry.discover(ROOT)) <= set(rows)
+    for name, row in rows.items():
+        assert row["agree?"].split()[0].rstrip(":;,") in ("yes", "no", "partly"), name
+        assert f"hwsim reproduce {name}" in row["regenerate"], name
+
+
+@pytest.mark.parametrize(("argv", "words"), [
+    (["reproduce", "nope"], ("unknown study 'nope'", "lmul_precision", "or all")),
+    (["reproduce"], ("name a study or all",)),
+    (["reproduce", "lmul_precision"], ("is not empty", "--force")),  # its own folder
+    (["reproduce", "lmul_precision", "--quick"], ("give --out",)),
+])
+def test_bad_input_is_one_error_line(argv, words, capsys) -> None:
+    before = sorted(os.listdir(ROOT / "lmul_precision"))
+    rc, out, err = run(argv, capsys)
+    assert rc == 2 and out == "" and err.count("\n") == 1 and err.startswith("error: ")
+    for w in words:
+        assert w in err
+    assert sorted(os.listdir(ROOT / "lmul_precision")) == before
+
+
+def test_an_existing_out_folder_needs_force(tmp_path, capsys) -> None:
+    (tmp_path / "keep.txt").write_text("x")
+    rc, _, err = run(["reproduce", "lmul_precision", "--quick", "-o", str(tmp_path)], capsys)
+    assert rc == 2 and "is not empty" in err
+    assert os.listdir(tmp_path) == ["keep.txt"]
+
+
+def _ml_dtypes_fp8_error(dtype, n: int, sigma: float) -> float:
+    """Mean relative error of an exact fp8 multiplier (operands and product RNE), computed
+    with ml_dtypes on fresh pairs."""
+    rng = np.random.default_rng(12345)
+    x, y = (rng.normal(0, sigma, n).astype(np.float32) for _ in range(2))
+    exact = x.astype(np.float64) * y.astype(np.float64)
+    qx, qy = (v.astype(dtype).astype(np.float64) for v in (x, y))
+    got = (qx * qy).astype(dtype).astype(np.float64)
+    ok = np.isfinite(got)
+    return float(np.mean(np.abs(got[ok] - exact[ok]) / np.abs(exact[ok])))
+
+
+def test_lmul_precision_quick_end_to_end(tmp_path, capsys) -> None:
+    out = tmp_path / "lp"
+    rc, stdout, _ = run(["reproduce", "lmul_precision", "--quick", "-o", str(out), "--json"],
+                        capsys)
+    assert rc == 0, stdout
+    (o,) = json.loads(stdout)["studies"]
+    assert o["status"] == "ok" and {"results.csv", "results.json", "lmul_vs_fp8.png"} <= set(
+        o["files"])
+    at1 = {r["method"]: float(r["mean_rel_error"]) for r in _rows(out / "results.csv")
+           if float(r["sigma"]) == 1.0}
+    # the exact FP8 multipliers agree with ml_dtypes' rounding (20,000 pairs each: 5%)
+    for method, dtype in (("fp8_e4m3fn", ml_dtypes.float8_e4m3fn),
+                          ("fp8_e5m2", ml_dtypes.float8_e5m2)):
+        ref = _ml_dtypes_fp8_error(dtype, 20_000, 1.0)
+        assert at1[method] == pytest.approx(ref, rel=0.05), method
+    # Luo and Sun's 3-bit claim (arXiv 2410.00907): L-Mul-3 beats an E5M2 multiplier
+    assert at1["lmul_m3"] < at1["fp8_e5m2"]
+
+
+@pytest.fixture(scope="module")
+def fpga_quick(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("fpga") / "fp"
+    assert main(["reproduce", "fpga_minifloat_vs_int", "--quick", "-o", str(out)]) == 0
+    return out
+
+
+def test_fpga_study_runs_through_the_sweep_store(fpga_quick) -> None:
+    from hwsim.sweep import Store
+
+    rows = _rows(fpga_quick / "results.csv")
+    assert {r["fmt"] for r in rows} == {"int4", "int8", "fp8_e4m3fn"}
+    with Store(fpga_quick / registry.SWEEP_STORE) as store:
+        assert store.status() == {"done": len({(r["model"], r["array_rows"], r["array_cols"],
+                                                 r["clock_mhz"]) for r in rows}),
+                                  "failed": 0, "pending": 0}
+        df = store.frame()
+    stored = {int(c) for c in df["total_cycles"]}
+    assert {int(r["array_cycles"]) for r in rows} == stored
+
+
+def test_fpga_sweep_reproduces_the_published_throughput(fpga_quick) -> None:
+    """The throughput side of the quick run equals the checked-in results (made before the
+    study ran through the sweep layer): same arrays, clocks, cycles and inferences/s."""
+    published = {(r["model"], r["view"], r["fmt"]): r
+                 for r in _rows(ROOT / "fpga_minifloat_vs_int" / "results.csv")}
+    cols = ("pe_luts", "array_rows", "array_cols", "clock_mhz", "array_cycles", "macs",
+            "inferences_per_s")
+    rows = _rows(fpga_quick / "results.csv")
+    assert len(rows) == 6
+    for r in rows:
+        ref = published[r["model"], r["view"], r["fmt"]]
+        assert {c: r[c] for c in cols} == {c: ref[c] for c in cols}
+
+
+def test_fpga_rerun_resumes_and_force_starts_afresh(fpga_quick, capsys) -> None:
+    import subprocess
+    import sys
+
+    script = ROOT / "fpga_minifloat_vs_int" / "run.py"
+    db = fpga_quick / registry.SWEEP_STORE / "sweep.db"
+    proc = subprocess.run([sys.executable, str(script), "--out", str(fpga_quick), "--quick"],
+                          capture_output=True, text=True, check=True)
+    assert "'done': 6" in proc.stdout  # resumed: every point already in the store
+    first = db.stat().st_mtime_ns
+    rc, out, _ = run(["reproduce", "fpga_minifloat_vs_int", "--quick", "-o", str(fpga_quick),
+                      "--force", "--json"], capsys)
+    assert rc == 0 and json.loads(out)["studies"][0]["status"] == "ok"
+    assert db.stat().st_mtime_ns != first
+
+
+def _fake_collection(root: Path) -> None:
+    for name, code in (("a_ok", 0), ("b_fails", 3), ("c_ok", 0)):
+        (root / name).mkdir(parents=True)
+        (root / name / "run.py").write_text(
+            '"""A test study."""\nimport sys, pathlib\n'
+            'out = pathlib.Path(sys.argv[sys.argv.index("--out") + 1])\n'
+            'out.mkdir(parents=True, exist_ok=True)\n(out / "r.txt").write_text("1")\n'
+            f'print("boom", file=sys.stderr)\nsys.exit({code})\n')
+
+
+def test_all_goes_on_past_a_failure_and_exits_1(tmp_path, monkeypatch, capsys) -> None:
+    root = tmp_path / "sim_results"
+    _fake_collection(root)
+    monkeypatch.setattr(registry, "results_root", lambda: root)
+    rc, out, _ = run(["reproduce", "all", "-o", str(tmp_path / "out"), "--json"], capsys)
+    assert rc == 1
+    got = json.loads(out)
+    assert [(s["name"], s["status"]) for s in got["studies"]] == [
+        ("a_ok", "ok"), ("b_fails", "failed"), ("c_ok", "ok")]
+    assert got["studies"][1]["error"] == "boom" and got["failed"] == 1
+    assert all((tmp_path / "out" / n / "r.txt").is_file() for n in ("a_ok", "b_fails", "c_ok"))
+    # without --json: one line per study on stderr, the failure and a summary
+    rc, out, err = run(["reproduce", "all", "-o", str(tmp_path / "out2")], capsys)
+    assert rc == 1 and "2 of 3 studies regenerated; failed: b_fails" in out
+    assert "b_fails failed" in err and "boom" in err
