@@ -233,3 +233,31 @@ def test_standalone_array_runs_llama_at_w2_and_w4(temp_table):
         res = simulate("lut-array", build_workload("llama2-7b", phase="decode", kv_len=64,
                                                    precision=p))
         assert res.energy_pj["lut"] > 0 and res.total_cycles > 0
+
+
+# --- the paper's end-to-end figure (the shipped Yosys table) ----------------------------------
+
+#: BitNet b1.58 3B end to end on LUT tensor cores vs the A100 it modifies: 5.51x, quoted by
+#: third-party summaries of Mo et al. (arXiv 2408.06003; see the study README: the paper's
+#: own evaluation section was not retrieved, nor its phase and batch). Checked on prefill,
+#: the compute-bound phase where a tensor core can matter, within a factor 1.5 (fixed before
+#: measuring: tile-level GPU model, Yosys generic-gate areas, an assumed area split).
+PAPER_BITNET_E2E = 5.51
+
+
+def _bitnet_prefill_speedup() -> float:
+    g = build_workload("bitnet-b1.58-3b", phase="prefill", seq=2048)
+    return simulate("a100", g).seconds / simulate("a100-lut", g).seconds
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "measured miss: BitNet b1.58 3B prefill (2048 tokens) a100-lut vs a100 is 1.17x (h100: "
+    "0.90x) against 5.51x / 1.5 = 3.67x at least. Our LUT cores take half the tensor-core "
+    "area (an assumption) at our Yosys density for W2 x int8 (3.35x a MAC slice's products "
+    "per area, 6.7x per bit-plane): the mpGEMMs run ~1.4x faster (bound by L2 and table "
+    "reads, not the LUT units), attention on the MAC cores left runs 1.6x slower, and the "
+    "fused precompute adds table traffic; the paper's setting (phase, batch, area split, "
+    "28 nm DC areas) was not retrieved"))
+def test_bitnet_end_to_end_speedup_vs_the_paper():
+    got = _bitnet_prefill_speedup()
+    assert PAPER_BITNET_E2E / 1.5 <= got <= PAPER_BITNET_E2E * 1.5, got

@@ -2,6 +2,7 @@
 for training graphs on the inference-only devices, one clean error."""
 
 import functools
+import re
 
 import pytest
 
@@ -9,7 +10,7 @@ from hwsim.devices import all_presets, get_device, get_kind, kind_of, run
 from hwsim.devices.systolic.fpga import PE_KINDS, board_names
 from hwsim.engine.lowering import lower_op
 from hwsim.errors import HwsimError
-from workloads import Backward, WeightUpdate, build_workload, list_workloads
+from workloads import Backward, WeightUpdate, build_workload, format_bits, list_workloads
 
 # small sequence and KV lengths keep the matrix fast; every phase still runs every op kind
 LLM_SIZES = {"prefill": {"seq": 24}, "decode": {"kv_len": 40}}
@@ -28,6 +29,16 @@ def operand_formats(g) -> set[str]:
     return {f for op in g.ops if op.fmt for f in (op.fmt.x, op.fmt.w, op.fmt.y) if f}
 
 
+def weight_bits(g) -> set[float]:
+    """Bits of the quantisable weights of a graph's GEMMs (what a LUT unit looks up)."""
+    return {format_bits(op.fmt.w) for op in g.ops
+            if op.MAC_BASED and op.fmt.w and getattr(op, "w_kind", None) == "weight"}
+
+
+def family(name: str) -> str:
+    return next(w.family for w in list_workloads() if w.name == name)
+
+
 @functools.cache
 def graph(name: str, phase: str):
     kw = LLM_SIZES.get(phase, {})
@@ -38,7 +49,8 @@ def test_matrix_covers_every_preset_and_phase():
     gpus = get_kind("gpu").preset_names()
     pulps = get_kind("pulp").preset_names()
     assert len(device_presets()) == (1 + len(board_names()) * len(PE_KINDS) + len(gpus)
-                                     + len(pulps))
+                                     + len(pulps) + len(get_kind("lut").preset_names())
+                                     + len(get_kind("cortexm").preset_names()))
     assert {"a100", "h100"} <= set(gpus)
     phases = {ph for _, ph in workload_phases()}
     assert phases == {"prefill", "decode", "inference", "train"}
@@ -50,11 +62,29 @@ def test_every_workload_and_phase_runs(device):
     for name, phase in workload_phases():
         g = graph(name, phase)
         where = f"{name}/{phase} on {device}"
+        if kind_of(spec).name == "lut" and phase != "train" and max(weight_bits(g), default=0) > 4:
+            # the LUT array looks up 1-4-bit weights only (8 bits would be 8 bit-planes): one
+            # clean error naming the constraint, and the same graph at w4a8 must run
+            with pytest.raises(HwsimError, match="no LUT path.*1-4 bits") as err:
+                run(spec, g)
+            assert "\n" not in str(err.value), where
+            g, where = g.with_precision("w4a8"), f"{where} at w4a8"
         if kind_of(spec).name == "pulp" and not operand_formats(g) <= {"fp32", "fp16"}:
             with pytest.raises(HwsimError, match="has no PULP path") as err:
                 run(spec, g)
             assert "\n" not in str(err.value), where
             continue
+        if (kind_of(spec).name == "cortexm" and phase != "train"
+                and family(name) != "tinyml"):
+            # a microcontroller's SRAM holds the tinyML graphs (they must run); a larger graph
+            # either fits under the spec's schedules or gets one error naming the layer and
+            # bytes it needs, which must then exceed the SRAM
+            try:
+                run(spec, g)
+            except HwsimError as err:
+                m = re.fullmatch(r".*layer '.+' needs ([\d,]+) B of SRAM.*", str(err))
+                assert m and int(m[1].replace(",", "")) > spec.sram_kb * 1024, (where, err)
+                continue
         if phase == "train" and kind_of(spec).name != "pulp":  # pulp runs training graphs
             with pytest.raises(HwsimError, match="runs inference only") as err:
                 run(spec, g)
