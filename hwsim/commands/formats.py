@@ -12,9 +12,13 @@ from hwsim.errors import HwsimError
 
 def describe(name: str) -> dict:
     """A JSON-ready description of an element or block format."""
-    from hwsim.numerics import BlockFormat, FloatFormat, resolve
+    from hwsim.numerics import BlockFormat, FloatFormat, OliveFormat, resolve
 
     f = resolve(name)
+    if isinstance(f, OliveFormat):
+        return {"name": f.name, "kind": "ovp", "total_bits": f.bits, "bits_per_element": f.bits,
+                "normal_max": f.normal_max, "outlier_max": f.max_normal,
+                "identifier_code": f.identifier}
     if isinstance(f, BlockFormat):
         b = f
         return {
@@ -43,10 +47,11 @@ def formats(names: tuple[str, ...], as_json: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from hwsim.numerics import NAMED_FORMATS
+    from hwsim.numerics import NAMED_FORMATS, OLIVE_FORMATS
     from hwsim.numerics.blocks import _MX_ELEMENTS
 
-    chosen = names or (*NAMED_FORMATS, "int8", "int4", *_MX_ELEMENTS, "nvfp4", "bfp_b16_m7")
+    chosen = names or (*NAMED_FORMATS, "int8", "int4", *_MX_ELEMENTS, "nvfp4", "bfp_b16_m7",
+                        *OLIVE_FORMATS)
     rows = [describe(n) for n in chosen]
     if as_json:
         echo_json({"formats": rows})
@@ -66,6 +71,9 @@ def formats(names: tuple[str, ...], as_json: bool) -> None:
         elif r["kind"] == "int":
             table.add_row(r["name"], "int", str(r["total_bits"]), "", "", "", "", "",
                           str(r["max"]), "", "")
+        elif r["kind"] == "ovp":
+            table.add_row(r["name"], "outlier-victim pairs", str(r["total_bits"]), "", "", "",
+                          "", "", f"{r['outlier_max']:g}", "", "")
         else:
             table.add_row(r["name"], f"block {r['kind']} x{r['block_size']}",
                           f"{r['bits_per_element']:g}", "", "", "", "", "",

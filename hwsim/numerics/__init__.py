@@ -30,6 +30,14 @@ from hwsim.numerics.lut import (
     lut_weight_values,
 )
 from hwsim.numerics.names import AnyFormat, bits_per_element, is_block, resolve
+from hwsim.numerics.olive import (
+    OLIVE_FORMATS,
+    OliveFormat,
+    get_olive_format,
+    olive_decode,
+    olive_encode,
+    olive_quantize,
+)
 from hwsim.numerics.quantize import ROUNDINGS, decode, encode, quantize
 from hwsim.numerics.stats import (
     max_relative_error,
@@ -43,6 +51,7 @@ __all__ = [
     "ACCUMULATORS",
     "BLOCK_FORMATS",
     "NAMED_FORMATS",
+    "OLIVE_FORMATS",
     "ROUNDINGS",
     "AnyFormat",
     "BlockFormat",
@@ -52,6 +61,7 @@ __all__ = [
     "HwsimError",
     "IntFormat",
     "LUT_ACT_FORMATS",
+    "OliveFormat",
     "accumulate",
     "add",
     "bits_per_element",
@@ -62,6 +72,7 @@ __all__ = [
     "get_block_format",
     "get_float_format",
     "get_format",
+    "get_olive_format",
     "is_block",
     "lmul",
     "lmul_bits",
@@ -75,6 +86,9 @@ __all__ = [
     "max_relative_error",
     "mean_relative_error",
     "mul",
+    "olive_decode",
+    "olive_encode",
+    "olive_quantize",
     "quantize",
     "quantize_blocks",
     "relative_errors",

@@ -21,12 +21,14 @@ from hwsim.numerics.formats import (
     IntFormat,
     get_format,
 )
+from hwsim.numerics.olive import OLIVE_GRAMMAR, OliveFormat, get_olive_format, is_olive
 
 #: An element or a block format.
-AnyFormat = Format | BlockFormat
+AnyFormat = Format | BlockFormat | OliveFormat
 
 #: What :func:`resolve` accepts, for error messages.
-GRAMMAR = f"element formats {ELEMENT_GRAMMAR}; block formats {BLOCK_GRAMMAR}"
+GRAMMAR = (f"element formats {ELEMENT_GRAMMAR}; block formats {BLOCK_GRAMMAR}; "
+           f"pair formats {OLIVE_GRAMMAR}")
 
 
 def resolve(fmt: str | AnyFormat) -> AnyFormat:
@@ -37,12 +39,14 @@ def resolve(fmt: str | AnyFormat) -> AnyFormat:
     >>> resolve("mxfp4_b32").name, type(resolve("mxfp4")).__name__
     ('mxfp4', 'BlockFormat')
     """
-    if isinstance(fmt, FloatFormat | IntFormat | BlockFormat):
+    if isinstance(fmt, FloatFormat | IntFormat | BlockFormat | OliveFormat):
         return fmt
     if not isinstance(fmt, str) or not fmt.strip():
         raise HwsimError(f"a number format must be a non-empty name, got {fmt!r}; "
                          f"allowed: {GRAMMAR}")
     key = fmt.strip().lower()
+    if is_olive(key):
+        return get_olive_format(key)
     try:
         return get_block_format(key) if key.startswith(BLOCK_PREFIXES) else get_format(key)
     except FormatNameError as exc:

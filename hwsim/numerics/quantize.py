@@ -20,6 +20,7 @@ import numpy as np
 
 from hwsim.errors import HwsimError
 from hwsim.numerics.formats import FloatFormat, Format, IntFormat, get_format
+from hwsim.numerics.olive import is_olive, olive_decode, olive_encode, olive_quantize
 
 Rounding = Literal["rne", "rtz", "rna", "stochastic"]
 ROUNDINGS = ("rne", "rtz", "rna", "stochastic")
@@ -257,8 +258,12 @@ def quantize(
     ``rounding``: ``rne`` (nearest, ties to even), ``rna`` (nearest, ties away), ``rtz``
     (toward zero) or ``stochastic`` (unbiased; reproducible with ``seed``). E8M0 breaks ties
     away from zero under ``rne``, as ml_dtypes does. Integer formats round and always clamp
-    to their range; they have no NaN, so NaN input is an error.
+    to their range; they have no NaN, so NaN input is an error. OVP formats (``olive4``,
+    ``olive8``) pair values along the last axis (:mod:`hwsim.numerics.olive`).
     """
+    if is_olive(fmt):
+        _olive_args(rounding, saturate)
+        return olive_quantize(x, fmt)
     f = get_format(fmt)
     _check_rounding(rounding)
     arr = as_float_array(x)
@@ -282,6 +287,12 @@ def quantize(
             r = _round_bits(a, f, lay, rounding)
         out_bits[start : start + _CHUNK] = _finish(a, sign, r, f, lay, saturate, rounding)
     return out.reshape(arr.shape)
+
+
+def _olive_args(rounding: str, saturate: bool) -> None:
+    if rounding != "rne" or saturate:
+        raise HwsimError("OVP formats round to nearest (the authors' rule) and always clamp; "
+                         "rounding and saturate options do not apply")
 
 
 def _quantize_int(arr: np.ndarray, f: IntFormat, rounding: str, rng) -> np.ndarray:
@@ -311,6 +322,9 @@ def _code_dtype(bits: int) -> np.dtype:
 def encode(x, fmt: str | Format, rounding: Rounding = "rne", saturate: bool = False,
            seed=None) -> np.ndarray:
     """Bit patterns (unsigned integers of the smallest fitting width) of ``quantize(x, fmt)``."""
+    if is_olive(fmt):
+        _olive_args(rounding, saturate)
+        return olive_encode(x, fmt)
     f = get_format(fmt)
     q = quantize(x, f, rounding=rounding, saturate=saturate, seed=seed).astype(np.float64)
     shape = q.shape
@@ -386,6 +400,8 @@ def _decode_formula(codes: np.ndarray, f: FloatFormat) -> np.ndarray:
 
 def decode(bits, fmt: str | Format) -> np.ndarray:
     """Values of the bit patterns ``bits`` in ``fmt`` (float32 when the format fits it)."""
+    if is_olive(fmt):
+        return olive_decode(bits, fmt)
     f = get_format(fmt)
     arr = np.asarray(bits)
     if arr.dtype.kind not in "iu":
