@@ -116,10 +116,12 @@ def _reference(k: int, m: int, n: int, bits: int, act: str, acc: str):
 
 
 @register("lut-mpgemm")
-def build_lut_mpgemm(k: int = 4, m: int = 2, n: int = 2, weight_bits: int = 2,
+def build_lut_mpgemm(k: int = 4, m: int = 1, n: int = 2, weight_bits: int = 2,
                      format: str = "int8", acc: str | None = None,  # noqa: A002
                      pipeline: int = 0) -> RtlUnit:
-    """An M x N bit-serial LUT mpGEMM tile (module docstring)."""
+    """An M x N bit-serial LUT mpGEMM tile (module docstring). The default tile keeps ``y``
+    within the 64 bits ``hwsim rtl verify`` carries for every accumulator; the paper's tile is
+    M=2, N=64, K=4 (``sim_results/lut_tensor_core/synth_units.py`` synthesises it)."""
     k = check_k(k)
     act = check_act_format(format)
     bits = check_weight_bits(weight_bits)

@@ -122,12 +122,12 @@ def _tile_vectors(unit, seed: int = 0, reps: int = 3) -> dict[str, np.ndarray]:
     return cols
 
 
-MPGEMM = [
-    {"format": "int8", "acc": "int16", "weight_bits": 2},
+MPGEMM = [  # M x N x accumulator bits <= 64: rtl.verify carries y in 64 bits
+    {"format": "int8", "acc": "int16", "weight_bits": 2, "m": 2},
     {"format": "int8", "acc": "int32", "weight_bits": 4, "m": 1, "n": 2},
-    {"format": "int8", "acc": "int16", "weight_bits": 1, "pipeline": 1},
-    {"format": "fp16", "acc": "fp16", "weight_bits": 2},
-    {"format": "fp16", "acc": "fp16", "weight_bits": 4, "pipeline": 1},
+    {"format": "int8", "acc": "int16", "weight_bits": 1, "m": 2, "pipeline": 1},
+    {"format": "fp16", "acc": "fp16", "weight_bits": 2, "m": 2},
+    {"format": "fp16", "acc": "fp16", "weight_bits": 4, "m": 2, "pipeline": 1},
     {"format": "fp16", "acc": "fp32", "weight_bits": 3, "m": 1, "n": 2},
 ]
 
@@ -188,6 +188,7 @@ def test_yosys_area_grows_with_the_tile(yosys, rtl_build_dir) -> None:
     ("lut-mpgemm", {"acc": "int8"}, "int11..int32"),
     ("lut-mpgemm", {"format": "fp16", "acc": "int32"}, "fp16, fp32"),
     ("lut-mpgemm", {"m": 0}, "M must be a positive"),
+    ("lut-mpgemm", {"n": 2.5}, "N must be a positive"),
     ("lut-mpgemm", {"m": 64, "n": 128}, "above 4096"),
     ("lut-mpgemm", {"pipeline": 2}, "deeper than the logic"),
 ])
@@ -200,6 +201,7 @@ def test_bad_parameters(unit_name, kw, needle) -> None:
     (["rtl", "export", "lut-mpgemm", "--format", "fp8_e4m3fn"], "no LUT path"),
     (["rtl", "export", "lut-mpgemm", "--acc", "int8"], "int11..int32"),
     (["rtl", "verify", "lut-precompute", "--format", "int4"], "no LUT path"),
+    (["rtl", "export", "lut-precompute", "--acc", "fp32"], "--acc"),
 ])
 def test_cli_bad_input_is_one_error_line(argv, needle, tmp_path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)

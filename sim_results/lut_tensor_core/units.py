@@ -1,0 +1,135 @@
+"""Unit-level study: compute density and energy per op of the LUT mpGEMM tile vs the MAC slice
+of equal throughput, from ``hwsim/data/lut_unit_yosys.yaml`` (made by ``synth_units.py``).
+
+Writes ``units.md`` (table, the paper's claims beside ours) and ``units.png``. Density is ops
+per cycle per area (both sides do the same ops per cycle, so the ratio is the area ratio at an
+equal clock) and ops/s per area at each design's own PyRTL critical path. ``+pre`` adds the
+table precompute the tile needs (``M / B`` tables per cycle, one ``lut-precompute`` unit each);
+the paper fuses it into the previous operator and leaves it out of the tensor core.
+
+Run: ``python sim_results/lut_tensor_core/units.py`` (after ``synth_units.py``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from hwsim.io import atomic_write_text  # noqa: E402
+from hwsim.sourced import read_table  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+TABLE = ROOT / "hwsim" / "data" / "lut_unit_yosys.yaml"
+CLAIM_X = 10.0  # v1 abstract: "more than a magnitude" in density and energy efficiency
+
+
+def rows() -> list[dict]:
+    t = read_table(TABLE)
+    out = []
+    for key in t.children():
+        if not key.startswith("lut_"):
+            continue
+        g = {k: e.value for k, e in t.group(key).items()}
+        mac = {k: e.value for k, e in t.group(key.replace("lut_", "mac_", 1)).items()}
+        mac1 = {k: e.value for k, e in t.group(f"mac1_{g['act_format']}").items()}
+        pre_key = f"precompute_{g['act_format']}_k{g['K']}"
+        pre = {k: e.value for k, e in t.group(pre_key).items()} \
+            if pre_key in t.children() else None
+        tables = g["M"] / g["weight_bits"]
+        r = {"key": key, "B": g["weight_bits"], "act": g["act_format"],
+             "tile": f"{g['M']}x{g['N']}x{g['K']}", "ops": g["ops_per_cycle"],
+             "lut_area": g["area_transistors"], "mac_area": mac["area_transistors"],
+             "lut_ps": g["critical_path_ps"], "mac_ps": mac1["critical_path_ps"],
+             "pre_area": pre["area_transistors"] * tables if pre else None,
+             "lut_pj": g.get("energy_pj_per_op"), "mac_pj": mac1.get("energy_pj_per_op")}
+        r["density_x"] = r["mac_area"] / r["lut_area"]
+        r["density_pre_x"] = r["mac_area"] / (r["lut_area"] + r["pre_area"]) if pre else None
+        # ops/s per area at each side's own clock (1 / PyRTL critical path)
+        r["density_s_x"] = r["density_x"] * r["mac_ps"] / r["lut_ps"]
+        r["energy_x"] = r["mac_pj"] / r["lut_pj"] if r["lut_pj"] and r["mac_pj"] else None
+        r["area_rel"] = r["lut_area"] / r["mac_area"]
+        out.append(r)
+    return out
+
+
+def _f(v, fmt="{:.2f}") -> str:
+    return "n/a" if v is None else fmt.format(v)
+
+
+def _verdict(ratios: list[float]) -> str:
+    if min(ratios) > CLAIM_X:
+        return "met"
+    return "missed" if max(ratios) < CLAIM_X else "met in part"
+
+
+def main() -> None:
+    rs = rows()
+    lines = [
+        "# LUT tensor core vs MAC: unit level (Yosys, this repository's RTL)", "",
+        "Made by `units.py` from `hwsim/data/lut_unit_yosys.yaml` (`synth_units.py`: Yosys "
+        "generic CMOS gates, no cell library; MAC slice = M*N*K/B MAC units of equal "
+        "throughput, dequantisation not counted). Ratios are MAC / LUT: above 1 favours LUT.",
+        "", "| config | tile | ops/cycle | LUT area (tr.) | MAC area (tr.) | LUT/MAC area | "
+        "density x (equal clock) | density x (+precompute) | density x (own clocks) | "
+        "energy/op x |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rs:
+        lines.append(f"| W{r['B']} {r['act']} | {r['tile']} | {r['ops']:g} | "
+                     f"{r['lut_area']:,} | {r['mac_area']:,.0f} | {r['area_rel']:.3f} | "
+                     f"{r['density_x']:.2f} | {_f(r['density_pre_x'])} | "
+                     f"{r['density_s_x']:.2f} | {_f(r['energy_x'])} |")
+    lines += [
+        "", "## The paper's claims beside ours", "",
+        "| claim (source) | published | ours | verdict |", "|---|---|---|---|"]
+    dens = [r["density_x"] for r in rs]
+    en = [r["energy_x"] for r in rs if r["energy_x"]]
+    w1 = [r for r in rs if r["B"] == 1 and r["act"] == "fp16"]
+    lines.append(f"| compute density vs MAC tensor core (v1 abstract) | >{CLAIM_X:g}x | "
+                 f"{min(dens):.2f}x .. {max(dens):.2f}x | {_verdict(dens)} |")
+    lines.append(f"| energy efficiency vs MAC tensor core (v1 abstract) | >{CLAIM_X:g}x | "
+                 + (f"{min(en):.2f}x .. {max(en):.2f}x | {_verdict(en)} |" if en
+                    else "not measured | n/a |"))
+    lines.append("| W1 x FP16 density / energy / area vs MAC (third-party summary, unverified) | "
+                 "20.9x / 11.2x / 38.3% | "
+                 + (f"{w1[0]['density_x']:.2f}x / {_f(w1[0]['energy_x'])}x / "
+                    f"{100 * w1[0]['area_rel']:.1f}% | compare |" if w1 else "not synthesised | "
+                    "n/a |"))
+    lines += ["", "## Why ours differ", "",
+              "- Our MAC baseline is the project's own fused `mac`/`int-mac` units at the same "
+              "accumulator (fp16 / int32), replicated to equal throughput; a GPU tensor core "
+              "amortises operand delivery and accumulation over a dot-product tree, which makes "
+              "a real MAC tensor core denser per op than a bank of scalar MACs, not less.",
+              "- Our LUT tile keeps one accumulator and one full IEEE fp16 adder per output "
+              "(the authors' `DW_fp_add` with IEEE_COMPLIANCE=0 drops subnormal and NaN logic) "
+              "plus an exact 2^plane scaler; in the fp16 tile these dominate the area, so the "
+              "table-lookup saving (no multiplier) is a small part of the total.",
+              "- Yosys' generic two-input CMOS gates without a cell library, not DC on TSMC 28 "
+              "nm; flip-flops are priced at 24 transistors.",
+              "- Energy is the project's switching-activity proxy, not a power sign-off."]
+    atomic_write_text(HERE / "units.md", "\n".join(lines) + "\n")
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    labels = [f"W{r['B']} {r['act']}\n{r['tile']}" for r in rs]
+    x = range(len(rs))
+    ax.bar([i - 0.2 for i in x], dens, 0.4, label="density (equal clock)")
+    ax.bar([i + 0.2 for i in x], [r["energy_x"] or 0 for r in rs], 0.4, label="energy/op")
+    ax.axhline(CLAIM_X, color="k", ls="--", lw=1, label="paper: >10x (v1 abstract)")
+    ax.axhline(1.0, color="grey", lw=0.5)
+    ax.set_xticks(list(x), labels, fontsize=7)
+    ax.set_ylabel("MAC / LUT (x)")
+    ax.set_yscale("log")
+    ax.legend(fontsize=8)
+    ax.set_title("LUT mpGEMM tile vs MAC slice of equal throughput (Yosys)")
+    fig.tight_layout()
+    fig.savefig(HERE / "units.png", dpi=120)
+
+
+if __name__ == "__main__":
+    main()
