@@ -26,10 +26,10 @@ from hwsim.devices.gpu import kernels
 from hwsim.devices.gpu.kernels import ATTN_BLOCK, Kernel
 from hwsim.devices.gpu.mpgemm import mpgemm
 from hwsim.devices.gpu.spec import GpuSpec, preset, preset_names
-from hwsim.devices.lut.energy import relabel_lut_energy
-from hwsim.devices.lut.precompute import Precompute, low_bit_weights, plan_precompute
+from hwsim.devices.lut.driver import run_with_luts
+from hwsim.devices.lut.precompute import Precompute
 from hwsim.devices.lut.units import TableSource, shipped_table
-from hwsim.engine.driver import Piece, graph_of, run_ops
+from hwsim.engine.driver import Piece
 from hwsim.engine.lowering import Gemm, Lowered, lower_op
 from hwsim.engine.result import RunResult
 from hwsim.engine.trace import TraceSink
@@ -191,18 +191,9 @@ def run(spec: GpuSpec, workload: Any, *, costs: Any = None, trace: bool = False,
     part, ``source`` gives the synthesised LUT/MAC table (default: the shipped one); the
     LUT GEMMs' MAC energy is rescaled by its LUT-vs-MAC energy per product
     (:func:`hwsim.devices.lut.energy.relabel_lut_energy`)."""
-    graph = graph_of(workload)
-    gemms = {op.name: lower_op(op, device=spec.name).gemms for op in graph.ops
-             if spec.tensor_core == "lut" and low_bit_weights(op)}
-    pre = plan_precompute(graph.ops, gemms, source)
-    models: list[GpuModel] = []
-
-    def factory(env: simpy.Environment, sink: TraceSink) -> GpuModel:
-        models.append(GpuModel(env, sink, spec, pre, source))
-        return models[-1]
-
-    res = run_ops(factory, graph, costs=costs, keep_trace=trace)
-    return relabel_lut_energy(res, graph, models[0].lut_ops, costs)
+    return run_with_luts(lambda env, sink, pre: GpuModel(env, sink, spec, pre, source),
+                         workload, device=spec.name, luts=spec.tensor_core == "lut",
+                         costs=costs, trace=trace, source=source)
 
 
 def presets() -> dict[str, Any]:

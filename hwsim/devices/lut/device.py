@@ -24,8 +24,8 @@ from typing import Any
 import simpy
 
 from hwsim.devices.base import DeviceKind
-from hwsim.devices.lut.energy import relabel_lut_energy
-from hwsim.devices.lut.precompute import Precompute, low_bit_weights, plan_precompute
+from hwsim.devices.lut.driver import run_with_luts
+from hwsim.devices.lut.precompute import Precompute
 from hwsim.devices.lut.spec import LutArraySpec, preset, preset_names
 from hwsim.devices.lut.units import (
     TableSource,
@@ -33,7 +33,7 @@ from hwsim.devices.lut.units import (
     lut_vs_mac,
     shipped_table,
 )
-from hwsim.engine.driver import PieceStats, graph_of, run_ops
+from hwsim.engine.driver import PieceStats
 from hwsim.engine.lowering import Gemm, Lowered, check_cycles, format_bits, lower_op
 from hwsim.engine.resources import ComputeUnit, MemoryLevel, MemorySpec
 from hwsim.engine.result import RunResult
@@ -151,20 +151,9 @@ class LutArrayModel:
 def run(spec: LutArraySpec, workload: Any, *, costs: Any = None, trace: bool = False,
         source: TableSource = shipped_table) -> RunResult:
     """Run a graph (or ops in order) on the LUT array (``source``: the Yosys table)."""
-    graph = graph_of(workload)
-    # every op lowered once up front: a training graph is refused as such before any op's
-    # formats are judged
-    lowered = {op.name: lower_op(op, device=spec.name).gemms for op in graph.ops}
-    gemms = {op.name: lowered[op.name] for op in graph.ops if low_bit_weights(op)}
-    pre = plan_precompute(graph.ops, gemms, source)
-    models: list[LutArrayModel] = []
-
-    def factory(env: simpy.Environment, sink: TraceSink) -> LutArrayModel:
-        models.append(LutArrayModel(env, sink, spec, pre, source))
-        return models[-1]
-
-    res = run_ops(factory, graph, costs=costs, keep_trace=trace)
-    return relabel_lut_energy(res, graph, models[0].lut_ops, costs)
+    return run_with_luts(lambda env, sink, pre: LutArrayModel(env, sink, spec, pre, source),
+                         workload, device=spec.name, luts=True, costs=costs, trace=trace,
+                         source=source)
 
 
 def presets() -> dict[str, Any]:

@@ -31,6 +31,8 @@ TABLE = "data/lut_unit_yosys.yaml"
 LUT_ACT_FORMATS = ("int8", "fp16")
 #: weight widths the bit-serial LUT tile takes (W1.58 is stored as 2 bits: two planes)
 WEIGHT_BITS = (1, 2, 3, 4)
+#: the authors' tile (M, N, K): github Hamerlate/lut_tensor_core, sv_lut_array/rtl
+PAPER_TILE = (2, 64, 4)
 #: entry names that may hold a row's unit kind (``unit`` itself is a sourced-entry field)
 UNIT_KEYS = ("kind", "unit_kind", "family", "type")
 
@@ -188,20 +190,27 @@ def _compare(table: Table, weight_bits: int, act: str) -> LutVsMac:
 def _build(table: Table, weight_bits: int, act: str) -> LutVsMac:
     rows = rows_of(table)
 
-    def pick(unit: str) -> UnitRow:
-        cands = [r for r in rows if r.unit == unit and r.act_format == act]
-        if not cands:
+    def cands(unit: str) -> list[UnitRow]:
+        got = [r for r in rows if r.unit == unit and r.act_format == act]
+        if not got:
             raise HwsimError(f"{table.where}: no synthesised {unit} unit with {act} "
                              f"activations; rows have {sorted({r.act_format for r in rows})}")
-        exact = [r for r in cands if r.weight_bits == weight_bits]
-        pool = exact or cands
-        # the paper's tile if present (M=2, N=64, K=4), else the densest synthesised tile
-        paper = [r for r in pool if (r.m, r.n, r.k) == (2, 64, 4)]
-        if unit == "lut":
-            return (paper or sorted(pool, key=lambda r: -r.m * r.n * r.k / r.area))[0]
-        return sorted(pool, key=lambda r: -r.ops_per_area)[0]
+        return got
 
-    lut, mac = pick("lut"), pick("mac")
+    def rank(r: UnitRow) -> tuple[bool, bool, float]:
+        # the paper's tile first (a bit-serial tile is the same hardware at any width, so
+        # its row at another width beats another tile at this one), then this width, then
+        # the densest tile
+        return ((r.m, r.n, r.k) != PAPER_TILE, r.weight_bits != weight_bits,
+                -r.m * r.n * r.k / r.area)
+
+    lut = min(cands("lut"), key=rank)
+    # the MAC slice matched to that LUT row (same tile and width) if synthesised, else the
+    # densest MAC slice (its products per area do not depend on the tile it is matched to)
+    macs = cands("mac")
+    mac = next((r for r in macs if (r.m, r.n, r.k, r.weight_bits)
+                == (lut.m, lut.n, lut.k, lut.weight_bits)),
+               max(macs, key=lambda r: r.ops_per_area))
     f = ops_per_product(lut)  # the table counts MAC rows' operations the same way
     lut_plane = lut.m * lut.n * lut.k  # products per cycle for one weight bit-plane
     plane = (lut_plane / lut.area) / (mac.ops_per_cycle / f / mac.area)
@@ -224,6 +233,6 @@ def lut_vs_mac(weight_bits: int, act: str, source: TableSource = shipped_table) 
     return _compare(source(), weight_bits, act)
 
 
-__all__ = ["LUT_ACT_FORMATS", "TABLE", "WEIGHT_BITS", "LutVsMac", "TableSource", "UnitRow",
-           "check_lut_operands", "lut_vs_mac", "ops_per_product", "planes", "rows_of",
+__all__ = ["LUT_ACT_FORMATS", "PAPER_TILE", "TABLE", "WEIGHT_BITS", "LutVsMac", "TableSource",
+           "UnitRow", "check_lut_operands", "lut_vs_mac", "ops_per_product", "planes", "rows_of",
            "shipped_table"]
