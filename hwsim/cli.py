@@ -29,6 +29,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "sweep": ("sweep", "sweep", "Declarative sweeps: run, resume, status, export."),
     "scalesim": ("scalesim", "scalesim", "SCALE-Sim's .cfg and topology in, its report out."),
     "reproduce": ("reproduce", "reproduce", "Regenerate the studies of sim_results/ (or all)."),
+    "report": ("report", "report", "One self-contained HTML report of a sweep folder."),
 }
 
 

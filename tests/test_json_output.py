@@ -38,7 +38,8 @@ CASES: dict[tuple[str, ...], list[tuple[list[str], tuple]]] = {
     ("run",): [(["run", "--gemm", "64,64,64", "--json"], ()),
                (["run", "--workload", "resnet8", "--bandwidth", "1", "--json"], ()),
                (["run", "--workload", "graph.json", "--device", "fpga:pynq-z2:int8-dsp",
-                 "--json"], ())],
+                 "--json"], ()),
+               (["run", "--gemm", "64,64,64", "--report", "rep", "--json"], ())],
     ("rtl", "units"): [(["rtl", "units", "--json"], ())],
     ("rtl", "export"): [(["rtl", "export", "int-mul", "--format", "int4", "-o", "m.v",
                           "--json"], ())],
@@ -66,6 +67,7 @@ CASES: dict[tuple[str, ...], list[tuple[list[str], tuple]]] = {
                         ())],
     ("sweep", "status"): [(["sweep", "status", "swept", "--json"], ())],
     ("sweep", "export"): [(["sweep", "export", "swept", "-o", "swept.csv", "--json"], ())],
+    ("report",): [(["report", "swept", "--json"], ())],
 }
 
 

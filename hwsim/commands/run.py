@@ -84,10 +84,14 @@ def _single_op(gemm: str | None, conv: str | None, p):
 @json_option
 @click.option("--trace", "trace_path", type=OutputPath(), default=None,
               help="Write a Chrome trace (open in ui.perfetto.dev).")
-@click.option("--force", is_flag=True, help="Overwrite an existing --trace file.")
+@click.option("--report", "report_dir", type=OutputPath(folder=True), default=None,
+              metavar="DIR", help="Write an HTML report of the run (per-op table, energy by "
+                                  "component, roofline on a GPU) to DIR/report.html, its PNGs "
+                                  "to DIR/report_figures/.")
+@click.option("--force", is_flag=True, help="Overwrite an existing --trace file or --report.")
 def run(device, settings, workload, gemm, conv, fmt, precision, weight, act, acc, kv, phase,
         seq, kv_len, batch, layers, array, dataflow, sram_kb, bandwidth, memory_model, costs,
-        clock_mhz, as_json, trace_path, force, schedule=None) -> None:
+        clock_mhz, as_json, trace_path, force, report_dir=None, schedule=None) -> None:
     """Simulate a workload or a single op on a device.
 
     --format puts every operand in one number format (accumulating in fp32, or int32 for
@@ -104,6 +108,11 @@ def run(device, settings, workload, gemm, conv, fmt, precision, weight, act, acc
         raise HwsimError("give exactly one of --workload, --gemm M,K,N or --conv ...")
     if trace_path:
         check_output_file(trace_path, force=force, what="trace file")
+    if report_dir is not None:
+        from hwsim.report.html import check_outputs
+        from hwsim.report.run import REPORT_NAME
+
+        check_outputs(report_dir / REPORT_NAME, force=force)
     single = workload is None
     prec = resolve_precision(fmt, precision, weight, act, acc, kv, "int8" if single else None)
     over: dict = _settings(settings)
@@ -132,8 +141,13 @@ def run(device, settings, workload, gemm, conv, fmt, precision, weight, act, acc
     res = simulate(spec, graph, costs=costs, trace=trace_path is not None, layers=layers)
     if trace_path:
         atomic_write_json(trace_path, chrome_trace(res.trace, res.clock_mhz, res.workload))
+    report = None
+    if report_dir is not None:
+        from hwsim.report import write_run_report
+
+        report = write_run_report(report_dir, spec, res, force=force)
     if as_json:
-        echo_json(res.to_dict())
+        echo_json({**res.to_dict(), **({"report": report} if report else {})})
         return
     from rich.console import Console
     from rich.table import Table
@@ -153,6 +167,8 @@ def run(device, settings, workload, gemm, conv, fmt, precision, weight, act, acc
         con.print(f"note: {n}")
     if trace_path:
         con.print(f"trace: {trace_path}")
+    if report:
+        con.print(f"report: {report['html']}")
 
 
 def _with_schedule(spec, schedule: str):

@@ -85,6 +85,8 @@ VALID: dict[str, st.SearchStrategy[str]] = {
     "-t": st.sampled_from(("gemm.csv", "conv.csv")), "-p": st.sampled_from(OUTPUTS[:2]),
     # reproduce: study names (its runs are tests/studies/test_reproduce.py's)
     "study": st.sampled_from(("lmul_precision", "fpga_minifloat_vs_int", "all", "nope")),
+    # report: a folder for run's page, the start of a point's key for the sweep's
+    "--report": st.sampled_from(("rep", "sub/rep")), "--point": st.sampled_from(("", "0", "f")),
 }
 #: Commands that need exactly one of these options (a clean example draws one of them).
 ONE_OF: dict[tuple[str, ...], tuple[str, ...]] = {("run",): ("--workload", "--gemm", "--conv")}
