@@ -40,22 +40,22 @@ def _e(value, unit="parameter"):
     return {"value": value, "unit": unit, "source": "TEMPORARY test table, not data"}
 
 
-def _temp_table():
-    """TEMPORARY: made-up LUT/MAC rows (LUT tile 2x64x4; MAC slice of equal throughput),
+def _temp_table(m=2, n=64, k=4):
+    """TEMPORARY: made-up LUT/MAC rows (LUT tile m x n x k; MAC slice of equal throughput),
     in synth_units.py's schema: 2 ops per product, bit-serial ops_per_cycle."""
     entries = {}
     for act, lut_t, mac_t, e_lut, e_mac in (("int8", 120.0, 300.0, 0.02, 0.15),
                                             ("fp16", 200.0, 900.0, 0.06, 0.5)):
         for b in (1, 2, 4):
-            ops = 2 * 2 * 64 * 4 / b
-            tile = {"weight_bits": _e(b), "act_format": _e(act), "M": _e(2), "N": _e(64),
-                    "K": _e(4), "cells": _e(1000, "cells"),
+            ops = 2 * m * n * k / b
+            tile = {"weight_bits": _e(b), "act_format": _e(act), "M": _e(m), "N": _e(n),
+                    "K": _e(k), "cells": _e(1000, "cells"),
                     "critical_path_ps": _e(900.0, "ps"),
                     "ops_per_cycle": _e(ops, "ops/cycle")}
-            entries[f"lut_w{b}_{act}_m2n64k4"] = {
-                **tile, "area_transistors": _e(512 * lut_t, "transistors"),
+            entries[f"lut_w{b}_{act}_m{m}n{n}k{k}"] = {
+                **tile, "area_transistors": _e(m * n * k * lut_t, "transistors"),
                 "energy_pj_per_op": _e(e_lut * b, "pJ/op")}
-            entries[f"mac_w{b}_{act}_m2n64k4"] = {
+            entries[f"mac_w{b}_{act}_m{m}n{n}k{k}"] = {
                 **tile, "area_transistors": _e(ops / 2 * mac_t, "transistors"),
                 "energy_pj_per_op": _e(e_mac, "pJ/op")}
     return parse_table({"version": 1, "description": "TEMPORARY test table",
@@ -155,6 +155,21 @@ def test_h100_lut_runs_bitnet_beside_h100(temp_table):
     # attention keeps the MAC cores left (half the area): its compute-bound kernels slow down
     att = [(a, b) for a, b in zip(mac.ops, lut.ops, strict=True) if a.op_type == "attention"]
     assert all(b.total_cycles > a.total_cycles for a, b in att)
+
+
+def test_elongated_lut_tiles_reuse_tables(monkeypatch):
+    """A table entry is read once per LUT-tile N columns: the paper's elongated 2x64 tile
+    reads 4x fewer table bytes than a 8x16 tile of the same products per cycle and area, so
+    a GEMM bound by those reads runs faster on it (L2 made non-binding, a what-if)."""
+    spec = get_device("h100-lut", l2_gb_s=1e7)
+    got = {}
+    for tile in ((2, 64, 4), (8, 16, 4)):
+        table = _temp_table(*tile)
+        monkeypatch.setattr(units, "load_table", lambda pkg, name, t=table: t)
+        assert lut_vs_mac(2, "fp16").plane_density == pytest.approx(
+            lut_vs_mac(2, "fp16", lambda: TEMP_TABLE).plane_density)
+        got[tile] = _gemm(spec, 4096, 4096, 4096, "int2").total_cycles
+    assert got[2, 64, 4] < 0.8 * got[8, 16, 4]
 
 
 # --- the MAC parts' mpGEMM: packed weights, dequantised in the main loop -------------------
