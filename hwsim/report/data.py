@@ -186,15 +186,13 @@ def _front(rows: tuple[dict[str, Any], ...], objectives: tuple[str, ...],
 
 
 def best_row(data: SweepData, front: list[str]) -> dict[str, Any]:
-    """The front's point best on the first objective (ties: the smaller key)."""
+    """The point of ``front`` (not empty) best on the first objective (ties: the smaller
+    key)."""
     o = data.objectives[0]
     sign = -1.0 if data.direction(o) == "max" else 1.0
     keys = set(front)
-    rows = [r for r in data.done if r["key"] in keys]
-    if not rows:
-        raise HwsimError(f"no done point of {str(data.folder)!r} is on the front of "
-                         f"{', '.join(data.objectives)}; give one with --point")
-    return min(rows, key=lambda r: (sign * r["metrics"][o], r["key"]))
+    return min((r for r in data.done if r["key"] in keys),
+               key=lambda r: (sign * r["metrics"][o], r["key"]))
 
 
 # --- re-running a stored point ---------------------------------------------------------------

@@ -41,6 +41,39 @@ def points_table(data: SweepData, front: set[str], chosen: str) -> Table:
     return Table("points", columns, rows, row_class=classes)
 
 
+def pareto_section(data: SweepData, front: list[str]) -> Section:
+    if not front:
+        return Section("pareto", "Pareto fronts", [
+            "No point is done with every objective known (and within the sweep's constraints, "
+            "where it has some): there is no front."])
+    keys = set(front)
+    return Section(
+        "pareto", "Pareto fronts",
+        [f"{len(front)} of {len(data.done)} done points are on the front of "
+         f"{', '.join(data.objectives)}; each figure is one pair of objectives."],
+        [Figure(name, caption, png)
+         for name, (caption, png) in figures.pareto_figures(data, front).items()],
+        [Table("front", ["key", *data.objectives],
+               [[cell(r["key"]), *(cell(r["metrics"][o]) for o in data.objectives)]
+                for r in data.done if r["key"] in keys])])
+
+
+def point_sections(data: SweepData, chosen: dict[str, Any], how: str
+                   ) -> tuple[list[Section], list[str]]:
+    """The chosen point re-run: its sections, and where the re-run differs from the store."""
+    spec, res = rerun(chosen["raw_params"])
+    diffs = rerun_differences(chosen, res)
+    note = (f"Point {chosen['key']} ({how}). The store holds no per-op records, so this "
+            f"point was re-run through hwsim.api.simulate for this report; " +
+            ("its totals equal the stored ones." if not diffs else
+             "its totals differ from the stored ones: " + "; ".join(diffs) + "."))
+    out = [Section("point", f"Chosen point {chosen['key'][:12]}", [note],
+                   items={k: chosen["params"][k] for k in data.varying()})]
+    out += [Section(s.id, f"Chosen point: {s.title.lower()}", s.paragraphs, s.figures,
+                    s.tables, s.items) for s in run_sections(spec, res, prefix="point-")]
+    return out, diffs
+
+
 def write_sweep_report(folder: str | Path, out: str | Path | None = None, *,
                        point: str | None = None, force: bool = False) -> dict[str, Any]:
     """Write the report of sweep ``folder`` to ``out`` (default ``folder/report.html``) and
@@ -50,9 +83,11 @@ def write_sweep_report(folder: str | Path, out: str | Path | None = None, *,
     html_path = check_outputs(Path(out) if out is not None else folder / REPORT_NAME,
                               force=force)
     front = front_keys(data, data.objectives)
-    chosen = data.point(point) if point is not None else best_row(data, front)
-    how = ("chosen with --point" if point is not None else
-           f"the front's best on {data.objectives[0]}")
+    if point is not None:
+        chosen, how = data.point(point), "chosen with --point"
+    else:
+        chosen = best_row(data, front) if front else None
+        how = f"the front's best on {data.objectives[0]}"
     st = data.status
     intro = [f"Sweep folder {folder}: {len(data.rows)} stored points ({st['done']} done, "
              f"{st['failed']} failed), {st['pending']} planned points pending.",
@@ -66,31 +101,18 @@ def write_sweep_report(folder: str | Path, out: str | Path | None = None, *,
          "point bold. Parameters the same for every point are listed once; the table shows "
          "those that vary. Numbers are shown rounded; each cell keeps the stored value "
          "exactly (data-value)."],
-        tables=[points_table(data, set(front), chosen["key"])],
-        items={f"(every point) {k}": v for k, v in data.fixed().items()})]
-    sections.append(Section(
-        "pareto", "Pareto fronts",
-        [f"{len(front)} of {len(data.done)} done points are on the front of "
-         f"{', '.join(data.objectives)}; each figure is one pair of objectives."],
-        [Figure(name, caption, png)
-         for name, (caption, png) in figures.pareto_figures(data, front).items()],
-        [Table("front", ["key", *data.objectives],
-               [[cell(r["key"]), *(cell(r["metrics"][o]) for o in data.objectives)]
-                for r in data.done if r["key"] in set(front)])]))
-    spec, res = rerun(chosen["raw_params"])
-    diffs = rerun_differences(chosen, res)
-    note = (f"Point {chosen['key']} ({how}). The store holds no per-op records, so this "
-            f"point was re-run through hwsim.api.simulate for this report; " +
-            ("its totals equal the stored ones." if not diffs else
-             "its totals differ from the stored ones: " + "; ".join(diffs) + "."))
-    sections.append(Section("point", f"Chosen point {chosen['key'][:12]}", [note],
-                            items={k: chosen["params"][k] for k in data.varying()}))
-    sections += [Section(s.id, f"Chosen point: {s.title.lower()}", s.paragraphs, s.figures,
-                         s.tables, s.items) for s in run_sections(spec, res, prefix="point-")]
+        tables=[points_table(data, set(front), chosen["key"] if chosen else "")],
+        items={f"(every point) {k}": v for k, v in data.fixed().items()}),
+        pareto_section(data, front)]
+    diffs = None
+    if chosen is not None:
+        more, diffs = point_sections(data, chosen, how)
+        sections += more
     figs = [f for s in sections for f in s.figures]
     html = render(f"hwsim sweep report: {folder.name}", intro, sections,
                   f"{html_path.stem}_figures")
     paths = write(html_path, html, figs)
     return {"html": str(paths[0]), "figures": [str(p) for p in paths[1:]],
             **st, "objectives": list(data.objectives), "front": front,
-            "point": chosen["key"], "rerun_matches_store": not diffs}
+            "point": chosen["key"] if chosen else None,
+            "rerun_matches_store": None if diffs is None else not diffs}

@@ -170,3 +170,38 @@ def test_no_roofline_off_the_gpu() -> None:
 
     spec = resolve_device("systolic")
     assert roofline(spec, simulate(spec, "resnet8", layers=2)) is None
+
+
+def _sweep(text: str, folder: Path) -> Path:
+    import yaml
+
+    from hwsim.sweep import parse_sweep, pool_evaluator, run_sweep
+
+    run_sweep(parse_sweep(yaml.safe_load(text)), folder, pool_evaluator(1), spec_text=text)
+    return folder
+
+
+def test_a_sweep_of_failed_points_still_shows_them(tmp_path) -> None:
+    folder = _sweep("device: {name: systolic, rows: 256, cols: 256, dataflow: [os, ws]}\n"
+                    "workload: {name: resnet18, layers: 1}\n", tmp_path / "sw")
+    info = write_sweep_report(folder)
+    assert (info["done"], info["failed"], info["front"], info["point"]) == (0, 2, [], None)
+    assert info["figures"] == [] and info["rerun_matches_store"] is None
+    page = Path(info["html"]).read_text()
+    assert page.count('<tr class="failed">') == 2 and "there is no front" in page
+    with Store(folder) as store:
+        key = store.frame().key[0]
+    with pytest.raises(HwsimError, match="is a failed point"):
+        write_sweep_report(folder, tmp_path / "other.html", point=key[:8])
+
+
+def test_a_gpu_sweep_gets_the_chosen_points_roofline(tmp_path) -> None:
+    folder = _sweep("device: [a100, h100]\n"
+                    "workload: {name: llama2-7b, phase: decode, kv_len: 512, layers: 12}\n",
+                    tmp_path / "gpu")
+    info = write_sweep_report(folder)
+    assert info["done"] == 2 and info["rerun_matches_store"] is True
+    assert info["point"] in info["front"]
+    assert {Path(p).stem for p in info["figures"]} == {
+        "pareto_total_cycles__energy_total_pj", "point-energy", "point-ops", "point-roofline"}
+    assert 'id="point-roofline-table"' in Path(info["html"]).read_text()
