@@ -2,9 +2,12 @@
 
 Every op is one kernel launch (or none: views). GEMMs (MatMul, im2col convolutions) become
 tiled tensor-core kernels, attention one FlashAttention-2 kernel, everything else a
-memory-bound kernel (:mod:`hwsim.devices.gpu.kernels`). Each distinct kernel is simulated once
-on its own environment and cached; the run's environment (the shared driver) places kernels
-one after another, as one CUDA stream runs them (``concurrent_ops = False``).
+memory-bound kernel (:mod:`hwsim.devices.gpu.kernels`); low-bit-weight GEMMs take the
+mixed-precision paths of :mod:`hwsim.devices.gpu.mpgemm` (dequantised on MAC tensor cores, or
+on LUT tensor cores with the table precompute fused into the op before). Each distinct
+kernel is simulated once on its own environment and cached; the run's environment (the
+shared driver) places kernels one after another, as one CUDA stream runs them
+(``concurrent_ops = False``).
 
 Workaround of the driver's contract, kept here: the driver runs a lowered GEMM's ``repeat``
 instances one by one, while a GPU runs a batched GEMM's instances (and attention's heads) as
@@ -197,7 +200,7 @@ def run(spec: GpuSpec, workload: Any, *, costs: Any = None, trace: bool = False,
 
 
 def presets() -> dict[str, Any]:
-    """``a100`` and ``h100`` from ``hwsim/data/gpu_presets.yaml``."""
+    """``a100``, ``h100`` and their LUT what-ifs from ``hwsim/data/gpu_presets.yaml``."""
     return {name: (lambda n=name: preset(n)) for name in preset_names()}
 
 
@@ -205,7 +208,8 @@ KIND = DeviceKind(
     name="gpu",
     summary="NVIDIA-style GPU at tile level: tensor-core GEMMs as CTA waves over the SMs "
             "(the fastest of a library's tile set), FlashAttention-2, memory-bound vector "
-            "kernels over HBM; presets a100, h100",
+            "kernels over HBM; mixed-precision GEMMs dequantised in the main loop, or on LUT "
+            "tensor cores; presets a100, h100 and the what-ifs a100-lut, h100-lut",
     spec_type=GpuSpec, run=run, presets=presets, default_preset="a100")
 
 __all__ = ["KIND", "GpuModel", "presets", "run", "tensor_path"]
