@@ -245,6 +245,8 @@ def test_weights_and_formats_with_no_lut_path_are_clear_errors(temp_table):
         get_device("h100-lut", lut_area_share=1.0)
     with pytest.raises(HwsimError, match="tensor_core 'tpu' is unknown"):
         get_device("h100", tensor_core="tpu")
+    with pytest.raises(HwsimError, match=r"tile_k .* must be 1..8"):
+        get_device("lut-array", tile_k=9)
 
 
 def test_cli_side_by_side_and_errors(temp_table, capsys):
