@@ -15,6 +15,11 @@ share one scale. Names:
 - ``nvfp4``: 16 FP4 E2M1 elements share an FP8 E4M3 scale, plus one FP32 scale per tensor:
   ``s_t = amax(tensor) / (6 * 448)``, ``s_b = e4m3(amax(block) / (6 * s_t))``, elements
   ``e2m1(V / (s_b * s_t))`` (saturating). ``nvfp4_b{N}`` overrides the block size.
+- ``bfp12[_b{N}]``, ``bfp16[_b{N}]``: the BFP formats of Trukhanov & Soloveychik ("Accurate
+  Block Quantization in LLMs with Outliers", arXiv 2403.20137), named like Microsoft's MSFP12/
+  MSFP16 (Rouhani et al., NeurIPS 2020) by the bits of one element plus the shared exponent:
+  an 8-bit shared exponent and a 4-bit (BFP12) or 8-bit (BFP16) sign-magnitude mantissa, i.e.
+  ``bfp_b{N}_m3`` and ``bfp_b{N}_m7``; N defaults to 32 (the paper studies 32, 64 and 128).
 - ``bfp_b{B}_m{M}[_e{E}]``: block floating point: B elements share an E-bit exponent
   (default 8, bias ``2**(E-1)-1``) equal to floor(log2(amax)) clamped to its range; each
   element is a sign and an M-bit magnitude ``round(V / 2**(shared - M + 1))`` clamped to
@@ -108,10 +113,11 @@ _MX_ELEMENTS = {
 }
 _RE_MX = re.compile(r"(mxfp8_e4m3|mxfp8_e5m2|mxfp6_e3m2|mxfp6_e2m3|mxfp4|mxint8)(?:_b(\d+))?")
 _RE_BFP = re.compile(r"bfp_b(\d+)_m(\d+)(?:_e(\d+))?")
-BLOCK_FORMATS = (*_MX_ELEMENTS, "nvfp4", "bfp_b{B}_m{M}[_e{E}]")
+_RE_BFP_NAMED = re.compile(r"bfp(12|16)(?:_b(\d+))?")
+BLOCK_FORMATS = (*_MX_ELEMENTS, "nvfp4", "bfp12", "bfp16", "bfp_b{B}_m{M}[_e{E}]")
 _RE_NVFP4 = re.compile(r"nvfp4(?:_b(\d+))?")
 BLOCK_GRAMMAR = (", ".join(BLOCK_FORMATS)
-                 + " (MX and NVFP4 names take an optional _b{N} block size)")
+                 + " (MX, NVFP4, BFP12/16 names take an optional _b{N} block size)")
 
 
 @cache
@@ -130,6 +136,8 @@ def get_block_format(name: str | BlockFormat) -> BlockFormat:
             _with_size("nvfp4", block, 16), "nvfp4", block, get_format("fp4_e2m1fn"),
             get_format("fp8_e4m3fn"), tensor_scale=True,
         )
+    if m := _RE_BFP_NAMED.fullmatch(key):
+        return get_block_format(f"bfp_b{_block_size(name, m[2], 32)}_m{3 if m[1] == '12' else 7}")
     if m := _RE_BFP.fullmatch(key):
         block, man, exp = int(m[1]), int(m[2]), int(m[3] or 8)
         if block < 1 or not 1 <= man <= 30 or not 2 <= exp <= 16:
