@@ -114,10 +114,11 @@ _MX_ELEMENTS = {
 _RE_MX = re.compile(r"(mxfp8_e4m3|mxfp8_e5m2|mxfp6_e3m2|mxfp6_e2m3|mxfp4|mxint8)(?:_b(\d+))?")
 _RE_BFP = re.compile(r"bfp_b(\d+)_m(\d+)(?:_e(\d+))?")
 _RE_BFP_NAMED = re.compile(r"bfp(12|16)(?:_b(\d+))?")
-BLOCK_FORMATS = (*_MX_ELEMENTS, "nvfp4", "bfp12", "bfp16", "bfp_b{B}_m{M}[_e{E}]")
+BLOCK_FORMATS = (*_MX_ELEMENTS, "nvfp4", "bfp_b{B}_m{M}[_e{E}]")
 _RE_NVFP4 = re.compile(r"nvfp4(?:_b(\d+))?")
 BLOCK_GRAMMAR = (", ".join(BLOCK_FORMATS)
-                 + " (MX, NVFP4, BFP12/16 names take an optional _b{N} block size)")
+                 + " (MX and NVFP4 names take an optional _b{N} block size); bfp12[_b{N}] "
+                 "and bfp16[_b{N}] name bfp_b{N}_m3 and bfp_b{N}_m7 (N defaults to 32)")
 
 
 @cache
