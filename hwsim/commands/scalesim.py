@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from hwsim.commands.options import echo_json, force_option, json_option
+from hwsim.devices.systolic.scalesim_memory import MAX_DEMAND_CELLS
 
 _COLUMNS = ("layer", "total_cycles_incl_prefetch", "total_cycles", "stall_cycles",
             "overall_util_pct", "mapping_efficiency_pct", "compute_util_pct")
@@ -33,10 +34,13 @@ _COLUMNS = ("layer", "total_cycles_incl_prefetch", "total_cycles", "stall_cycles
                    "the .cfg's [layout] bank bandwidths are used).")
 @click.option("-s", "save_trace", type=click.Choice(["Y", "N"]), default="N",
               help="Accepted for SCALE-Sim's command line; no trace files are written.")
+@click.option("--max-cells", type=click.IntRange(min=1), default=MAX_DEMAND_CELLS,
+              show_default=True,
+              help="Largest layer replayed, in demand-matrix cells (8 bytes each).")
 @force_option
 @json_option
 def scalesim(config: str, topology: str, input_type: str, top_path: str, layout: str | None,
-             save_trace: str, force: bool, as_json: bool) -> None:
+             save_trace: str, max_cells: int, force: bool, as_json: bool) -> None:
     """Run SCALE-Sim's CONFIG and TOPOLOGY files and write COMPUTE_REPORT.csv,
     BANDWIDTH_REPORT.csv and DETAILED_ACCESS_REPORT.csv as SCALE-Sim 3.0.0 does (same headers,
     numbers and number format), in CALC and USER modes, GEMM and conv topologies: its memory
@@ -56,7 +60,7 @@ def scalesim(config: str, topology: str, input_type: str, top_path: str, layout:
     for path in paths.values():
         check_output_file(path, force=force, what="report")
     result = run(spec, [layer.op for layer in layers])
-    replays = sf.replay_layers(layers, cfg)
+    replays = sf.replay_layers(layers, cfg, max_cells)
     rows = sf.compute_report(layers, replays, spec)
     make_dirs(folder)
     for name, header, body in (("COMPUTE", sf.COMPUTE_HEADER, rows),

@@ -151,6 +151,17 @@ def test_bank_bandwidth_must_be_a_multiple_of_the_banks(tmp_path, capsys):
     assert "line 21" in err and "IfmapSRAMBankBandwidth" in err and "IfmapSRAMBankNum (10)" in err
 
 
+def test_replay_bound_is_one_error_naming_the_flag(tmp_path, capsys):
+    """A layer above --max-cells demand-matrix cells is refused before anything is written;
+    the default bound runs it."""
+    argv = ["-c", str(DATA / "calc_os.cfg"), "-t", str(DATA / "gemm.csv"), "-i", "gemm",
+            "-p", str(tmp_path / "out")]
+    err = _one_error(capsys, [*argv, "--max-cells", "100000"])
+    assert "100x70x90" in err and "--max-cells raises it" in err
+    assert not (tmp_path / "out").exists()
+    assert main(["scalesim", *argv]) == 0
+
+
 def test_json_and_no_overwrite(tmp_path, capsys):
     argv = ["scalesim", "-c", str(DATA / "calc_os.cfg"), "-t", str(DATA / "gemm.csv"),
             "-i", "gemm", "-p", str(tmp_path), "--json"]

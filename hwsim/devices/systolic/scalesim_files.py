@@ -362,15 +362,17 @@ def _fold_averages(layer: Layer, spec: SystolicSpec) -> tuple[float, float]:
     return sum(maps) / len(maps) * 100, sum(utils) / len(utils) * 100
 
 
-def replay_layers(layers: list[Layer], cfg: ScaleSimConfig) -> list[sm.LayerReplay]:
-    """Each layer through SCALE-Sim's memory system as ``cfg`` sets it up (replayed)."""
+def replay_layers(layers: list[Layer], cfg: ScaleSimConfig,
+                  max_cells: int = sm.MAX_DEMAND_CELLS) -> list[sm.LayerReplay]:
+    """Each layer through SCALE-Sim's memory system as ``cfg`` sets it up (replayed; a layer
+    above ``max_cells`` demand-matrix cells is refused with one error)."""
     a = cfg.values["architecture_presets"]
     out = []
     for layer in layers:
         ops = (sm.conv_operands(*layer.conv) if layer.conv else
                sm.gemm_operands(Gemm(layer.m, layer.k, layer.n)))
         out.append(sm.replay(*ops, a["arrayheight"], a["arraywidth"], a["dataflow"],
-                             cfg.sram_words, cfg.bandwidths))
+                             cfg.sram_words, cfg.bandwidths, max_cells=max_cells))
     return out
 
 

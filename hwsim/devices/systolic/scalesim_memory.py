@@ -76,7 +76,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hwsim.devices.systolic.timing import Gemm, check_dataflow, compute_cycles, fold_counts, mapping
+from hwsim.devices.systolic.timing import (
+    Gemm,
+    check_dataflow,
+    compute_cycles,
+    cycles_per_fold,
+    fold_counts,
+    mapping,
+)
 from hwsim.errors import HwsimError
 
 #: largest replay accepted: cells of the three demand matrices (8 bytes each: about 2 GB of
@@ -114,33 +121,6 @@ def conv_operands(h: int, w: int, kh: int, kw: int, c: int, cout: int, stride: i
             np.arange(ho * wo * cout, dtype=np.int64).reshape(ho * wo, cout))
 
 
-def _skew(mat: np.ndarray) -> np.ndarray:
-    """Column ``c`` moved down by ``c`` rows (SCALE-Sim's ``skew_matrix``)."""
-    rows, cols = mat.shape
-    out = np.full((rows + cols - 1, cols), -1, dtype=mat.dtype)
-    for c in range(cols):
-        out[c:c + rows, c] = mat[:, c]
-    return out
-
-
-def _pad_cols(mat: np.ndarray, width: int) -> np.ndarray:
-    if mat.shape[1] == width:
-        return mat
-    pad = np.full((mat.shape[0], width - mat.shape[1]), -1, dtype=mat.dtype)
-    return np.concatenate((mat, pad), axis=1)
-
-
-def _pad_rows(mat: np.ndarray, height: int) -> np.ndarray:
-    if mat.shape[0] == height:
-        return mat
-    pad = np.full((height - mat.shape[0], mat.shape[1]), -1, dtype=mat.dtype)
-    return np.concatenate((mat, pad), axis=0)
-
-
-def _gap(rows: int, cols: int) -> np.ndarray:
-    return np.full((rows, cols), -1, dtype=np.int64)
-
-
 def _anti_diagonal(mat: np.ndarray) -> np.ndarray:
     """Elements by anti-diagonal ``row + col``, bottom row first within one."""
     r, c = np.indices(mat.shape)
@@ -148,70 +128,80 @@ def _anti_diagonal(mat: np.ndarray) -> np.ndarray:
     return mat.ravel()[order]
 
 
+def _col_blocks(mat: np.ndarray, width: int, n: int) -> np.ndarray:
+    """``mat``'s columns in ``n`` blocks of ``width`` (the last padded with -1): n x rows x
+    width."""
+    rows = mat.shape[0]
+    pad = np.full((rows, n * width), -1, dtype=np.int64)
+    pad[:, :mat.shape[1]] = mat
+    return pad.reshape(rows, n, width).transpose(1, 0, 2)
+
+
+def _tile_blocks(mat: np.ndarray, rows: int, cols: int, rf: int, cf: int) -> np.ndarray:
+    """``mat`` cut into ``rows x cols`` tiles (padded with -1), column folds outer:
+    (rf cf) x rows x cols."""
+    pad = np.full((rf * rows, cf * cols), -1, dtype=np.int64)
+    pad[:mat.shape[0], :mat.shape[1]] = mat
+    return pad.reshape(rf, rows, cf, cols).transpose(2, 0, 1, 3).reshape(rf * cf, rows, cols)
+
+
+def _place(blocks: np.ndarray, period: int, lead: int, skew: bool) -> np.ndarray:
+    """One fold's demand per block, ``period`` rows each, stacked: block row ``r`` is demanded
+    at row ``lead + r``, column ``c`` ``c`` rows later when ``skew`` (SCALE-Sim's
+    ``skew_matrix``: operands enter the array one cycle apart per lane); -1 elsewhere."""
+    f, h, w = blocks.shape
+    out = np.full((f, period, w), -1, dtype=np.int64)
+    r, c = np.arange(h)[:, None], np.arange(w)[None, :]
+    out[:, lead + r + (c if skew else 0), np.broadcast_to(c, (h, w))] = blocks
+    return out.reshape(f * period, w)
+
+
 def matrices(ifm: np.ndarray, fil: np.ndarray, ofm: np.ndarray, rows: int, cols: int,
              dataflow: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(ifmap_prefetch, filter_prefetch, ifmap_demand, filter_demand, ofmap_demand)``.
 
-    Built the way SCALE-Sim 3.0.0's ``systolic_compute_{os,ws,is}`` build them from the
-    operand address matrices (ifmap ``M x K``, filter ``K x N``, ofmap ``M x N``; -1 for
-    padding). Prefetch arrays are flat, in fetch order, padding included; demand matrices
-    have one row per (stall-free) cycle.
+    Built as SCALE-Sim 3.0.0's ``systolic_compute_{os,ws,is}`` build them from the operand
+    address matrices (ifmap ``M x K``, filter ``K x N``, ofmap ``M x N``; -1 for padding), all
+    folds at once. Prefetch arrays are flat, in fetch order, padding included; demand
+    matrices have one row per (stall-free) cycle, folds in SCALE-Sim's order (column folds
+    outer), each ``cycles_per_fold`` rows: OS streams ifmap and filter skewed from the fold's
+    first row and writes the ofmap tile, bottom row first, skewed after ``T - 1`` rows; WS
+    (IS) loads the filter (ifmap) tile bottom row first in ``R`` rows, then streams the
+    other operand skewed and writes the outputs skewed after ``2R - 1`` rows.
     """
     df = check_dataflow(dataflow)
     (m, k), n = ifm.shape, fil.shape[1]
     R, C = rows, cols
-    if df == "os":
-        sr, sc, t = m, n, k
-        rf, cf = math.ceil(sr / R), math.ceil(sc / C)
-        ifmap_t = ifm.T  # T x Sr
-        if_pre = np.concatenate([_pad_cols(ifmap_t[:, i * R:(i + 1) * R], R) for i in range(rf)])
-        fi_pre = np.concatenate([_pad_cols(fil[:, j * C:(j + 1) * C], C) for j in range(cf)])
-        if_pre, fi_pre = _anti_diagonal(if_pre), _anti_diagonal(fi_pre)
-        idem, fdem, odem = [], [], []
-        for j in range(cf):
-            for i in range(rf):
-                idem.append(_skew(np.concatenate(
-                    (_pad_cols(ifmap_t[:, i * R:(i + 1) * R], R), _gap(C - 1, R)))))
-                fdem.append(_skew(np.concatenate(
-                    (_pad_cols(fil[:, j * C:(j + 1) * C], C), _gap(R - 1, C)))))
-                blk = _pad_rows(_pad_cols(ofm[i * R:(i + 1) * R, j * C:(j + 1) * C], C), R)
-                odem.append(_skew(np.concatenate((_gap(t - 1, C), np.flip(blk, 0)))))
-    elif df == "ws":
-        # ifmap op mat T x Sr (M x K), filter Sr x Sc (K x N), ofmap T x Sc (M x N)
-        t = m
-        rf, cf = math.ceil(k / R), math.ceil(n / C)
-        if_pre = np.concatenate([_pad_cols(ifm[:, i * R:(i + 1) * R], R) for i in range(rf)])
-        if_pre = _anti_diagonal(if_pre)
-        fi_pre = np.concatenate([_pad_cols(fil[:, j * C:(j + 1) * C], C)
-                                 for j in range(cf)]).ravel()
-        idem, fdem, odem = [], [], []
-        for j in range(cf):
-            for i in range(rf):
-                idem.append(_skew(np.concatenate(
-                    (_gap(R, R), _pad_cols(ifm[:, i * R:(i + 1) * R], R), _gap(C - 1, R)))))
-                blk = _pad_rows(_pad_cols(fil[i * R:(i + 1) * R, j * C:(j + 1) * C], C), R)
-                fdem.append(np.concatenate((np.flip(blk, 0), _gap(R + C + t - 2, C))))
-                odem.append(_skew(np.concatenate(
-                    (_gap(2 * R - 1, C), _pad_cols(ofm[:, j * C:(j + 1) * C], C)))))
-    else:
-        # ifmap op mat transposed K x Sc (K x M), filter K x T (K x N), ofmap Sc x T (M x N)
-        t = n
-        rf, cf = math.ceil(k / R), math.ceil(m / C)
-        ifmap_t = ifm.T
-        if_pre = np.concatenate([_pad_cols(ifmap_t[:, j * C:(j + 1) * C], C)
-                                 for j in range(cf)]).ravel()
-        fi_pre = np.concatenate([_pad_cols(fil[i * R:(i + 1) * R, :].T, R) for i in range(rf)])
-        fi_pre = _anti_diagonal(fi_pre)
-        idem, fdem, odem = [], [], []
-        for j in range(cf):
-            for i in range(rf):
-                blk = _pad_rows(_pad_cols(ifmap_t[i * R:(i + 1) * R, j * C:(j + 1) * C], C), R)
-                idem.append(np.concatenate((np.flip(blk, 0), _gap(R + C + t - 2, C))))
-                fdem.append(_skew(np.concatenate(
-                    (_gap(R, R), _pad_cols(fil[i * R:(i + 1) * R, :].T, R), _gap(C - 1, R)))))
-                odem.append(_skew(np.concatenate(
-                    (_gap(2 * R - 1, C), _pad_cols(ofm[j * C:(j + 1) * C, :].T, C)))))
-    return (if_pre, fi_pre, np.concatenate(idem), np.concatenate(fdem), np.concatenate(odem))
+    g = Gemm(m, k, n)
+    _, _, t = mapping(g, df)
+    rf, cf = fold_counts(g, R, C, df)
+    period = cycles_per_fold(g, R, C, df)
+
+    def each_row_fold(blocks: np.ndarray) -> np.ndarray:
+        return np.tile(blocks, (cf, 1, 1))
+
+    def each_col_fold(blocks: np.ndarray) -> np.ndarray:
+        return np.repeat(blocks, rf, axis=0)
+
+    if df == "os":  # ifmap op mat T x Sr (K x M), filter T x Sc (K x N)
+        ib, fb = _col_blocks(ifm.T, R, rf), _col_blocks(fil, C, cf)
+        if_pre, fi_pre = _anti_diagonal(ib.reshape(-1, R)), _anti_diagonal(fb.reshape(-1, C))
+        idem = _place(each_row_fold(ib), period, 0, True)
+        fdem = _place(each_col_fold(fb), period, 0, True)
+        odem = _place(_tile_blocks(ofm, R, C, rf, cf)[:, ::-1], period, t - 1, True)
+    elif df == "ws":  # ifmap T x Sr (M x K), filter Sr x Sc (K x N), ofmap T x Sc (M x N)
+        ib = _col_blocks(ifm, R, rf)
+        if_pre, fi_pre = _anti_diagonal(ib.reshape(-1, R)), _col_blocks(fil, C, cf).ravel()
+        idem = _place(each_row_fold(ib), period, R, True)
+        fdem = _place(_tile_blocks(fil, R, C, rf, cf)[:, ::-1], period, 0, False)
+        odem = _place(each_col_fold(_col_blocks(ofm, C, cf)), period, 2 * R - 1, True)
+    else:  # ifmap Sr x Sc (K x M), filter T x Sr (N x K), ofmap T x Sc (N x M)
+        fb = _col_blocks(fil.T, R, rf)
+        if_pre, fi_pre = _col_blocks(ifm.T, C, cf).ravel(), _anti_diagonal(fb.reshape(-1, R))
+        idem = _place(_tile_blocks(ifm.T, R, C, rf, cf)[:, ::-1], period, 0, False)
+        fdem = _place(each_row_fold(fb), period, R, True)
+        odem = _place(each_col_fold(_col_blocks(ofm.T, C, cf)), period, 2 * R - 1, True)
+    return if_pre, fi_pre, idem, fdem, odem
 
 
 @dataclass(frozen=True)
@@ -296,17 +286,23 @@ def _calc_reads(addrs: np.ndarray, cycles: np.ndarray, size_words: int) -> Acces
     demand order, at ``cycles``): new addresses counted per epoch (see the module doc)."""
     per_set = size_words // 100
     epoch = 50 * per_set
+    # prev[i]: the last earlier position of the same address (-1: none); position i adds a
+    # new address to the epoch that started at pos when prev[i] < pos
+    order = np.argsort(addrs, kind="stable")
+    same = np.flatnonzero(addrs[order][1:] == addrs[order][:-1])
+    prev = np.full(addrs.size, -1, dtype=np.int64)
+    prev[order[same + 1]] = order[same]
     pos, count, ends = 0, 0, []
     span = 4 * epoch
     while pos < addrs.size:
-        uniq, first = np.unique(addrs[pos:pos + span], return_index=True)
-        if uniq.size >= epoch:
-            end = pos + int(np.partition(first, epoch - 1)[epoch - 1])
+        new = np.cumsum(prev[pos:pos + span] < pos)
+        if new.size and new[-1] >= epoch:
+            end = pos + int(np.searchsorted(new, epoch))
             ends.append(int(cycles[end]))
             count += epoch
             pos = end + 1
         elif pos + span >= addrs.size:
-            count += uniq.size
+            count += int(new[-1]) if new.size else 0
             break
         else:
             span *= 2
@@ -414,19 +410,21 @@ def demand_cells(m: int, k: int, n: int, rows: int, cols: int, dataflow: str) ->
 
 def replay(ifm: np.ndarray, fil: np.ndarray, ofm: np.ndarray, rows: int, cols: int,
            dataflow: str, sram_words: tuple[int, int, int],
-           bandwidth: tuple[int, int, int] | None = None) -> LayerReplay:
+           bandwidth: tuple[int, int, int] | None = None, *,
+           max_cells: int = MAX_DEMAND_CELLS) -> LayerReplay:
     """SCALE-Sim 3.0.0's memory system on one layer (operands from :func:`gemm_operands` or
     :func:`conv_operands`). ``bandwidth`` = (ifmap, filter, ofmap) words/cycle in USER mode
-    (SCALE-Sim: the two ``[layout]`` bank bandwidths and ``Bandwidth``), ``None`` for CALC."""
+    (SCALE-Sim: the two ``[layout]`` bank bandwidths and ``Bandwidth``), ``None`` for CALC.
+    A layer of more than ``max_cells`` demand-matrix cells is refused (memory)."""
     (m, k), n = ifm.shape, fil.shape[1]
     cells = demand_cells(m, k, n, rows, cols, dataflow)
-    if cells > MAX_DEMAND_CELLS:
+    if cells > max_cells:
         cycles = compute_cycles(Gemm(m, k, n), rows, cols, dataflow) + 1
         raise HwsimError(
             f"SCALE-Sim's memory replay builds per-cycle demand matrices; this {m}x{k}x{n} "
             f"layer on {rows}x{cols} {dataflow} demands {cycles:,} cycles ({cells:,} matrix "
-            f"cells, above the limit of {MAX_DEMAND_CELLS:,}, hwsim.devices.systolic."
-            "scalesim_memory.MAX_DEMAND_CELLS); use a larger array or split the layer")
+            f"cells, {cells * 8 / 2**20:,.0f} MiB), above the limit of {max_cells:,} "
+            "cells (hwsim scalesim --max-cells raises it)")
     if bandwidth is not None and (len(bandwidth) != 3 or min(bandwidth) < 1):
         raise HwsimError(f"SCALE-Sim bandwidths must be three whole words/cycle, got "
                          f"{bandwidth!r}")
