@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from hwsim.errors import HwsimError
 from hwsim.report import figures
 from hwsim.report.data import (
     SweepData,
@@ -16,8 +17,18 @@ from hwsim.report.data import (
     rerun,
     rerun_differences,
 )
-from hwsim.report.html import Figure, Section, Table, cell, check_outputs, render, write
+from hwsim.report.html import (
+    Figure,
+    Section,
+    Table,
+    cell,
+    check_outputs,
+    figure_dir,
+    render,
+    write,
+)
 from hwsim.report.run import REPORT_NAME, run_sections
+from hwsim.sweep.store import DB_NAME, SPEC_NAME
 
 
 def points_table(data: SweepData, front: set[str], chosen: str) -> Table:
@@ -80,8 +91,13 @@ def write_sweep_report(folder: str | Path, out: str | Path | None = None, *,
     its PNGs beside it; returns what was written and shown."""
     folder = Path(folder)
     data = load_sweep_data(folder)
-    html_path = check_outputs(Path(out) if out is not None else folder / REPORT_NAME,
-                              force=force)
+    html_path = Path(out) if out is not None else folder / REPORT_NAME
+    own = {(folder / n).resolve() for n in (DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm",
+                                            SPEC_NAME)}
+    if html_path.resolve() in own or figure_dir(html_path).resolve() in own:
+        raise HwsimError(f"report file {str(html_path)!r} would replace the sweep's own "
+                         f"{html_path.name}; choose another -o")
+    html_path = check_outputs(html_path, force=force)
     front = front_keys(data, data.objectives)
     if point is not None:
         chosen, how = data.point(point), "chosen with --point"

@@ -127,8 +127,6 @@ def test_sweep_report_in_chromium(chrome, sweep_dir, tmp_path) -> None:
                 expected = energy.get(col.split(".", 1)[1])
             else:  # a parameter that varies between points
                 expected = _param(params, col)
-                if isinstance(expected, int | float):
-                    expected = expected
             _check_cell(text, value, expected, where)
     failed = frame[frame.status == "failed"]
     assert len(failed) == 4 and all("too small" in e for e in failed.error)

@@ -39,6 +39,7 @@ def _empty_store() -> bytes:
     (["report", "swept", "-o", "existing.txt"], {}, "exists"),
     (["report", "swept", "-o", "full"], {}, "is a folder"),
     (["report", "swept", "--point", "zz"], {}, "matches no point"),
+    (["report", "swept", "-o", "swept/sweep.db", "--force"], {}, "the sweep's own"),
     (["run", "--gemm", "8,8,8", "--report", "full"], {"full/report.html": b"mine"}, "exists"),
     (["run", "--gemm", "8,8,8", "--report", "existing.txt"], {}, "not a folder"),
 ], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
