@@ -158,3 +158,23 @@ def test_gpu_run_report_in_chromium(chrome, tmp_path) -> None:
             _check_cell(text, value, op[col], f"{op['name']} {col}")
     roof = chrome.execute_script(TABLE_JS, "roofline-table")
     assert len(roof["rows"]) == sum(op["macs"] > 0 for op in res["ops"])
+
+
+def test_the_checks_catch_a_broken_page(chrome, tmp_path) -> None:
+    """The checks above can fail: on a script error, a blank figure, an undecodable one."""
+    from PIL import Image
+
+    blank = io.BytesIO()
+    Image.new("RGB", (400, 300), "white").save(blank, format="PNG")
+    for name, data in (("blank", blank.getvalue()), ("broken", b"not a png")):
+        (tmp_path / f"{name}_figures").mkdir()
+        (tmp_path / f"{name}_figures" / f"{name}.png").write_bytes(data)
+        uri = "data:image/png;base64," + base64.b64encode(data).decode()
+        html = tmp_path / f"{name}.html"
+        html.write_text(f'<!DOCTYPE html><html><body><figure class="plot" id="fig-{name}">'
+                        f'<img src="{uri}"></figure>'
+                        "<script>console.error('boom')</script></body></html>")
+        _open(chrome, html)
+        assert [e["message"] for e in _console_errors(chrome)][-1].endswith('"boom"')
+        with pytest.raises(AssertionError, match=f"fig-{name}"):
+            _check_figures(chrome, html, [f"{name}.png"])
