@@ -11,4 +11,5 @@ from rtl.units import (  # noqa: F401  (imported for their @register side effect
     mac,
     minifloat_add,
     minifloat_mul,
+    olive_decode,
 )
