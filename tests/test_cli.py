@@ -87,7 +87,8 @@ def test_demo_writes_every_steps_outputs(demo_run) -> None:
     names = sorted(p.name for p in out_dir.iterdir())
     assert names == ["format_sqnr.png", "gpu_llama2_decode.csv", "int_mul_int4_p0.v",
                      "int_mul_int4_p0.ys", "lmul_vs_fp8.png", "mcu_resnet8_train.csv",
-                     "summary.json", "sweep", "sweep.csv", "systolic_resnet18.png"]
+                     "summary.json", "sweep", "sweep.csv", "sweep_report.html",
+                     "sweep_report_figures", "systolic_resnet18.png"]
     for png in out_dir.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     from hwsim.demo import DEMO_STEPS
@@ -153,6 +154,18 @@ def test_demo_sweep_runs_through_the_store(demo_run) -> None:
         # an R x C array does at most R*C MACs a cycle
         assert p["total_cycles"] * p["rows"] * p["cols"] >= p["macs"]
     assert s["pareto"] and 0 in s["pareto"]  # the fastest point is on the front
+
+
+def test_demo_report_is_self_contained_and_agrees_on_the_front(demo_run) -> None:
+    import re
+
+    out_dir, _, summary = demo_run
+    r = _step(summary, "report")["report"]
+    html = (out_dir / r["html"]).read_text()
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # nothing fetched
+    assert html.count("data:image/png;base64,") >= r["figures"] > 0
+    # the report's Pareto front (hwsim.report) and the sweep step's own marks agree
+    assert len(r["front"]) == len(_step(summary, "sweep")["sweep"]["pareto"])
 
 
 def test_demo_refuses_to_overwrite_unless_forced(demo_run, monkeypatch, capsys) -> None:
