@@ -98,6 +98,25 @@ def energy_figure(energy_pj: dict[str, float], title: str) -> bytes:
     return png(fig)
 
 
+def front_energy_figure(rows: list[dict[str, Any]], labels: list[str]) -> bytes:
+    """Energy by component of several points (the stored ``energy_pj``), stacked bars."""
+    plt = _pyplot()
+    comps = sorted({c for r in rows for c in r["energy_pj"]},
+                   key=lambda c: -sum(r["energy_pj"].get(c, 0.0) for r in rows))
+    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(rows) + 1.6))
+    left = [0.0] * len(rows)
+    for c in comps:
+        vals = [r["energy_pj"].get(c, 0.0) for r in rows]
+        ax.barh(labels, vals, left=left, label=c)
+        left = [a + b for a, b in zip(left, vals, strict=True)]
+    ax.invert_yaxis()
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_xlabel("energy (pJ, estimate, as stored)")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8, title="component", title_fontsize=8)
+    return png(fig)
+
+
 def ops_figure(ops: tuple[Any, ...], title: str) -> bytes:
     """Cycles by op type and the ops taking the most cycles, compute and stall stacked."""
     plt = _pyplot()

@@ -30,6 +30,9 @@ from hwsim.report.html import (
 from hwsim.report.run import REPORT_NAME, run_sections
 from hwsim.sweep.store import DB_NAME, SPEC_NAME
 
+#: the most front points the energy figure shows (the table lists them all)
+MAX_FRONT_BARS = 40
+
 
 def points_table(data: SweepData, front: set[str], chosen: str) -> Table:
     """Every stored point: key, status, the parameters that vary, the store's metrics,
@@ -58,12 +61,20 @@ def pareto_section(data: SweepData, front: list[str]) -> Section:
             "No point is done with every objective known (and within the sweep's constraints, "
             "where it has some): there is no front."])
     keys = set(front)
+    rows = [r for r in data.done if r["key"] in keys][:MAX_FRONT_BARS]
+    vary = data.varying()
+    labels = [" ".join(dict.fromkeys([r["key"][:8], *(str(r["params"][v]) for v in vary)]))
+              for r in rows]  # each value once: a format shows in several precision fields
     return Section(
         "pareto", "Pareto fronts",
         [f"{len(front)} of {len(data.done)} done points are on the front of "
-         f"{', '.join(data.objectives)}; each figure is one pair of objectives."],
-        [Figure(name, caption, png)
-         for name, (caption, png) in figures.pareto_figures(data, front).items()],
+         f"{', '.join(data.objectives)}; each figure is one pair of objectives. The last "
+         f"one shows the stored energy by component of {len(rows)} front points, labelled "
+         f"by key and {', '.join(vary) or 'nothing else (no parameter varies)'}."],
+        [*(Figure(name, caption, png)
+           for name, (caption, png) in figures.pareto_figures(data, front).items()),
+         Figure("front_energy", "energy by component of the front's points",
+                figures.front_energy_figure(rows, labels))],
         [Table("front", ["key", *data.objectives],
                [[cell(r["key"]), *(cell(r["metrics"][o]) for o in data.objectives)]
                 for r in data.done if r["key"] in keys])])
