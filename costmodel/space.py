@@ -21,7 +21,7 @@ from hwsim.numerics import BlockFormat, resolve
 
 #: unit families, i.e. the RTL generators the cost model knows
 FAMILIES = ("minifloat-mul", "minifloat-add", "mac", "lmul", "block-dot", "convert",
-            "int-mul", "int-mac")
+            "int-mul", "int-mac", "olive-decode")
 
 # Element formats of the float sweeps. Named formats from the format grammar plus IEEE-like
 # e{X}m{Y} shapes in between, so that held-out formats have neighbours on both sides.
@@ -38,6 +38,7 @@ INT_FORMATS = ("int2", "int3", "int4", "int5", "int6", "int7", "int8", "int10", 
                "int16")
 BLOCK_FORMATS = ("mxfp4", "mxfp6_e3m2", "mxfp6_e2m3", "mxfp8_e4m3", "mxfp8_e5m2", "mxint8",
                  "nvfp4", "bfp_b8_m3", "bfp_b8_m5", "bfp_b8_m7")
+OLIVE_FORMATS = ("olive4", "olive8")  # olive-decode: OliVe outlier-victim pair decoders
 # a 32-element block dot takes ~8 minutes of Yosys time: the sweep stays at small blocks
 BLOCK_SIZES = (2, 4)
 
@@ -146,7 +147,8 @@ def _cost_rank(p: DesignPoint) -> float:
     """Rough relative Yosys time, used only to order the sweep cheapest first."""
     w = _width(p.format)
     base = {"minifloat-mul": 1.0, "minifloat-add": 1.2, "lmul": 0.6, "convert": 0.8,
-            "int-mul": 0.8, "int-mac": 1.0, "mac": 4.0, "block-dot": 3.0}[p.unit]
+            "int-mul": 0.8, "int-mac": 1.0, "mac": 4.0, "block-dot": 3.0,
+            "olive-decode": 0.3}[p.unit]
     if p.unit == "mac":
         base *= {"fp32": 1.5, "fp16": 1.0, "bf16": 0.9}[p.acc or "fp32"]
     size = max(p.block, 1)
@@ -183,6 +185,9 @@ def design_space() -> list[DesignPoint]:
         for n in BLOCK_SIZES:
             pts.append(DesignPoint("block-dot", f, 0, block=n))
         pts.append(DesignPoint("block-dot", f, 1, block=2))
+    for f in OLIVE_FORMATS:
+        for pipe in range(2):
+            pts.append(DesignPoint("olive-decode", f, pipe))
     # dict.fromkeys: drop duplicates, keep order
     pts = list(dict.fromkeys(pts))
     # each family gets an equal share of the sweep's time: order by the estimated time spent

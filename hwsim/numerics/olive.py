@@ -56,6 +56,11 @@ class OliveFormat:
     bits: int
 
     kind = "ovp"
+    # the outlier format's fields, for code that describes a format by E/M/Inf/NaN (the cost
+    # model's features): 2 exponent bits, ``man_bits`` below, no Inf, no NaN
+    exp_bits = 2
+    has_inf = False
+    nan = "none"
 
     @property
     def total_bits(self) -> int:

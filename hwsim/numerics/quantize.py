@@ -290,9 +290,12 @@ def quantize(
 
 
 def _olive_args(rounding: str, saturate: bool) -> None:
-    if rounding != "rne" or saturate:
-        raise HwsimError("OVP formats round to nearest (the authors' rule) and always clamp; "
-                         "rounding and saturate options do not apply")
+    """OVP formats round to nearest with the authors' tie rule and always clamp to their
+    largest outlier, so ``saturate`` changes nothing; other roundings are refused."""
+    del saturate
+    if rounding != "rne":
+        raise HwsimError(f"OVP formats round to nearest (the authors' rule), got rounding "
+                         f"{rounding!r}; allowed: rne")
 
 
 def _quantize_int(arr: np.ndarray, f: IntFormat, rounding: str, rng) -> np.ndarray:

@@ -20,14 +20,13 @@ import numpy as np
 import pyrtl
 
 from hwsim.errors import HwsimError
-from hwsim.numerics.olive import get_olive_format, pe_operands
+from hwsim.numerics.olive import OLIVE_FORMATS, get_olive_format, pe_operands
 from rtl.build import Pipeline, fresh_block
 from rtl.fp import const
 from rtl.registry import RtlUnit, register
 
 BOUNDARIES = ("output",)
 SHIFT_BITS = 3
-BITS = (4, 8)
 
 
 def _slot(code: pyrtl.WireVector, other_is_id: pyrtl.WireVector, zero: pyrtl.WireVector,
@@ -72,11 +71,12 @@ def _reference(fmt_name: str):
 
 
 @register("olive-decode")
-def build_olive_decode(bits: int = 4, pipeline: int = 0) -> RtlUnit:
-    if bits not in BITS:
-        raise HwsimError(f"olive-decode supports the OliVe pair formats of 4 and 8 bits "
-                         f"(olive4, olive8), got bits={bits!r}")
-    fmt = get_olive_format(f"olive{bits}")
+def build_olive_decode(format: str = "olive4", pipeline: int = 0) -> RtlUnit:  # noqa: A002
+    if not isinstance(format, str) or format.strip().lower() not in OLIVE_FORMATS:
+        raise HwsimError(f"olive-decode decodes the OliVe pair formats "
+                         f"{', '.join(OLIVE_FORMATS)}, got {format!r}")
+    fmt = get_olive_format(format)
+    bits = fmt.bits
     with fresh_block() as block:
         pipe = Pipeline(pipeline, BOUNDARIES, "olive-decode")
         a, b = pyrtl.Input(bits, "a"), pyrtl.Input(bits, "b")
@@ -91,5 +91,5 @@ def build_olive_decode(bits: int = 4, pipeline: int = 0) -> RtlUnit:
         outputs={"y": width},
         latency=pipeline,
         reference=_reference(fmt.name),
-        params={"bits": bits, "pipeline": pipeline},
+        params={"format": fmt.name, "pipeline": pipeline},
     )

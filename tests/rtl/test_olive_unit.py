@@ -19,7 +19,7 @@ from tests.rtl.unit_helpers import assert_ok, run_verilator
 @pytest.mark.parametrize("bits", [4, 8])
 @pytest.mark.parametrize("pipeline", [0, 1])
 def test_exhaustive_pyrtl(bits, pipeline) -> None:
-    unit = build_unit("olive-decode", bits=bits, pipeline=pipeline)
+    unit = build_unit("olive-decode", format=f"olive{bits}", pipeline=pipeline)
     result = verify_pyrtl(unit)
     assert result.exhaustive
     assert_ok(result, 1 << (2 * bits))
@@ -30,7 +30,7 @@ def test_reference_packs_what_the_pe_needs() -> None:
     fmt = get_olive_format("olive4")
     a, b = olive_encode([96.0, 5.0], fmt)
     assert (int(a), int(b)) == (0b0111, fmt.identifier)
-    y = int(build_unit("olive-decode", bits=4).reference({"a": [a], "b": [b]})[0])
+    y = int(build_unit("olive-decode", format="olive4").reference({"a": [a], "b": [b]})[0])
     assert (y & 0xF, (y >> 4) & 7, (y >> 7) & 0xF, y >> 11) == (3, 5, 0, 0)
 
 
@@ -38,7 +38,7 @@ def test_reference_packs_what_the_pe_needs() -> None:
 def test_exhaustive_verilator(rtl_build_dir) -> None:
     """olive8 with its output register: all 65536 pairs (olive4's logic is the same at 4
     bits and is exhaustive in PyRTL; one Verilator build keeps the file under a minute)."""
-    unit = build_unit("olive-decode", bits=8, pipeline=1)
+    unit = build_unit("olive-decode", format="olive8", pipeline=1)
     result = run_verilator(unit, build_dir=rtl_build_dir)
     assert result.exhaustive
     assert_ok(result, 1 << 16)
@@ -47,7 +47,7 @@ def test_exhaustive_verilator(rtl_build_dir) -> None:
 @pytest.mark.rtl
 @pytest.mark.parametrize(("bits", "pipeline"), [(4, 0), (8, 1)])
 def test_verilog_is_lint_clean(bits, pipeline, tmp_path, verilator) -> None:
-    unit = build_unit("olive-decode", bits=bits, pipeline=pipeline)
+    unit = build_unit("olive-decode", format=f"olive{bits}", pipeline=pipeline)
     path = write_verilog(unit, tmp_path / f"{unit.name}.v")
     assert lint(path, unit.name) == []
 
@@ -56,7 +56,7 @@ def test_verilog_is_lint_clean(bits, pipeline, tmp_path, verilator) -> None:
 def test_yosys_decoder_is_small_beside_a_multiplier(yosys, rtl_build_dir) -> None:
     """The decoder of one olive4 pair costs less than one int4 MAC would (OliVe Sec. 5: the
     decoder is a few gates per operand pair); olive8's grows with its wider integers."""
-    d4, d8 = (synthesize(build_unit("olive-decode", bits=b), families=(),
+    d4, d8 = (synthesize(build_unit("olive-decode", format=f"olive{b}"), families=(),
                          build_dir=rtl_build_dir) for b in (4, 8))
     mac = synthesize(build_unit("int-mac", format="int8"), families=(),
                      build_dir=rtl_build_dir)
@@ -64,8 +64,9 @@ def test_yosys_decoder_is_small_beside_a_multiplier(yosys, rtl_build_dir) -> Non
 
 
 @pytest.mark.parametrize(("kw", "needle"), [
-    ({"bits": 6}, "4 and 8 bits"),
-    ({"bits": 4, "pipeline": 2}, "deeper than the logic"),
+    ({"format": "olive6"}, "olive4, olive8"),
+    ({"format": "int4"}, "olive4, olive8"),
+    ({"format": "olive4", "pipeline": 2}, "deeper than the logic"),
 ])
 def test_bad_parameters(kw, needle) -> None:
     with pytest.raises(HwsimError, match=needle):
