@@ -66,8 +66,8 @@ rtl.synth.run_yosys = functools.partial(run_yosys, timeout_s=YOSYS_TIMEOUT_S)
 
 
 def yosys_version() -> str:
-    out = run_yosys(["-V"]).stdout.strip()
-    return out.split("(")[0].strip() or out
+    out = run_yosys(["-V"]).stdout.strip()  # "Yosys 0.70 (git sha1 ...)"
+    return out.split("(")[0].strip().removeprefix("Yosys ").strip() or out
 
 
 def _rows() -> list[tuple[str, str, dict, dict]]:
@@ -214,21 +214,24 @@ def write(entries: dict, version: str) -> None:
                       + dump_table(desc, entries))
 
 
+def _load() -> dict:
+    """The rows already in the table, as entry mappings."""
+    if not OUT.exists():
+        return {}
+    table = read_table(OUT)
+    fields = ("value", "unit", "source", "derived")
+    return {key: {name: {f: getattr(e, f) for f in fields if getattr(e, f) is not None}
+                  for name, e in table.group(key).items()}
+            for key in table.children()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="", help="synthesise only rows whose key starts so")
     ap.add_argument("--no-energy", action="store_true", help="skip the activity simulation")
     args = ap.parse_args()
     version = yosys_version()
-    entries: dict = {}
-    if OUT.exists():
-        table = read_table(OUT)
-        for key in {k.split(".")[0] for k in table.entries}:
-            entries[key] = {e.split(".", 1)[1]: {f: getattr(table.entries[e], f)
-                                                 for f in ("value", "unit", "source",
-                                                           "derived")
-                                                 if getattr(table.entries[e], f) is not None}
-                            for e in table.entries if e.startswith(key + ".")}
+    entries = _load()
     for key, unit, params, fields in _rows():
         if not key.startswith(args.only) or key in entries:
             continue
@@ -241,7 +244,8 @@ def main() -> None:
         if key.startswith("lut_"):
             act = fields["act_format"]
             entries[key.replace("lut_", "mac_", 1)] = mac_slice(entries[f"mac1_{act}"], fields)
-        write(entries, version)
+        # rows another run of this script wrote meanwhile are kept
+        write({**_load(), **entries}, version)
 
 
 if __name__ == "__main__":
