@@ -37,8 +37,11 @@ accumulator, planes LSB first, K-groups in order:
   addition. The authors' RTL accumulates in fp16 with ``DW_fp_add`` (``rnd=000``: RNE) at
   ``IEEE_COMPLIANCE = 0`` (DesignWare: subnormals flushed to zero, NaN treated as Inf) and
   scales by adding ``b`` to the exponent field (wrong for zero and subnormal entries, no
-  overflow check); our unit keeps IEEE semantics throughout, so fp16 results agree with
-  numpy ``float16`` arithmetic. ``fp32`` accumulation is offered beside the paper's fp16.
+  overflow check; its ``stage2`` variant also shifts the whole code left by the plane). It
+  adds an external partial sum ``c_tile_psum`` on plane 0, where ours starts from 0 on
+  ``clr`` and keeps accumulating over K-groups in place. Our unit keeps IEEE semantics
+  throughout, so fp16 results agree with numpy ``float16`` arithmetic. ``fp32``
+  accumulation is offered beside the paper's fp16.
 
 Ternary (1.58-bit) weights: the authors' RTL has no ternary path (2-bit bit-serial weights);
 ternary weights run as W2 here as there.
