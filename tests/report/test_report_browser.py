@@ -59,6 +59,17 @@ def _console_errors(chrome) -> list[dict]:
     return [e for e in chrome.get_log("browser") if e["level"] == "SEVERE"]
 
 
+def _fetched(chrome) -> list[str]:
+    """What the page would fetch: every src/href that is not an inline data: URI, and any
+    url() in its style sheets (Chromium keeps no resource timing for file:// loads)."""
+    return chrome.execute_script("""
+      var refs = Array.from(document.querySelectorAll("[src], [href]")).map(function (e) {
+        return e.getAttribute("src") || e.getAttribute("href"); });
+      Array.from(document.querySelectorAll("style")).forEach(function (s) {
+        if (s.textContent.indexOf("url(") >= 0) refs.push("url() in a style sheet"); });
+      return refs.filter(function (r) { return r.indexOf("data:") !== 0; });""")
+
+
 def _check_figures(chrome, html: Path, expected: list[str]) -> None:
     from PIL import Image
     from selenium.webdriver.common.by import By
@@ -100,7 +111,7 @@ def test_sweep_report_in_chromium(chrome, sweep_dir, tmp_path) -> None:
     html = tmp_path / "page" / "sweep.html"
     info = _cli(["report", str(sweep_dir), "-o", str(html), "--json"])
     _open(chrome, html)
-    assert _console_errors(chrome) == []
+    assert _console_errors(chrome) == [] and _fetched(chrome) == []
     _check_figures(chrome, html, info["figures"])
     # three objectives: three pairwise fronts, plus the chosen point's energy and ops
     assert sum("pareto_" in p for p in info["figures"]) == 3
@@ -147,7 +158,7 @@ def test_gpu_run_report_in_chromium(chrome, tmp_path) -> None:
                 "--kv-len", "512", "--layers", "12", "--report", str(folder), "--json"])
     html = Path(res["report"]["html"])
     _open(chrome, html)
-    assert _console_errors(chrome) == []
+    assert _console_errors(chrome) == [] and _fetched(chrome) == []
     _check_figures(chrome, html, res["report"]["figures"])
     assert {Path(p).stem for p in res["report"]["figures"]} == {"energy", "ops", "roofline"}
     table = chrome.execute_script(TABLE_JS, "ops-table")
@@ -161,7 +172,8 @@ def test_gpu_run_report_in_chromium(chrome, tmp_path) -> None:
 
 
 def test_the_checks_catch_a_broken_page(chrome, tmp_path) -> None:
-    """The checks above can fail: on a script error, a blank figure, an undecodable one."""
+    """The checks above can fail: on a script error, a fetched file, a blank figure, an
+    undecodable one."""
     from PIL import Image
 
     blank = io.BytesIO()
@@ -172,9 +184,10 @@ def test_the_checks_catch_a_broken_page(chrome, tmp_path) -> None:
         uri = "data:image/png;base64," + base64.b64encode(data).decode()
         html = tmp_path / f"{name}.html"
         html.write_text(f'<!DOCTYPE html><html><body><figure class="plot" id="fig-{name}">'
-                        f'<img src="{uri}"></figure>'
+                        f'<img src="{uri}"></figure><img src="{name}_figures/{name}.png">'
                         "<script>console.error('boom')</script></body></html>")
         _open(chrome, html)
         assert [e["message"] for e in _console_errors(chrome)][-1].endswith('"boom"')
+        assert _fetched(chrome) == [f"{name}_figures/{name}.png"]
         with pytest.raises(AssertionError, match=f"fig-{name}"):
             _check_figures(chrome, html, [f"{name}.png"])
