@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 from pathlib import Path
 
@@ -160,6 +161,21 @@ def test_replay_bound_is_one_error_naming_the_flag(tmp_path, capsys):
     assert "100x70x90" in err and "--max-cells raises it" in err
     assert not (tmp_path / "out").exists()
     assert main(["scalesim", *argv]) == 0
+
+
+@pytest.mark.parametrize("bandwidth", [None, (10, 10, 10), (20, 10, 10)])
+def test_replay_in_batches_of_one_fold_equals_one_batch(monkeypatch, bandwidth):
+    """Large layers are replayed a batch of folds at a time; the batch size changes nothing
+    (what the live tests check runs in one batch)."""
+    from hwsim.devices.systolic import scalesim_memory as sm
+    from hwsim.engine.lowering import Gemm
+
+    layers = [sm.gemm_operands(Gemm(70, 33, 45)), sm.conv_operands(12, 11, 3, 3, 2, 9, 2)]
+    for ops, df in itertools.product(layers, ["os", "ws", "is"]):
+        whole = sm.replay(*ops, 8, 4, df, (1024, 1024, 1024), bandwidth)
+        monkeypatch.setattr(sm, "_BATCH_CELLS", 1)
+        assert sm.replay(*ops, 8, 4, df, (1024, 1024, 1024), bandwidth) == whole
+        monkeypatch.undo()
 
 
 def test_json_and_no_overwrite(tmp_path, capsys):

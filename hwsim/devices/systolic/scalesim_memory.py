@@ -63,15 +63,18 @@ figure (our default tile model: 0, its whole-tile loads are hidden behind comput
 
 SCALE-Sim's word is one byte of SRAM (``word_size = 1``); give sizes in words.
 
-Cost: the demand matrices are built in memory, then replayed in blocks of rows at numpy
+Cost: the demand matrices are built a batch of folds at a time (about
+:data:`_BATCH_CELLS` cells, so memory stays bounded) and replayed in blocks of rows at numpy
 speed, one Python step only for a row that misses or starts a drain (SCALE-Sim: one Python
-step per address). :func:`replay` refuses a layer above :data:`MAX_DEMAND_CELLS` cells of
-demand matrices with one error naming the bound.
+step per address, all matrices in memory). :func:`replay` refuses a layer above
+``max_cells`` (:data:`MAX_DEMAND_CELLS`) demand-matrix cells with one error naming the bound
+and ``hwsim scalesim --max-cells``, which lifts it.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,11 +89,13 @@ from hwsim.devices.systolic.timing import (
 )
 from hwsim.errors import HwsimError
 
-#: largest replay accepted: cells of the three demand matrices (8 bytes each: about 2 GB of
-#: working memory at the limit)
-MAX_DEMAND_CELLS = 100_000_000
+#: largest replay accepted by default: cells of the three demand matrices (a few million
+#: cells a second: several minutes at the limit; memory does not grow with it)
+MAX_DEMAND_CELLS = 1_000_000_000
 #: rows checked at once for a stall-free stretch
 _BLOCK = 4096
+#: demand-matrix cells built at once (folds are replayed in batches of about this many)
+_BATCH_CELLS = 4_000_000
 
 
 def gemm_operands(g: Gemm) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -156,19 +161,10 @@ def _place(blocks: np.ndarray, period: int, lead: int, skew: bool) -> np.ndarray
     return out.reshape(f * period, w)
 
 
-def matrices(ifm: np.ndarray, fil: np.ndarray, ofm: np.ndarray, rows: int, cols: int,
-             dataflow: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(ifmap_prefetch, filter_prefetch, ifmap_demand, filter_demand, ofmap_demand)``.
-
-    Built as SCALE-Sim 3.0.0's ``systolic_compute_{os,ws,is}`` build them from the operand
-    address matrices (ifmap ``M x K``, filter ``K x N``, ofmap ``M x N``; -1 for padding), all
-    folds at once. Prefetch arrays are flat, in fetch order, padding included; demand
-    matrices have one row per (stall-free) cycle, folds in SCALE-Sim's order (column folds
-    outer), each ``cycles_per_fold`` rows: OS streams ifmap and filter skewed from the fold's
-    first row and writes the ofmap tile, bottom row first, skewed after ``T - 1`` rows; WS
-    (IS) loads the filter (ifmap) tile bottom row first in ``R`` rows, then streams the
-    other operand skewed and writes the outputs skewed after ``2R - 1`` rows.
-    """
+def _layout(ifm: np.ndarray, fil: np.ndarray, ofm: np.ndarray, rows: int, cols: int,
+            dataflow: str) -> tuple[np.ndarray, np.ndarray, int, int, Callable[..., tuple]]:
+    """``(ifmap_prefetch, filter_prefetch, period, folds, demand)``: see :func:`matrices`;
+    ``demand(f0, f1)`` gives the three demand matrices of folds ``f0 .. f1 - 1`` only."""
     df = check_dataflow(dataflow)
     (m, k), n = ifm.shape, fil.shape[1]
     R, C = rows, cols
@@ -176,32 +172,47 @@ def matrices(ifm: np.ndarray, fil: np.ndarray, ofm: np.ndarray, rows: int, cols:
     _, _, t = mapping(g, df)
     rf, cf = fold_counts(g, R, C, df)
     period = cycles_per_fold(g, R, C, df)
-
-    def each_row_fold(blocks: np.ndarray) -> np.ndarray:
-        return np.tile(blocks, (cf, 1, 1))
-
-    def each_col_fold(blocks: np.ndarray) -> np.ndarray:
-        return np.repeat(blocks, rf, axis=0)
-
+    # (blocks, which block a fold uses: row fold / column fold / its own, lead, skewed)
     if df == "os":  # ifmap op mat T x Sr (K x M), filter T x Sc (K x N)
         ib, fb = _col_blocks(ifm.T, R, rf), _col_blocks(fil, C, cf)
         if_pre, fi_pre = _anti_diagonal(ib.reshape(-1, R)), _anti_diagonal(fb.reshape(-1, C))
-        idem = _place(each_row_fold(ib), period, 0, True)
-        fdem = _place(each_col_fold(fb), period, 0, True)
-        odem = _place(_tile_blocks(ofm, R, C, rf, cf)[:, ::-1], period, t - 1, True)
+        parts = ((ib, "row", 0, True), (fb, "col", 0, True),
+                 (_tile_blocks(ofm, R, C, rf, cf)[:, ::-1], "fold", t - 1, True))
     elif df == "ws":  # ifmap T x Sr (M x K), filter Sr x Sc (K x N), ofmap T x Sc (M x N)
         ib = _col_blocks(ifm, R, rf)
         if_pre, fi_pre = _anti_diagonal(ib.reshape(-1, R)), _col_blocks(fil, C, cf).ravel()
-        idem = _place(each_row_fold(ib), period, R, True)
-        fdem = _place(_tile_blocks(fil, R, C, rf, cf)[:, ::-1], period, 0, False)
-        odem = _place(each_col_fold(_col_blocks(ofm, C, cf)), period, 2 * R - 1, True)
+        parts = ((ib, "row", R, True), (_tile_blocks(fil, R, C, rf, cf)[:, ::-1], "fold", 0, False),
+                 (_col_blocks(ofm, C, cf), "col", 2 * R - 1, True))
     else:  # ifmap Sr x Sc (K x M), filter T x Sr (N x K), ofmap T x Sc (N x M)
         fb = _col_blocks(fil.T, R, rf)
         if_pre, fi_pre = _col_blocks(ifm.T, C, cf).ravel(), _anti_diagonal(fb.reshape(-1, R))
-        idem = _place(_tile_blocks(ifm.T, R, C, rf, cf)[:, ::-1], period, 0, False)
-        fdem = _place(each_row_fold(fb), period, R, True)
-        odem = _place(each_col_fold(_col_blocks(ofm.T, C, cf)), period, 2 * R - 1, True)
-    return if_pre, fi_pre, idem, fdem, odem
+        parts = ((_tile_blocks(ifm.T, R, C, rf, cf)[:, ::-1], "fold", 0, False),
+                 (fb, "row", R, True), (_col_blocks(ofm.T, C, cf), "col", 2 * R - 1, True))
+
+    def demand(f0: int, f1: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        folds = np.arange(f0, f1)
+        pick = {"row": folds % rf, "col": folds // rf, "fold": folds}
+        return tuple(_place(b[pick[kind]], period, lead, skew)  # type: ignore[return-value]
+                     for b, kind, lead, skew in parts)
+
+    return if_pre, fi_pre, period, rf * cf, demand
+
+
+def matrices(ifm: np.ndarray, fil: np.ndarray, ofm: np.ndarray, rows: int, cols: int,
+             dataflow: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(ifmap_prefetch, filter_prefetch, ifmap_demand, filter_demand, ofmap_demand)``.
+
+    Built as SCALE-Sim 3.0.0's ``systolic_compute_{os,ws,is}`` build them from the operand
+    address matrices (ifmap ``M x K``, filter ``K x N``, ofmap ``M x N``; -1 for padding).
+    Prefetch arrays are flat, in fetch order, padding included; demand matrices have one row
+    per (stall-free) cycle, folds in SCALE-Sim's order (column folds outer), each
+    ``cycles_per_fold`` rows: OS streams ifmap and filter skewed from the fold's first row and
+    writes the ofmap tile, bottom row first, skewed after ``T - 1`` rows; WS (IS) loads the
+    filter (ifmap) tile bottom row first in ``R`` rows, then streams the other operand skewed
+    and writes the outputs skewed after ``2R - 1`` rows.
+    """
+    if_pre, fi_pre, _, folds, demand = _layout(ifm, fil, ofm, rows, cols, dataflow)
+    return (if_pre, fi_pre, *demand(0, folds))
 
 
 @dataclass(frozen=True)
@@ -281,35 +292,57 @@ class _UserReads:
         return Access(-self.first_lines, self.last_prefetch, count)
 
 
-def _calc_reads(addrs: np.ndarray, cycles: np.ndarray, size_words: int) -> Access:
-    """DRAM reads of ``read_buffer_estimate_bw`` (CALC mode) for the demanded ``addrs`` (in
-    demand order, at ``cycles``): new addresses counted per epoch (see the module doc)."""
-    per_set = size_words // 100
-    epoch = 50 * per_set
-    # prev[i]: the last earlier position of the same address (-1: none); position i adds a
-    # new address to the epoch that started at pos when prev[i] < pos
-    order = np.argsort(addrs, kind="stable")
-    same = np.flatnonzero(addrs[order][1:] == addrs[order][:-1])
-    prev = np.full(addrs.size, -1, dtype=np.int64)
-    prev[order[same + 1]] = order[same]
-    pos, count, ends = 0, 0, []
-    span = 4 * epoch
-    while pos < addrs.size:
-        new = np.cumsum(prev[pos:pos + span] < pos)
-        if new.size and new[-1] >= epoch:
-            end = pos + int(np.searchsorted(new, epoch))
-            ends.append(int(cycles[end]))
-            count += epoch
-            pos = end + 1
-        elif pos + span >= addrs.size:
-            count += int(new[-1]) if new.size else 0
-            break
-        else:
-            span *= 2
-    if not ends:
-        lead = math.ceil(math.ceil(count / per_set) * per_set / 10)
-        return Access(-lead, -1, count)
-    return Access(int(cycles[0]) - math.ceil(epoch / 10), ends[-1] + 1, count)
+class _CalcReads:
+    """``read_buffer_estimate_bw`` (CALC mode) fed the demanded addresses in demand order, a
+    batch at a time: each address not yet seen in the current epoch is read (see the
+    module doc)."""
+
+    def __init__(self, size_words: int, max_addr: int) -> None:
+        self.per_set = size_words // 100
+        self.epoch = 50 * self.per_set
+        self.last_seen = np.full(max_addr + 1, -1, dtype=np.int64)  # its last position
+        self.seen = 0  # positions fed so far
+        self.pos = 0  # the position the current epoch began at
+        self.new = 0  # addresses the current epoch has read so far
+        self.count = 0
+        self.ends: list[int] = []  # cycles the epochs ended at
+        self.first: int | None = None  # cycle of the first demand
+
+    def feed(self, addrs: np.ndarray, cycles: np.ndarray) -> None:
+        if not addrs.size:
+            return
+        if self.first is None:
+            self.first = int(cycles[0])
+        here = self.seen + np.arange(addrs.size, dtype=np.int64)
+        order = np.argsort(addrs, kind="stable")
+        ranked = addrs[order]
+        same = ranked[1:] == ranked[:-1]
+        prev = self.last_seen[addrs]  # the previous position of the same address
+        prev[order[1:][same]] = here[order[:-1][same]]
+        last = np.append(~same, True)
+        self.last_seen[ranked[last]] = here[order[last]]
+        i, span = 0, 4 * self.epoch
+        while i < addrs.size:
+            new = np.cumsum(prev[i:i + span] < self.pos)
+            need = self.epoch - self.new
+            if new[-1] >= need:
+                end = i + int(np.searchsorted(new, need))
+                self.ends.append(int(cycles[end]))
+                self.count += self.epoch
+                self.pos, self.new, i = self.seen + end + 1, 0, end + 1
+            elif i + span >= addrs.size:
+                self.new += int(new[-1])
+                break
+            else:
+                span *= 2
+        self.seen += addrs.size
+
+    def dram(self) -> Access:
+        count = self.count + self.new
+        if not self.ends:
+            lead = math.ceil(math.ceil(count / self.per_set) * self.per_set / 10)
+            return Access(-lead, -1, count)
+        return Access(int(self.first) - math.ceil(self.epoch / 10), self.ends[-1] + 1, count)
 
 
 class _Writes:
@@ -415,7 +448,7 @@ def replay(ifm: np.ndarray, fil: np.ndarray, ofm: np.ndarray, rows: int, cols: i
     """SCALE-Sim 3.0.0's memory system on one layer (operands from :func:`gemm_operands` or
     :func:`conv_operands`). ``bandwidth`` = (ifmap, filter, ofmap) words/cycle in USER mode
     (SCALE-Sim: the two ``[layout]`` bank bandwidths and ``Bandwidth``), ``None`` for CALC.
-    A layer of more than ``max_cells`` demand-matrix cells is refused (memory)."""
+    A layer of more than ``max_cells`` demand-matrix cells is refused (run time)."""
     (m, k), n = ifm.shape, fil.shape[1]
     cells = demand_cells(m, k, n, rows, cols, dataflow)
     if cells > max_cells:
@@ -423,62 +456,76 @@ def replay(ifm: np.ndarray, fil: np.ndarray, ofm: np.ndarray, rows: int, cols: i
         raise HwsimError(
             f"SCALE-Sim's memory replay builds per-cycle demand matrices; this {m}x{k}x{n} "
             f"layer on {rows}x{cols} {dataflow} demands {cycles:,} cycles ({cells:,} matrix "
-            f"cells, {cells * 8 / 2**20:,.0f} MiB), above the limit of {max_cells:,} "
-            "cells (hwsim scalesim --max-cells raises it)")
+            f"cells), above the limit of {max_cells:,} "
+            "cells (hwsim scalesim --max-cells raises it; the default is "
+            "hwsim.devices.systolic.scalesim_memory.MAX_DEMAND_CELLS)")
     if bandwidth is not None and (len(bandwidth) != 3 or min(bandwidth) < 1):
         raise HwsimError(f"SCALE-Sim bandwidths must be three whole words/cycle, got "
                          f"{bandwidth!r}")
-    if_pre, fi_pre, idem, fdem, odem = matrices(ifm, fil, ofm, rows, cols, dataflow)
+    if_pre, fi_pre, period, folds, demand = _layout(ifm, fil, ofm, rows, cols, dataflow)
     calc = bandwidth is None
     obuf = _Writes(sram_words[2], cols if calc else bandwidth[2])
-    reads = [] if calc else [(_UserReads(if_pre, sram_words[0], bandwidth[0]), idem),
-                             (_UserReads(fi_pre, sram_words[1], bandwidth[1]), fdem)]
-    writes = (odem >= 0).sum(axis=1)
-    used = [np.flatnonzero((d >= 0).any(axis=1)) for d in (idem, fdem, odem)]
-    n_rows = idem.shape[0]
-    wanted = {int(u[0]) for u in used} | {int(u[-1]) for u in used} | {n_rows - 1}
-    served: dict[int, tuple[int, int, int]] = {}  # row -> ifmap, filter, ofmap serviced
+    users = [] if calc else [_UserReads(if_pre, sram_words[0], bandwidth[0]),
+                             _UserReads(fi_pre, sram_words[1], bandwidth[1])]
+    calcs = [_CalcReads(sram_words[x], int(op.max(initial=0))) for x, op in
+             enumerate((ifm, fil))] if calc else []
+    first: list[int | None] = [None, None, None]  # each stream's first and last serviced
+    last: list[int | None] = [None, None, None]   # cycle (the row's, plus its stalls)
+    stall, total = 0, 0
     stall_at: list[tuple[int, int]] = [(0, 0)]  # (row, stalls before it) from that row on
-    stall, i = 0, 0
-    while i < n_rows:
-        j = min(n_rows, i + _BLOCK)
-        for buf, dem in reads:  # the first row that misses ends the stall-free stretch
-            if buf.p:
-                blk = dem[i:j]
-                ok = blk < 0
-                ok[~ok] = buf.hits(blk[~ok])
-                miss = np.flatnonzero(~ok.all(axis=1))
-                j = i + int(miss[0]) if miss.size else j
-        fits = obuf.fits(writes[i:j], np.arange(i + stall, j + stall))
-        bad = np.flatnonzero(~fits)
-        j = i + int(bad[0]) if bad.size else j
-        obuf.write(int(writes[i:j].sum()))
-        for r in wanted:
-            if i <= r < j:
-                served[r] = (r + stall + 1, r + stall + 1, r + stall)
-        if j == n_rows:
-            break
-        cycle = j + stall
-        s_i, s_f = [buf.stall(dem[j][dem[j] >= 0], cycle) for buf, dem in reads] or [0, 0]
-        s_o = obuf.stall(int(writes[j]), cycle)
-        served[j] = (cycle + 1 + s_i, cycle + 1 + s_f, cycle + s_o)
-        stall += max(s_i, s_f, s_o)
-        stall_at.append((j + 1, stall))
-        i = j + 1
-    total = served[n_rows - 1][2]
+    batch = max(1, _BATCH_CELLS // (period * (2 * max(rows, cols) + cols)))
+    for f0 in range(0, folds, batch):
+        f1 = min(folds, f0 + batch)
+        base = f0 * period
+        idem, fdem, odem = demand(f0, f1)
+        reads = list(zip(users, (idem, fdem), strict=False))
+        writes = (odem >= 0).sum(axis=1)
+        used = [np.flatnonzero((d >= 0).any(axis=1)) for d in (idem, fdem, odem)]
+        n_rows = idem.shape[0]
+        wanted = {int(r) for u in used if u.size for r in (u[0], u[-1])} | {n_rows - 1}
+        served: dict[int, tuple[int, int, int]] = {}  # row -> ifmap, filter, ofmap serviced
+        i = 0
+        while i < n_rows:
+            j = min(n_rows, i + _BLOCK)
+            for buf, dem in reads:  # the first row that misses ends the stall-free stretch
+                if buf.p:
+                    blk = dem[i:j]
+                    ok = blk < 0
+                    ok[~ok] = buf.hits(blk[~ok])
+                    miss = np.flatnonzero(~ok.all(axis=1))
+                    j = i + int(miss[0]) if miss.size else j
+            now = base + stall
+            fits = obuf.fits(writes[i:j], np.arange(i + now, j + now))
+            bad = np.flatnonzero(~fits)
+            j = i + int(bad[0]) if bad.size else j
+            obuf.write(int(writes[i:j].sum()))
+            for r in wanted:
+                if i <= r < j:
+                    served[r] = (r + now + 1, r + now + 1, r + now)
+            if j == n_rows:
+                break
+            cycle = j + now
+            s_i, s_f = [buf.stall(dem[j][dem[j] >= 0], cycle) for buf, dem in reads] or [0, 0]
+            s_o = obuf.stall(int(writes[j]), cycle)
+            served[j] = (cycle + 1 + s_i, cycle + 1 + s_f, cycle + s_o)
+            stall += max(s_i, s_f, s_o)
+            stall_at.append((base + j + 1, stall))
+            i = j + 1
+        for x, u in enumerate(used):
+            if u.size:
+                first[x] = served[int(u[0])][x] if first[x] is None else first[x]
+                last[x] = served[int(u[-1])][x]
+        total = served[n_rows - 1][2]
+        if calc:
+            starts = np.array([r for r, _ in stall_at])
+            shift = np.array([s for _, s in stall_at])
+            for buf, dem in zip(calcs, (idem, fdem), strict=True):
+                rows_of = base + np.nonzero(dem >= 0)[0]
+                buf.feed(dem[dem >= 0], rows_of + shift[np.searchsorted(starts, rows_of,
+                                                                         side="right") - 1])
     counts = sram_counts(m, k, n, rows, cols, dataflow)
-    sram = tuple(Access(served[int(u[0])][x], served[int(u[-1])][x], counts[x])
-                 for x, u in enumerate(used))
-    if calc:
-        starts = np.array([r for r, _ in stall_at])
-        shift = np.array([s for _, s in stall_at])
-        dram = []
-        for x, dem in enumerate((idem, fdem)):
-            rows_of, _ = np.nonzero(dem >= 0)
-            cyc = rows_of + shift[np.searchsorted(starts, rows_of, side="right") - 1]
-            dram.append(_calc_reads(dem[dem >= 0], cyc, sram_words[x]))
-    else:
-        dram = [buf.dram() for buf, _ in reads]
+    sram = tuple(Access(first[x], last[x], counts[x]) for x in range(3))
+    dram = [buf.dram() for buf in (calcs or users)]
     dram.append(obuf.finish(total))
     return LayerReplay(total, stall, sram, tuple(dram))  # type: ignore[arg-type]
 
