@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -156,6 +157,29 @@ def dumps_json(obj: Any, *, indent: int | None = 2) -> str:
 
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
     return atomic_write_text(path, dumps_json(obj) + "\n")
+
+
+def csv_text(rows: list[Mapping[str, Any]]) -> str:
+    """CSV of dict rows (columns: the first row's keys), floats to 6 significant digits."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    return buf.getvalue()
+
+
+def write_tables(out: str | Path, tables: Mapping[str, list[Mapping[str, Any]]]) -> str:
+    """A study's tables: ``out/<name>.csv`` each and all of them in ``out/results.json``,
+    atomically; returns the CSV texts for printing."""
+    texts = {name: csv_text(rows) for name, rows in tables.items()}
+    for name, text in texts.items():
+        atomic_write_text(Path(out) / f"{name}.csv", text)
+    atomic_write_json(Path(out) / "results.json", dict(tables))
+    return "\n".join(texts.values())
 
 
 def save_figure(fig, path: str | Path, dpi: int = 120) -> Path:

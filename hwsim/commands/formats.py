@@ -100,7 +100,9 @@ class _NumbersCommand(click.Command):
 
 @click.command("quantize", cls=_NumbersCommand, context_settings={"ignore_unknown_options": True})
 @click.argument("values", nargs=-1, required=True, type=click.UNPROCESSED)
-@click.option("--format", "-f", "fmt", required=True, help="Element format, e.g. fp8_e4m3fn.")
+@click.option("--format", "-f", "fmt", required=True,
+              help="Element format, e.g. fp8_e4m3fn, or an OliVe pair format (olive4, olive8: "
+                   "VALUES pair up, so give an even number).")
 @click.option("--rounding", default="rne", show_default=True,
               type=click.Choice(["rne", "rtz", "rna", "stochastic"]))
 @click.option("--saturate", is_flag=True, help="Clamp overflow and Inf to +-max.")
@@ -111,12 +113,13 @@ def quantize_cmd(values, fmt, rounding, saturate, seed, as_json) -> None:
     import numpy as np
 
     from hwsim.numerics import encode, get_format, quantize
+    from hwsim.numerics.olive import get_olive_format, is_olive
 
     try:
         x = np.array([float(v) for v in values], dtype=np.float64)
     except ValueError as exc:
         raise HwsimError(f"values must be numbers (e.g. 1.5, -3e-4, inf, nan): {exc}") from None
-    f = get_format(fmt)
+    f = get_olive_format(fmt) if is_olive(fmt) else get_format(fmt)
     q = quantize(x, f, rounding=rounding, saturate=saturate, seed=seed)
     codes = encode(q, f)
     digits = (f.total_bits + 3) // 4

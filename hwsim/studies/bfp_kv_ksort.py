@@ -121,16 +121,18 @@ def kv_bytes(device: str = "h100", model: str = "llama2-7b",
              kv_formats: tuple[str, ...] = ("fp16", "bfp16_b32", "bfp12_b32", "bfp12_b64"),
              ) -> list[KvBytes]:
     """One decode step in the GPU model, the KV cache in each format (weights/acts fp16)."""
-    from hwsim import api
-    from workloads import Attention, Precision
+    from costmodel.provider import get_provider
+    from hwsim.devices import get_device
+    from hwsim.devices import run as run_on
+    from workloads import Attention, Precision, build_workload
 
     out = []
     for kv in kv_formats:
         p = Precision(f"fp16-kv-{kv}", "fp16", "fp16", "fp32", kv=kv)
-        g = api.resolve_workload(model, phase="decode", precision=p)
+        g = build_workload(model, phase="decode", precision=p)
         kv_b = sum(t.bytes for o in g.ops if isinstance(o, Attention)
                    for t in o.tensors() if not t.write and t.role == "w")
-        r = api.simulate(device, g)
+        r = run_on(get_device(device), g, costs=get_provider("analytical"))
         out.append(KvBytes(kv, bits_per_element(kv), float(kv_b), r.seconds,
                            float(sum(r.bytes_moved.values()))))
     return out

@@ -10,24 +10,14 @@ hwsim/studies/bfp_kv_ksort.py; findings in README.md.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 from dataclasses import asdict
 from pathlib import Path
 
-from hwsim.io import atomic_write_json, atomic_write_text
+from hwsim.io import save_figure, write_tables
 from hwsim.studies import bfp_kv_ksort as study
 
 HERE = Path(__file__).resolve().parent
 
-
-def _csv(rows: list[dict]) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    w.writeheader()
-    for r in rows:
-        w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-    return buf.getvalue()
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -51,7 +41,7 @@ def plot(rows: list[dict], path: Path) -> None:
         ax.set_title("W_q outliers match W_k" if matched else "W_q without outlier channels")
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -67,12 +57,9 @@ def main(argv: list[str] | None = None) -> None:
     base = kv[0]["kv_cache_bytes"]
     for r in kv:
         r["footprint_saving_x"] = base / r["kv_cache_bytes"]
-    atomic_write_text(args.out / "errors.csv", _csv(rows))
-    atomic_write_text(args.out / "kv_bytes.csv", _csv(kv))
-    atomic_write_json(args.out / "results.json", {"errors": rows, "kv_bytes": kv})
+    text = write_tables(args.out, {"errors": rows, "kv_bytes": kv})
     plot(rows, args.out / "ksort_errors.png")
-    print(_csv(rows))
-    print(_csv(kv))
+    print(text)
 
 
 if __name__ == "__main__":

@@ -10,25 +10,15 @@ hwsim/studies/olive.py; findings in README.md.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 from dataclasses import asdict
 from pathlib import Path
 
-from hwsim.io import atomic_write_json, atomic_write_text
+from hwsim.io import save_figure, write_tables
 from hwsim.studies import olive
 
 HERE = Path(__file__).resolve().parent
 ARRAY_EDGE = (16, 32, 128)  # N x N arrays: decoders at the edge, N pair decoders per array
 
-
-def _csv(rows: list[dict]) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    w.writeheader()
-    for r in rows:
-        w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-    return buf.getvalue()
 
 
 def decoder_rows(build: Path) -> list[dict]:
@@ -74,7 +64,7 @@ def plot(rows: list[olive.Row], path: Path) -> None:
     ax.set_title("OliVe pairs vs int and block formats (synthetic LLM-like tensors)")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    save_figure(fig, path)
     plt.close(fig)
 
 
@@ -88,12 +78,9 @@ def main(argv: list[str] | None = None) -> None:
     rows = olive.run(args.seed)
     err = [asdict(r) for r in rows]
     dec = decoder_rows(args.build)
-    atomic_write_text(args.out / "errors.csv", _csv(err))
-    atomic_write_text(args.out / "decoder.csv", _csv(dec))
-    atomic_write_json(args.out / "results.json", {"errors": err, "decoder": dec})
+    text = write_tables(args.out, {"errors": err, "decoder": dec})
     plot(rows, args.out / "olive_sqnr.png")
-    print(_csv(err))
-    print(_csv(dec))
+    print(text)
 
 
 if __name__ == "__main__":

@@ -173,3 +173,28 @@ def test_odd_pair_axis_is_one_clear_error(call):
 def test_bad_input(call, match):
     with pytest.raises(HwsimError, match=match):
         call()
+
+
+def test_cli_quantize_and_formats(capsys):
+    import json
+
+    from hwsim.cli import main
+
+    assert main(["quantize", "-f", "olive4", "1", "20", "3", "4", "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)["results"]
+    assert [r["code"] for r in res] == ["0x8", "0x3", "0x3", "0x4"]  # victim, 24 = 0 11, 3, 4
+    assert main(["formats", "olive8", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["formats"][0]["identifier_code"] == 128
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["quantize", "-f", "olive4", "1", "2", "3"], "even length"),
+    (["quantize", "-f", "olive4", "--rounding", "rtz", "1", "2"], "rne"),
+    (["formats", "olive5"], "olive4, olive8"),
+])
+def test_cli_bad_input_is_one_error_line(argv, needle, capsys):
+    from hwsim.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and needle in err[0], err
