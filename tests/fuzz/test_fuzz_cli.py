@@ -199,6 +199,7 @@ WARM_UP: dict[tuple[str, ...], list[str]] = {
     ("cost", "predict"): ["cost", "predict", "mac", "--format", "fp8_e4m3fn"],
     ("rtl", "export"): ["rtl", "export", "mac", "-o", "m.v"],
     ("reproduce",): ["reproduce", "--list"],
+    ("report",): ["report", "swept"],  # matplotlib, Jinja2, the sandbox's sweep store
 }
 
 
