@@ -39,7 +39,7 @@ def sweep() -> None:
     """Declarative sweeps: 'hwsim sweep FILE' runs one, 'status'/'export' read a folder."""
 
 
-def _progress(console):
+def _progress(console, label: str = "sweep"):
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -50,7 +50,7 @@ def _progress(console):
     )
 
     def bar(done: int, total: int):
-        columns = (TextColumn("sweep"), BarColumn(), MofNCompleteColumn(),
+        columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
                    TimeRemainingColumn())
         with Progress(*columns, console=console, transient=False) as progress:
@@ -78,7 +78,8 @@ def _progress(console):
 @json_option
 def run_cmd(file: Path, workers: int | None, dask_local: int | None, scheduler: str | None,
             out: Path | None, force: bool, as_json: bool) -> None:
-    """Run the points of a sweep FILE (YAML/JSON) not done yet."""
+    """Run the points of a sweep FILE (YAML/JSON) not done yet (a guided search: what is
+    left of its budget)."""
     import os
 
     from rich.console import Console
@@ -103,9 +104,12 @@ def run_cmd(file: Path, workers: int | None, dask_local: int | None, scheduler: 
     else:
         evaluator = pool_evaluator(workers or os.cpu_count() or 1)
     try:
+        label = "guided" if sweep_spec.search == "guided" else "sweep"
         status = run_sweep(sweep_spec, folder, evaluator, spec_text=text, force=force,
-                           progress=_progress(Console(stderr=True)))
+                           progress=_progress(Console(stderr=True), label))
     finally:
+        if client is None:
+            evaluator.close()
         if client is not None:
             cluster = client.cluster
             client.close()

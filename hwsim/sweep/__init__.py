@@ -1,12 +1,18 @@
-"""Declarative design-space sweeps: a sweep file expanded into points, run on a local
-process pool or a Dask cluster, each point stored once in SQLite (resumable, lossless).
+"""Declarative design-space sweeps: a sweep file expanded into points (a grid, a random
+sample, or a guided search by Optuna), run on a local process pool or a Dask cluster, each
+point stored once in SQLite (resumable, lossless) with its cost-model features; the Pareto
+front of what is stored.
 
 >>> from hwsim.sweep import load_sweep, run_sweep, pool_evaluator
 >>> run_sweep(load_sweep("sweeps/quick.yaml"), "out/quick", pool_evaluator(2))
 {'done': 72, 'failed': 0, 'pending': 0}
+>>> pareto_front("out/quick")  # the sweep file's objectives
 """
 
+from hwsim.sweep.costs import ALL_METRICS
+from hwsim.sweep.pareto import front_recall, pareto_front
 from hwsim.sweep.runner import (
+    PoolEvaluator,
     connect_dask,
     dask_evaluator,
     evaluate,
@@ -15,9 +21,19 @@ from hwsim.sweep.runner import (
     run_file,
     run_sweep,
 )
-from hwsim.sweep.spec import METRICS, Point, Sweep, load_sweep, make_point, parse_sweep
+from hwsim.sweep.spec import (
+    COST_METRICS,
+    METRICS,
+    Constraint,
+    Point,
+    Sweep,
+    load_sweep,
+    make_point,
+    parse_sweep,
+)
 from hwsim.sweep.store import Store, export
 
-__all__ = ["METRICS", "Point", "Store", "Sweep", "connect_dask", "dask_evaluator", "evaluate",
-           "export", "load_sweep", "make_point", "parse_sweep", "pool_evaluator",
-           "prepare_folder", "run_file", "run_sweep"]
+__all__ = ["ALL_METRICS", "COST_METRICS", "METRICS", "Constraint", "Point", "PoolEvaluator",
+           "Store", "Sweep", "connect_dask", "dask_evaluator", "evaluate", "export",
+           "front_recall", "load_sweep", "make_point", "pareto_front", "parse_sweep",
+           "pool_evaluator", "prepare_folder", "run_file", "run_sweep"]

@@ -18,6 +18,7 @@ from typing import Any
 
 from hwsim import __version__
 from hwsim.errors import HwsimError
+from hwsim.sweep.costs import assess, preflight
 from hwsim.sweep.spec import METRICS, Point, Sweep, load_sweep
 from hwsim.sweep.store import DB_NAME, SPEC_NAME, Store
 
@@ -51,8 +52,9 @@ def evaluate(task: dict[str, Any]) -> dict[str, Any]:
                        wl["layers"], json.dumps(prec, sort_keys=True) if prec else None)
         res = simulate(task["device"], graph, **task["overrides"])
         metrics = {m: getattr(res, m) for m in METRICS}
+        mac_fmt, acc_fmt = _mac_format(graph)
         return {"status": "done", "metrics": metrics, "energy_pj": dict(res.energy_pj),
-                "wall_s": time.perf_counter() - start}
+                "mac_fmt": mac_fmt, "acc_fmt": acc_fmt, "wall_s": time.perf_counter() - start}
     except Exception as exc:  # recorded, never stops the sweep
         last = traceback.extract_tb(exc.__traceback__)[-1:]
         where = f" (at {Path(last[0].filename).name}:{last[0].lineno})" if last else ""
@@ -60,21 +62,52 @@ def evaluate(task: dict[str, Any]) -> dict[str, Any]:
                 "wall_s": time.perf_counter() - start}
 
 
+def _mac_format(graph: Any) -> tuple[str | None, str | None]:
+    """(activation format, accumulator) of the op with the most MACs: what a MAC is priced
+    by (hwsim.engine.pricing) on the bulk of the work."""
+    ops = [o for o in graph.ops if o.fmt is not None and getattr(o, "macs", 0)]
+    if not ops:
+        return None, None
+    top = max(ops, key=lambda o: o.macs)
+    return top.fmt.x, top.fmt.acc
+
+
 Evaluator = Callable[[list[Point]], Iterator[tuple[Point, dict[str, Any]]]]
 
 
-def pool_evaluator(workers: int) -> Evaluator:
-    """Points on a local process pool of ``workers`` processes (1: in this process)."""
-    def run(points: list[Point]) -> Iterator[tuple[Point, dict[str, Any]]]:
-        if workers == 1:
+class PoolEvaluator:
+    """Points on a local process pool of ``workers`` processes (1: in this process). The
+    pool lives across calls (a guided search calls once per batch), so each worker keeps its
+    workload graphs; :meth:`close` (or the end of the process) shuts it down."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = self.slots = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __call__(self, points: list[Point]) -> Iterator[tuple[Point, dict[str, Any]]]:
+        if self.workers == 1:
             for p in points:
                 yield p, evaluate(p.task)
             return
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(evaluate, p.task): p for p in points}
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers)
+        futures = {self._pool.submit(evaluate, p.task): p for p in points}
+        try:
             for f in as_completed(futures):
                 yield futures[f], f.result()
-    return run
+        finally:
+            for f in futures:
+                f.cancel()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
+def pool_evaluator(workers: int) -> PoolEvaluator:
+    """Points on a local process pool of ``workers`` processes (1: in this process)."""
+    return PoolEvaluator(workers)
 
 
 def dask_evaluator(client: Any) -> Evaluator:
@@ -87,6 +120,7 @@ def dask_evaluator(client: Any) -> Evaluator:
                    for p in points}
         for f in dask_completed(list(futures)):
             yield futures[f], f.result()
+    run.slots = max(1, sum(client.nthreads().values()))  # type: ignore[attr-defined]
     return run
 
 
@@ -114,14 +148,25 @@ def run_sweep(sweep: Sweep, folder: str | Path, evaluator: Evaluator, *,
     ``spec_text`` (default: the sweep's mapping as YAML) is stored as ``sweep.yaml``; a
     folder holding another sweep is refused unless ``force`` (which starts it afresh).
 
-    ``progress(done_before, total)`` is a generator advanced once per finished point."""
+    ``progress(done_before, total)`` is a generator advanced once per finished point.
+
+    A guided sweep (:mod:`hwsim.sweep.guided`) runs ``budget`` points its optimiser picks;
+    every point gets its cost-model features and constraint verdict
+    (:func:`hwsim.sweep.costs.assess`) before it is stored."""
     if spec_text is None:
         import yaml
 
         spec_text = yaml.safe_dump(sweep.source, sort_keys=False)
+    if sweep.needs_costs:
+        preflight()
     folder = prepare_folder(folder, spec_text, force=force)
-    points = sweep.points()
     with Store(folder, create=True) as store:
+        if sweep.search == "guided":
+            from hwsim.sweep.guided import run_guided
+
+            run_guided(sweep, store, evaluator, progress)
+            return store.status()
+        points = sweep.points()
         store.add_plan(points)
         done = store.done_keys()
         todo = [p for p in points if p.key not in done]
@@ -130,7 +175,8 @@ def run_sweep(sweep: Sweep, folder: str | Path, evaluator: Evaluator, *,
             next(bar, None)
         try:
             for point, outcome in evaluator(todo) if todo else ():
-                store.record(point.key, point.canonical, outcome, __version__)
+                store.record(point.key, point.canonical,
+                             assess(sweep, point.canonical, outcome), __version__)
                 if bar is not None:
                     next(bar, None)
         finally:
@@ -168,5 +214,5 @@ def run_file(path: str | Path, folder: str | Path, evaluator: Evaluator, **kw: A
                      **kw)
 
 
-__all__ = ["connect_dask", "dask_evaluator", "evaluate", "pool_evaluator", "prepare_folder",
-           "run_file", "run_sweep"]
+__all__ = ["PoolEvaluator", "connect_dask", "dask_evaluator", "evaluate", "pool_evaluator",
+           "prepare_folder", "run_file", "run_sweep"]

@@ -10,8 +10,10 @@ A sweep file (YAML or JSON) is a mapping::
       name: resnet18              #   phase, seq, kv_len, batch, layers
       layers: 4
     precision: [int8, fp16]       # precision presets, or `format:` element/block formats
-    objectives: [total_cycles, energy_total_pj]
-    search: grid                  # or random (+ samples, seed)
+    objectives: [total_cycles, energy_total_pj]   # or {name: utilisation, direction: max}
+    constraints: [{metric: area_transistors, max: 2.0e7}]
+    search: grid                  # or random (+ samples, seed), or guided (+ budget, seed,
+                                  #   sampler: tpe | nsga2 | random, or {name: ..., knobs})
 
 Every axis is a value or a list of values; the points are their product (``grid``) or
 ``samples`` distinct points drawn from it (``random``). A point's canonical form holds what
@@ -19,6 +21,11 @@ it resolves to (every device spec field after :func:`hwsim.devices.base.build_sp
 workload's defaults filled in, the formats' canonical names), so two spellings of one point
 (an alias of a format, the kind's name and its default preset, a field set to its default)
 share one key: a hash of that form and :data:`hwsim.__version__`.
+
+Objectives and constraints name a run metric (:data:`METRICS`) or a cost-model feature
+(:data:`COST_METRICS`: the learned cost model's prices of the point's MAC unit, times the PEs
+where the device has an array; see :mod:`hwsim.sweep.costs`). Objectives are minimised unless
+their direction says ``max`` (the default for :data:`HIGHER_IS_BETTER` metrics).
 """
 
 from __future__ import annotations
@@ -37,22 +44,68 @@ from hwsim import __version__
 from hwsim.errors import HwsimError
 from hwsim.io import read_mapping
 
-TOP_KEYS = ("device", "workload", "precision", "format", "objectives", "search", "samples",
-            "seed")
+TOP_KEYS = ("device", "workload", "precision", "format", "objectives", "constraints", "search",
+            "samples", "budget", "sampler", "seed")
 WORKLOAD_AXES = ("phase", "seq", "kv_len", "batch", "layers")
-SEARCHES = ("grid", "random")
+SEARCHES = ("grid", "random", "guided")
 #: numeric RunResult fields a sweep stores for every point (objectives name some of them)
 METRICS = ("total_cycles", "compute_cycles", "stall_cycles", "macs", "peak_macs_per_cycle",
            "clock_mhz", "seconds", "energy_total_pj", "utilisation")
+#: cost-model features of every point (hwsim.sweep.costs): MAC-array area (transistors), energy
+#: of one MAC (pJ) and FPGA LUTs of the PEs (FPGA presets only); names follow costmodel's
+#: dataset columns (costmodel.models.TARGETS)
+COST_METRICS = ("area_transistors", "mac_energy_pj", "fpga_luts")
+#: metrics whose default direction is ``max``
+HIGHER_IS_BETTER = ("utilisation", "macs", "peak_macs_per_cycle", "clock_mhz")
+#: Optuna samplers a guided search may name, and the knobs each takes (name -> type)
+SAMPLERS: dict[str, dict[str, type]] = {
+    "tpe": {"n_startup_trials": int, "multivariate": bool, "n_ei_candidates": int},
+    "nsga2": {"population_size": int, "mutation_prob": float, "crossover_prob": float},
+    "random": {},
+}
+#: TPE: with budgets of tens of evaluations NSGA-II hardly gets past its first generations
+#: (benchmarks/bench_sweep.py prints both)
+DEFAULT_SAMPLER = "tpe"
 
 
 @dataclass(frozen=True)
 class Point:
-    """One point: what a worker needs to run it (``task``) and its ``key``."""
+    """One point: what a worker needs to run it (``task``) and its ``key``; ``choice`` is
+    the axis values it came from (what a guided search tells its optimiser)."""
 
     key: str
     task: dict[str, Any]
     canonical: dict[str, Any] = field(repr=False)
+    choice: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """``min <= metric <= max`` (either bound may be absent)."""
+
+    metric: str
+    min: float | None = None  # noqa: A003  (the sweep file's own words)
+    max: float | None = None  # noqa: A003
+
+    def violation(self, value: float | None) -> str | None:
+        """Why ``value`` breaks this constraint, or None."""
+        if value is None:
+            return f"{self.metric} unknown (the constraint needs it)"
+        if self.max is not None and value > self.max:
+            return f"{self.metric} {value:.6g} > max {self.max:.6g}"
+        if self.min is not None and value < self.min:
+            return f"{self.metric} {value:.6g} < min {self.min:.6g}"
+        return None
+
+    def excess(self, value: float | None) -> float:
+        """Optuna's constraint value: <= 0 when met, else the relative excess."""
+        if value is None:
+            return 1.0
+        out = -math.inf
+        for bound, sign in ((self.max, 1.0), (self.min, -1.0)):
+            if bound is not None:
+                out = max(out, sign * (value - bound) / (abs(bound) or 1.0))
+        return out
 
 
 @dataclass(frozen=True)
@@ -63,6 +116,23 @@ class Sweep:
     samples: int | None
     seed: int
     source: dict[str, Any]
+    #: "min" or "max" per objective
+    directions: tuple[str, ...] = ()
+    constraints: tuple[Constraint, ...] = ()
+    budget: int | None = None  # guided: evaluations
+    sampler: tuple[str, tuple[tuple[str, Any], ...]] = ("tpe", ())  # name, knobs
+
+    def __post_init__(self) -> None:
+        if not self.directions:
+            object.__setattr__(self, "directions", tuple(
+                "max" if o in HIGHER_IS_BETTER else "min" for o in self.objectives))
+
+    @property
+    def needs_costs(self) -> bool:
+        """Whether an objective or a constraint names a cost-model feature (only then are
+        they computed: the learned model takes seconds to load, more under load)."""
+        return any(m in COST_METRICS for m in (*self.objectives,
+                                               *(c.metric for c in self.constraints)))
 
     @property
     def grid_size(self) -> int:
@@ -92,14 +162,20 @@ class Sweep:
 
 
 def _values(value: Any, where: str) -> tuple[Any, ...]:
+    """An axis's values; a value that is itself a list (a tuple field such as ``sram_kb``:
+    ``[[64, 64, 64], [128, 128, 128]]``) becomes a tuple."""
     values = tuple(value) if isinstance(value, list) else (value,)
     if not values:
         raise HwsimError(f"sweep file: {where} is an empty list; give at least one value")
+    out = []
     for v in values:
+        if isinstance(v, list) and not any(isinstance(x, dict | list) for x in v):
+            v = tuple(v)
         if isinstance(v, dict | list):
             raise HwsimError(f"sweep file: {where} holds {v!r}; allowed: a value or a list "
-                             "of values")
-    return values
+                             "of values (a list value: a list of plain values)")
+        out.append(v)
+    return tuple(out)
 
 
 def _names_and_axes(entry: Any, what: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
@@ -122,27 +198,32 @@ def parse_sweep(data: dict[str, Any]) -> Sweep:
             raise HwsimError(f"sweep file: '{key}' is missing (a name, a list of names, or a "
                              "mapping with 'name' and axes)")
     search = data.get("search", "grid")
-    if search == "guided":
-        raise HwsimError("sweep file: search 'guided' (Optuna) is not yet available; "
-                         "allowed now: grid, random")
     if search not in SEARCHES:
         raise HwsimError(f"sweep file: search {search!r} is unknown; allowed: "
                          f"{', '.join(SEARCHES)}")
-    samples = data.get("samples")
+    samples, budget = data.get("samples"), data.get("budget")
     seed = data.get("seed", 0)
-    for name, v, lo in (("samples", samples, 1), ("seed", seed, 0)):
+    for name, v, lo in (("samples", samples, 1), ("budget", budget, 1), ("seed", seed, 0)):
         if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < lo):
             raise HwsimError(f"sweep file: {name} must be an integer >= {lo}, got {v!r}")
     if search == "random" and samples is None:
         raise HwsimError("sweep file: search 'random' needs 'samples' (an integer >= 1)")
-    if search == "grid" and samples is not None:
-        raise HwsimError("sweep file: 'samples' applies to search 'random', not 'grid'")
-    objectives = _values(data.get("objectives", ["total_cycles", "energy_total_pj"]),
-                         "objectives")
-    for o in objectives:
-        if o not in METRICS:
-            raise HwsimError(f"sweep file: objective {o!r} is unknown; allowed: "
-                             f"{', '.join(METRICS)}")
+    if search != "random" and samples is not None:
+        raise HwsimError(f"sweep file: 'samples' applies to search 'random', not {search!r}")
+    if search == "guided":
+        for key, what in (("budget", "an integer >= 1: the evaluations to spend"),
+                          ("objectives", "a list of metrics to optimise")):
+            if key not in data:
+                raise HwsimError(f"sweep file: search 'guided' needs '{key}' ({what})")
+    else:
+        for key in ("budget", "sampler"):
+            if key in data:
+                raise HwsimError(f"sweep file: '{key}' applies to search 'guided', not "
+                                 f"{search!r}")
+    objectives, directions = parse_objectives(data.get("objectives",
+                                                  ["total_cycles", "energy_total_pj"]))
+    constraints = _constraints(data.get("constraints", []))
+    sampler = _sampler(data.get("sampler", DEFAULT_SAMPLER))
 
     devices, dev_axes = _names_and_axes(data["device"], "device")
     workloads, wl_axes = _names_and_axes(data["workload"], "workload")
@@ -159,7 +240,11 @@ def parse_sweep(data: dict[str, Any]) -> Sweep:
     for key in ("precision", "format"):
         if key in data:
             axes.append((key, _values(data[key], key)))
-    sweep = Sweep(tuple(axes), objectives, search, samples, seed, data)
+    sweep = Sweep(tuple(axes), objectives, search, samples, seed, data, directions,
+                  constraints, budget, sampler)
+    if budget is not None and budget > sweep.grid_size:
+        raise HwsimError(f"sweep file: budget {budget} exceeds the grid's {sweep.grid_size} "
+                         f"points; allowed: 1 to {sweep.grid_size} (or search: grid)")
     # every name and value is checked before any work: each value on its own, against the
     # first value of every other axis (a full product can be large)
     first = {name: values[0] for name, values in axes}
@@ -167,6 +252,93 @@ def parse_sweep(data: dict[str, Any]) -> Sweep:
         for v in values:
             make_point({**first, name: v})
     return sweep
+
+
+def _metric(name: Any, where: str) -> str:
+    if name not in METRICS + COST_METRICS:
+        raise HwsimError(f"sweep file: {where} {name!r} is unknown; allowed: "
+                         f"{', '.join(METRICS + COST_METRICS)}")
+    return name
+
+
+def parse_objectives(value: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Objective names and directions; an entry is a metric or ``{name:, direction:}``."""
+    entries = value if isinstance(value, list) else [value]
+    if not entries:
+        raise HwsimError("sweep file: objectives is an empty list; give at least one metric")
+    names, directions = [], []
+    for e in entries:
+        if isinstance(e, dict):
+            extra = set(e) - {"name", "direction"}
+            if extra or "name" not in e:
+                raise HwsimError(f"sweep file: objective {e!r}: allowed keys: name, direction")
+            direction = e.get("direction", "max" if e["name"] in HIGHER_IS_BETTER else "min")
+            if direction not in ("min", "max"):
+                raise HwsimError(f"sweep file: objective {e['name']!r}: direction "
+                                 f"{direction!r} is unknown; allowed: min, max")
+            e = e["name"]
+        else:
+            direction = "max" if e in HIGHER_IS_BETTER else "min"
+        if _metric(e, "objective") in names:
+            raise HwsimError(f"sweep file: objective {e!r} is given twice")
+        names.append(e)
+        directions.append(direction)
+    return tuple(names), tuple(directions)
+
+
+def _constraints(value: Any) -> tuple[Constraint, ...]:
+    if not isinstance(value, list):
+        raise HwsimError("sweep file: constraints must be a list of {metric:, min:, max:}")
+    out = []
+    for c in value:
+        if not isinstance(c, dict) or "metric" not in c or set(c) - {"metric", "min", "max"}:
+            raise HwsimError(f"sweep file: constraint {c!r}: allowed keys: metric, min, max "
+                             "(metric and at least one bound)")
+        bounds = {k: _number(c.get(k), f"constraint on {c['metric']!r}: {k}")
+                  for k in ("min", "max")}
+        if all(v is None for v in bounds.values()):
+            raise HwsimError(f"sweep file: constraint on {c['metric']!r} needs min or max")
+        out.append(Constraint(_metric(c["metric"], "constraint metric"), **bounds))
+    return tuple(out)
+
+
+def _number(v: Any, where: str) -> float | None:
+    """A number or None; a string that reads as a float is one (YAML 1.1, which PyYAML
+    follows, reads ``5.0e6`` as a string: it wants ``5.0e+6``)."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        try:
+            v = float(v)
+        except ValueError:
+            pass
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
+        raise HwsimError(f"sweep file: {where} must be a finite number, got {v!r}")
+    return float(v)
+
+
+def _sampler(value: Any) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """A guided search's sampler: a name, or ``{name:, <knob>: value, ...}``."""
+    name, knobs = (value.get("name"), {k: v for k, v in value.items() if k != "name"}) \
+        if isinstance(value, dict) else (value, {})
+    if name not in SAMPLERS:
+        raise HwsimError(f"sweep file: sampler {name!r} is unknown; allowed: "
+                         f"{', '.join(SAMPLERS)}")
+    allowed = SAMPLERS[name]
+    for k, v in knobs.items():
+        if k not in allowed:
+            raise HwsimError(f"sweep file: sampler {name} knob {k!r} is unknown; allowed: "
+                             f"{', '.join(allowed) or 'none'}")
+        typ = allowed[k]
+        ok = isinstance(v, bool) if typ is bool else (
+            isinstance(v, typ | int) and not isinstance(v, bool) and v > 0)
+        if typ is int and ok:
+            ok = isinstance(v, int)
+        if not ok:
+            raise HwsimError(f"sweep file: sampler {name} knob {k} must be a "
+                             f"{'boolean' if typ is bool else f'positive {typ.__name__}'}, "
+                             f"got {v!r}")
+    return name, tuple(sorted(knobs.items()))
 
 
 def load_sweep(path: str | Path) -> Sweep:
@@ -228,7 +400,7 @@ def make_point(choice: dict[str, Any]) -> Point:
                  "workload": workload, "precision": prec}
     task = {"device": device, "overrides": overrides, "workload": workload,
             "precision": prec}
-    return Point(point_key(canonical), task, canonical)
+    return Point(point_key(canonical), task, canonical, dict(choice))
 
 
 @contextmanager

@@ -5,6 +5,11 @@ pending); ``results`` one row per finished point, keyed by the point's hash and 
 in its own transaction, by the driver only. A point that raised is a ``failed`` row with its
 error; a re-run skips ``done`` rows and retries ``failed`` ones in place, so a key never
 appears twice. A killed driver loses at most the points it had not committed yet.
+
+Columns added since the first schema (a store made before them gains them, empty, when a
+sweep next runs in it): ``plan.choice`` (the axis values of the point, JSON), the cost-model
+features (:data:`~hwsim.sweep.spec.COST_METRICS`) and ``results.violation`` (why the point
+breaks the sweep's constraints; NULL when it meets them).
 """
 
 from __future__ import annotations
@@ -15,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from hwsim.errors import HwsimError
-from hwsim.sweep.spec import METRICS, Point
+from hwsim.sweep.spec import COST_METRICS, METRICS, Point
 
 DB_NAME = "sweep.db"
 SPEC_NAME = "sweep.yaml"
 
 _SCHEMA = f"""
-CREATE TABLE IF NOT EXISTS plan (key TEXT PRIMARY KEY, params TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS plan (key TEXT PRIMARY KEY, params TEXT NOT NULL, choice TEXT);
 CREATE TABLE IF NOT EXISTS results (
     key TEXT PRIMARY KEY,
     status TEXT NOT NULL CHECK (status IN ('done', 'failed')),
@@ -30,9 +35,17 @@ CREATE TABLE IF NOT EXISTS results (
     {", ".join(f"{m} NUMERIC" for m in METRICS)},
     energy_pj TEXT,
     wall_s REAL,
-    version TEXT NOT NULL
+    version TEXT NOT NULL,
+    {", ".join(f"{m} NUMERIC" for m in COST_METRICS)},
+    violation TEXT
 );
 """
+#: columns added after the first schema: table -> (column, type)
+_ADDED = {"plan": (("choice", "TEXT"),),
+          "results": (*((m, "NUMERIC") for m in COST_METRICS), ("violation", "TEXT"))}
+#: what record() writes
+_COLUMNS = ("key", "status", "error", "params", *METRICS, "energy_pj", "wall_s", "version",
+            *COST_METRICS, "violation")
 
 
 class Store:
@@ -50,6 +63,7 @@ class Store:
             self.db.execute("PRAGMA synchronous=NORMAL")
             if create:
                 self.db.executescript(_SCHEMA)
+                self._add_columns()
             self.db.execute("SELECT 1 FROM plan, results LIMIT 1").fetchall()
         except sqlite3.DatabaseError as exc:
             raise HwsimError(f"{str(path)!r} is not a sweep store: {exc}") from None
@@ -63,25 +77,47 @@ class Store:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    def _add_columns(self) -> None:
+        with self._transaction():
+            for table, columns in _ADDED.items():
+                have = {r[1] for r in self.db.execute(f"PRAGMA table_info({table})")}
+                for name, typ in columns:
+                    if name not in have:
+                        self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {typ}")
+
     def add_plan(self, points: list[Point]) -> None:
         with self._transaction():
             self.db.executemany(
-                "INSERT OR IGNORE INTO plan (key, params) VALUES (?, ?)",
-                [(p.key, json.dumps(p.canonical, sort_keys=True)) for p in points])
+                "INSERT OR IGNORE INTO plan (key, params, choice) VALUES (?, ?, ?)",
+                [(p.key, json.dumps(p.canonical, sort_keys=True),
+                  json.dumps(p.choice, sort_keys=True) if p.choice is not None else None)
+                 for p in points])
 
     def done_keys(self) -> set[str]:
         return {k for (k,) in self.db.execute("SELECT key FROM results WHERE status='done'")}
+
+    def finished(self) -> list[dict[str, Any]]:
+        """Every result row with its plan's ``choice`` (decoded; None if not recorded)."""
+        cur = self.db.execute("SELECT r.*, p.choice AS choice FROM results r "
+                              "LEFT JOIN plan p ON p.key = r.key ORDER BY r.rowid")
+        names = [d[0] for d in cur.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cur]
+        for r in rows:
+            r["choice"] = json.loads(r["choice"]) if r["choice"] else None
+        return rows
 
     def record(self, key: str, params: dict[str, Any], outcome: dict[str, Any],
                version: str) -> None:
         """Write one finished point (``outcome``: status, error, metrics) in one transaction;
         a ``done`` row is never replaced."""
-        cols = ["key", "status", "error", "params", *METRICS, "energy_pj", "wall_s", "version"]
+        cols = _COLUMNS
         energy = outcome.get("energy_pj")
+        metrics = outcome.get("metrics", {})
         row = [key, outcome["status"], outcome.get("error"), json.dumps(params, sort_keys=True),
-               *(outcome.get("metrics", {}).get(m) for m in METRICS),
+               *(metrics.get(m) for m in METRICS),
                json.dumps(energy, sort_keys=True) if energy is not None else None,
-               outcome.get("wall_s"), version]
+               outcome.get("wall_s"), version, *(metrics.get(m) for m in COST_METRICS),
+               outcome.get("violation")]
         updates = ", ".join(f"{c}=excluded.{c}" for c in cols[1:])
         with self._transaction():
             self.db.execute(

@@ -15,7 +15,7 @@ BASE = {"device": "systolic", "workload": {"name": "resnet8", "layers": 1}}
 
 
 @pytest.mark.parametrize("edit, says", [
-    ({"budget": 3}, "unknown field 'budget'; allowed: device, workload"),
+    ({"budget3": 3}, "unknown field 'budget3'; allowed: device, workload"),
     ({"device": None}, "device None must be a kind or preset name"),
     ({"device": {"rows": [8]}}, "'device' needs a 'name'"),
     ({"device": {"name": "systolic", "warp": 1}}, "field 'warp' is unknown; allowed: rows"),
@@ -30,10 +30,33 @@ BASE = {"device": "systolic", "workload": {"name": "resnet8", "layers": 1}}
     ({"format": "fp9"}, "unknown number format 'fp9'"),
     ({"format": "int8", "precision": "int8"}, "'precision' or 'format', not both"),
     ({"objectives": ["area"]}, "objective 'area' is unknown; allowed: total_cycles"),
-    ({"search": "guided"}, "'guided' (Optuna) is not yet available"),
-    ({"search": "annealing"}, "search 'annealing' is unknown; allowed: grid, random"),
+    ({"objectives": [{"name": "seconds", "direction": "up"}]},
+     "direction 'up' is unknown; allowed: min, max"),
+    ({"objectives": [{"name": "seconds", "weight": 2}]}, "allowed keys: name, direction"),
+    ({"objectives": ["seconds", "seconds"]}, "objective 'seconds' is given twice"),
+    ({"constraints": [{"metric": "area", "max": 1}]},
+     "constraint metric 'area' is unknown; allowed: total_cycles"),
+    ({"constraints": [{"metric": "seconds"}]}, "'seconds' needs min or max"),
+    ({"constraints": [{"metric": "seconds", "max": "soon"}]}, "max must be a finite number"),
+    ({"constraints": {"metric": "seconds"}}, "constraints must be a list"),
+    ({"search": "guided", "budget": 2}, "search 'guided' needs 'objectives'"),
+    ({"search": "guided", "objectives": ["seconds"]}, "search 'guided' needs 'budget'"),
+    ({"search": "guided", "objectives": ["seconds"], "budget": 0},
+     "budget must be an integer >= 1, got 0"),
+    ({"search": "guided", "objectives": ["seconds"], "budget": 2},
+     "budget 2 exceeds the grid's 1 points; allowed: 1 to 1"),
+    ({"search": "guided", "objectives": ["seconds"], "budget": 1, "sampler": "cmaes"},
+     "sampler 'cmaes' is unknown; allowed: tpe, nsga2, random"),
+    ({"search": "guided", "objectives": ["seconds"], "budget": 1,
+      "sampler": {"name": "nsga2", "population": 4}},
+     "sampler nsga2 knob 'population' is unknown; allowed: population_size"),
+    ({"search": "guided", "objectives": ["seconds"], "budget": 1,
+      "sampler": {"name": "nsga2", "population_size": 0}},
+     "knob population_size must be a positive int"),
+    ({"budget": 1}, "'budget' applies to search 'guided', not 'grid'"),
+    ({"search": "annealing"}, "search 'annealing' is unknown; allowed: grid, random, guided"),
     ({"search": "random"}, "needs 'samples'"),
-    ({"samples": 3}, "'samples' applies to search 'random'"),
+    ({"samples": 3}, "'samples' applies to search 'random', not 'grid'"),
     ({"search": "random", "samples": True}, "samples must be an integer >= 1"),
 ])
 def test_schema_errors_name_the_field_and_what_is_allowed(edit, says):
@@ -97,3 +120,28 @@ def test_key_includes_the_suite_version(monkeypatch):
     before = _key()
     monkeypatch.setattr(sweep_spec, "__version__", "999.0")
     assert _key() != before
+
+
+def test_objectives_directions_constraints_and_tuple_values():
+    sweep = parse_sweep({
+        "device": {"name": "systolic", "sram_kb": [[16, 16, 16], [64, 128, 64]]},
+        "workload": {"name": "resnet8", "layers": 1},
+        "objectives": ["seconds", "utilisation", {"name": "area_transistors",
+                                                   "direction": "max"}],
+        "constraints": [{"metric": "area_transistors", "max": "5.0e6"},
+                        {"metric": "utilisation", "min": 0.25}],
+        "search": "guided", "budget": 2, "sampler": {"name": "tpe", "n_startup_trials": 3}})
+    assert sweep.objectives == ("seconds", "utilisation", "area_transistors")
+    # utilisation is higher-is-better by default; a direction given is kept
+    assert sweep.directions == ("min", "max", "max")
+    assert sweep.sampler == ("tpe", (("n_startup_trials", 3),))
+    # PyYAML reads 5.0e6 as a string (YAML 1.1); it is a number here
+    area, util = sweep.constraints
+    assert (area.max, util.min) == (5.0e6, 0.25)
+    assert area.violation(6e6) == "area_transistors 6e+06 > max 5e+06"
+    assert util.violation(0.1) == "utilisation 0.1 < min 0.25"
+    assert area.violation(5e6) is None and util.violation(0.25) is None
+    assert area.excess(6e6) == pytest.approx(0.2) and util.excess(0.5) == pytest.approx(-1.0)
+    # a list value of a tuple field is one value of the axis
+    assert [p.canonical["device"]["sram_kb"] for p in sweep.points()] == [[16, 16, 16],
+                                                                          [64, 128, 64]]
