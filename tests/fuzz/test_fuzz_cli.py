@@ -200,6 +200,7 @@ WARM_UP: dict[tuple[str, ...], list[str]] = {
     ("rtl", "export"): ["rtl", "export", "mac", "-o", "m.v"],
     ("reproduce",): ["reproduce", "--list"],
     ("report",): ["report", "swept"],  # matplotlib, Jinja2, the sandbox's sweep store
+    ("run",): ["run", "--gemm", "8,8,8", "--report", "rep"],  # the same for run's --report
 }
 
 
