@@ -117,6 +117,14 @@ class KvBytes:
     gpu_hbm_bytes: float
 
 
+def kv_cache_bytes(graph) -> float:
+    """K and V bytes the attention ops of ``graph`` read (their ``w`` operand: the KV cache)."""
+    from workloads import Attention
+
+    return float(sum(t.bytes for o in graph.ops if isinstance(o, Attention)
+                     for t in o.tensors() if not t.write and t.role == "w"))
+
+
 def kv_bytes(device: str = "h100", model: str = "llama2-7b",
              kv_formats: tuple[str, ...] = ("fp16", "bfp16_b32", "bfp12_b32", "bfp12_b64"),
              ) -> list[KvBytes]:
@@ -124,15 +132,13 @@ def kv_bytes(device: str = "h100", model: str = "llama2-7b",
     from costmodel.provider import get_provider
     from hwsim.devices import get_device
     from hwsim.devices import run as run_on
-    from workloads import Attention, Precision, build_workload
+    from workloads import Precision, build_workload
 
     out = []
     for kv in kv_formats:
         p = Precision(f"fp16-kv-{kv}", "fp16", "fp16", "fp32", kv=kv)
         g = build_workload(model, phase="decode", precision=p)
-        kv_b = sum(t.bytes for o in g.ops if isinstance(o, Attention)
-                   for t in o.tensors() if not t.write and t.role == "w")
         r = run_on(get_device(device), g, costs=get_provider("analytical"))
-        out.append(KvBytes(kv, bits_per_element(kv), float(kv_b), r.seconds,
+        out.append(KvBytes(kv, bits_per_element(kv), kv_cache_bytes(g), r.seconds,
                            float(sum(r.bytes_moved.values()))))
     return out

@@ -84,3 +84,15 @@ def test_bfp12_bfp16_names():
 def test_bad_input(call, match):
     with pytest.raises(HwsimError, match=match):
         call()
+
+
+@pytest.mark.parametrize(("kv", "bits"), [("fp16", 16), ("bfp16_b32", 8.25), ("bfp12_b64", 4.125)])
+def test_decode_kv_cache_bytes_by_hand(kv, bits):
+    """LLaMA-2-7B (32 layers, 32 KV heads of 128, Touvron et al. 2023) at kv_len 2048: K and V
+    of every layer, at the KV format's bits per element."""
+    from hwsim.studies.bfp_kv_ksort import kv_cache_bytes
+    from workloads import Precision, build_workload
+
+    g = build_workload("llama2-7b", phase="decode", kv_len=2048,
+                       precision=Precision("t", "fp16", "fp16", "fp32", kv=kv))
+    assert kv_cache_bytes(g) == 2 * 32 * 32 * 2048 * 128 * bits / 8
