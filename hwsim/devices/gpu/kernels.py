@@ -49,13 +49,21 @@ ATTN_BLOCK = 128
 #: elongated CTA tiles (few activation rows, many weight columns) a LUT mpGEMM kernel adds to
 #: :data:`TILES`: a table built for a row is reused by every column of the tile
 LUT_TILES: tuple[tuple[int, int, int], ...] = ((32, 256, 64), (16, 512, 64), (64, 256, 64))
-#: rows of the smallest tensor-core MMA (HMMA m16n8k16; Mo et al.'s tuned Accel-Sim A100
-#: configuration, github Hamerlate/lut_tensor_core, accel-sim/README.md)
-MMA_M = 16
-#: shared-memory bytes per SM per cycle the LUT units read their tables from: an assumption,
-#: 32 banks x 4 bytes (the bank layout of NVIDIA's programming guide; NVIDIA publishes no
-#: shared-memory bandwidth figure for A100/H100)
-SMEM_BYTES_PER_CYCLE = 128
+#: the tensor-core MMA instruction shape (m, n, k): HMMA m16n8k16 (Mo et al.'s tuned Accel-Sim
+#: A100 configuration, github Hamerlate/lut_tensor_core, accel-sim/README.md)
+MMA_SHAPE = (16, 8, 16)
+#: rows of the smallest MMA: a decode GEMV's single row pads to it on MAC tensor cores
+MMA_M = MMA_SHAPE[0]
+
+
+def operand_bytes_per_sm_cycle(spec: GpuSpec) -> float:
+    """Operand bytes per SM per cycle the MAC tensor cores take in at their full-area fp16
+    peak (an m16n8k16 MMA reads 16x16 + 16x8 fp16 values per 16x8x16 MACs). The LUT units
+    read their tables at this rate: an assumption (the same register-file datapath re-spent;
+    NVIDIA publishes no operand bandwidth)."""
+    m, n, k = MMA_SHAPE
+    full = spec.peak_ops("fp16") / 2 / (spec.sms * spec.hz)
+    return full * (m * k + k * n) * 2 / (m * n * k)
 
 
 @dataclass(frozen=True)
@@ -182,7 +190,7 @@ def plan_gemm(spec: GpuSpec, k: Kernel, tile: tuple[int, int, int]) -> Plan | No
         mma = math.ceil(rows * tn * steps * ks * k.planes
                         / (k.lut_rate * spec.tensor_efficiency))
         side = math.ceil(rows * steps * ks * xb * math.ceil(tn / k.lut_n)
-                         / SMEM_BYTES_PER_CYCLE)
+                         / operand_bytes_per_sm_cycle(spec))
     else:
         mma = math.ceil(rows * tn * steps * ks / (spec.macs_per_sm_cycle(k.path)
                                                   * spec.tensor_efficiency))
@@ -294,6 +302,6 @@ def vector_piece(spec: GpuSpec, flops: int, nbytes: float,
     return simulate(spec, plan, 0, kind="vector"), plan
 
 
-__all__ = ["ATTN_BLOCK", "LUT_TILES", "MMA_M", "SMEM_BYTES_PER_CYCLE", "STAGES", "TILES", "Kernel",
-           "Plan", "best_gemm_plan", "kernel_piece", "plan_attention", "plan_gemm", "plan_vector",
-           "simulate", "vector_piece"]
+__all__ = ["ATTN_BLOCK", "LUT_TILES", "MMA_M", "MMA_SHAPE", "STAGES", "TILES", "Kernel",
+           "Plan", "best_gemm_plan", "kernel_piece", "operand_bytes_per_sm_cycle",
+           "plan_attention", "plan_gemm", "plan_vector", "simulate", "vector_piece"]
