@@ -251,8 +251,15 @@ class _UserReads:
         self.n = addrs.size // per_set + 1  # the trailing (possibly empty) set counts
         self.a = min(self.n, math.ceil(active / per_set))
         self.p = min(self.n - self.a, math.ceil(prefetch_words / per_set))
-        # (address, set) pairs as one sorted key: an im2col address may be in several sets
-        keys = np.unique(addrs * self.n + np.arange(addrs.size, dtype=np.int64) // per_set)
+        sets = np.arange(addrs.size, dtype=np.int64) // per_set
+        keys = np.sort(addrs * self.n + sets)
+        if keys.size < 2 or (np.diff(keys // self.n) > 0).all():  # each address in one set
+            self.set_of: np.ndarray | None = np.full(int(addrs.max(initial=0)) + 1, -1,
+                                                     dtype=np.int64)
+            self.set_of[addrs] = sets
+        else:  # an im2col address may be in several sets: sorted (address, set) keys
+            self.set_of = None
+            keys = keys[np.append(True, np.diff(keys) > 0)]
         self.keys = np.append(keys, np.iinfo(np.int64).max)
         self.start = 0
         self.lines = math.ceil(prefetch_words / bw_words)
@@ -261,9 +268,12 @@ class _UserReads:
         self.first_lines, self.bw, self.slides = first, bw_words, 0
 
     def hits(self, addrs: np.ndarray) -> np.ndarray:
-        base = addrs * self.n
         s = self.start
         e = (s + self.a) % self.n if s else self.a
+        if self.set_of is not None:
+            sets = self.set_of[addrs]
+            return (sets >= s) & (sets < e) if s < e else (sets >= s) | (sets < e)
+        base = addrs * self.n
         k = self.keys
         if s < e:
             return k[np.searchsorted(k, base + s)] < base + e
