@@ -28,10 +28,9 @@ NOT_METRICS = ("key", "status", "error", "params", "energy_pj", "wall_s", "versi
 
 def default_direction(metric: str) -> str:
     """``max`` for the metrics hwsim.sweep counts higher-is-better, else ``min``."""
-    from hwsim.sweep import spec
+    from hwsim.sweep.spec import HIGHER_IS_BETTER
 
-    # HIGHER_IS_BETTER comes with the guided-search work; utilisation is the one before it
-    return "max" if metric in getattr(spec, "HIGHER_IS_BETTER", ("utilisation",)) else "min"
+    return "max" if metric in HIGHER_IS_BETTER else "min"
 
 
 @dataclass(frozen=True)
@@ -153,9 +152,7 @@ def _objectives(folder: Path) -> tuple[tuple[str, ...], tuple[str, ...], str]:
         sweep = load_sweep(spec)
     except HwsimError as exc:
         raise HwsimError(f"{str(spec)!r} (the stored sweep file): {exc}") from None
-    directions = getattr(sweep, "directions", None) or tuple(
-        default_direction(o) for o in sweep.objectives)
-    return sweep.objectives, tuple(directions), f"the stored {SPEC_NAME}"
+    return sweep.objectives, sweep.directions, f"the stored {SPEC_NAME}"
 
 
 # --- Pareto fronts ---------------------------------------------------------------------------
@@ -163,26 +160,12 @@ def _objectives(folder: Path) -> tuple[tuple[str, ...], tuple[str, ...], str]:
 
 def front_keys(data: SweepData, objectives: tuple[str, ...]) -> list[str]:
     """Keys of the points on the Pareto front of ``objectives`` (the sweep's directions),
-    in key order: ``hwsim.sweep.pareto_front`` on the store's rows."""
+    in key order: :func:`hwsim.sweep.pareto_front` on the store's rows."""
+    from hwsim.sweep import pareto_front
+
     directions = [data.direction(o) for o in objectives]
-    try:
-        from hwsim.sweep import pareto_front
-    except ImportError:  # it lands with the guided-search work; until then the same rule here
-        return _front(data.rows, objectives, directions)
     front = pareto_front(data.frame, list(zip(objectives, directions, strict=True)))
     return sorted(front["key"])
-
-
-def _front(rows: tuple[dict[str, Any], ...], objectives: tuple[str, ...],
-           directions: list[str]) -> list[str]:
-    """The rule of ``pareto_front``: done rows meeting the constraints with every objective
-    known, none dominated (no worse in all objectives, better in one); equal points stay."""
-    signs = [-1.0 if d == "max" else 1.0 for d in directions]
-    vals = [(r["key"], [s * r["metrics"][o] for s, o in zip(signs, objectives, strict=True)])
-            for r in rows if r["status"] == "done" and r["violation"] is None
-            and all(r["metrics"].get(o) is not None for o in objectives)]
-    return sorted(k for k, v in vals if not any(
-        all(a <= b for a, b in zip(w, v, strict=True)) and w != v for _, w in vals))
 
 
 def best_row(data: SweepData, front: list[str]) -> dict[str, Any]:

@@ -204,5 +204,6 @@ def test_a_gpu_sweep_gets_the_chosen_points_roofline(tmp_path) -> None:
     assert info["done"] == 2 and info["rerun_matches_store"] is True
     assert info["point"] in info["front"]
     assert {Path(p).stem for p in info["figures"]} == {
-        "pareto_total_cycles__energy_total_pj", "point-energy", "point-ops", "point-roofline"}
+        "pareto_total_cycles__energy_total_pj", "front_energy", "point-energy", "point-ops",
+        "point-roofline"}
     assert 'id="point-roofline-table"' in Path(info["html"]).read_text()
