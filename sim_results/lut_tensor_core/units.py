@@ -57,7 +57,9 @@ def rows() -> list[dict]:
         r["energy_x"] = r["mac_pj"] / r["lut_pj"] if r["lut_pj"] and r["mac_pj"] else None
         r["area_rel"] = r["lut_area"] / r["mac_area"]
         out.append(r)
-    return out
+    # by activation format, the paper's tile first, then weight bits
+    return sorted(out, key=lambda r: (r["act"] != "fp16", r["tile"] != "2x64x4", r["tile"],
+                                      r["B"]))
 
 
 def _f(v, fmt="{:.2f}") -> str:

@@ -265,3 +265,36 @@ def test_tile_computes_the_fp16_gemm() -> None:
     q = rng.integers(0, 4, (24, 8))
     want = encode(lut_mpgemm(a, q, 2, "fp16", "fp16"), "fp16").ravel()
     assert _run_gemm(unit, a, q) == [int(c) for c in want]
+
+
+# The paper's claim (v1 abstract, issue 15): "more than an order of magnitude" better compute
+# density and energy efficiency than MAC tensor cores: tolerance > 10x, fixed before measuring.
+# Ours: hwsim/data/lut_unit_yosys.yaml (sim_results/lut_tensor_core/synth_units.py), the LUT
+# tile against the MAC slice of equal throughput at an equal clock.
+CLAIM_X = 10.0
+
+
+def _ratio(row: str, what: str) -> float:
+    from hwsim.sourced import load_table  # noqa: PLC0415
+
+    t = load_table("hwsim", "data/lut_unit_yosys.yaml")
+    if what == "density":
+        return t.value(f"mac_{row}.area_transistors") / t.value(f"lut_{row}.area_transistors")
+    act = t.value(f"lut_{row}.act_format")
+    return t.value(f"mac1_{act}.energy_pj_per_op") / t.value(f"lut_{row}.energy_pj_per_op")
+
+
+def _miss(measured: str):
+    return pytest.mark.xfail(strict=True, reason=f"paper claims >10x; measured {measured}")
+
+
+@pytest.mark.parametrize(("row", "what"), [
+    ("w1_fp16_m2n16k4", "density"),
+    pytest.param("w2_fp16_m2n16k4", "density", marks=_miss("4.98x")),
+    pytest.param("w2_int8_m2n64k4", "density", marks=_miss("3.35x")),
+    pytest.param("w1_fp16_m2n16k4", "energy", marks=_miss("4.50x")),
+    pytest.param("w2_fp16_m2n16k4", "energy", marks=_miss("2.23x")),
+    pytest.param("w2_int8_m2n64k4", "energy", marks=_miss("1.65x")),
+])
+def test_paper_claim_more_than_10x_vs_mac(row, what) -> None:
+    assert _ratio(row, what) > CLAIM_X
