@@ -10,7 +10,9 @@ What the driver owns, so that no device repeats it:
 - the shape cache: a device that declares its pieces independent (``replayable``: each piece
   starts with empty buffers and ends drained, as SCALE-Sim simulates layers) has each
   distinct piece simulated once; a repeat advances time by the piece's length and, when a
-  trace is kept, replays its records shifted;
+  trace is kept, replays its records shifted. A replayable device that also names what fixes
+  its pieces' timing (``piece_identity``, e.g. its frozen spec) shares the cache across runs
+  in one process, so a sweep's points on one device simulate each shape once;
 - trace offsets and aggregation: cycles, stalls, MACs, busy cycles and bytes per resource,
   and energy, all computed from the trace records the device's processes wrote (a MAC count
   on compute records, on-chip buffer bytes on compute records, transfer bytes per memory
@@ -66,6 +68,11 @@ class DeviceModel(Protocol):
     #: ops the graph marks as concurrent may overlap on this device (False: one at a time,
     #: each layer on its own, as SCALE-Sim runs them)
     concurrent_ops: bool
+
+    #: optional (``getattr`` default None): a hashable value that, with a piece's shape key,
+    #: fixes the piece's trace exactly; given it, a replayable device's pieces are cached
+    #: across runs in this process (:data:`SHARED_PIECES`)
+    # piece_identity: Hashable | None
 
     def lower(self, op: Any) -> Lowered: ...
 
@@ -184,7 +191,8 @@ def run_ops(factory: ModelFactory, workload: Any, *, costs: Any = None,
     env = simpy.Environment()
     sink = TraceSink()
     model = factory(env, sink)
-    cache: dict[Hashable, Piece] = {}
+    identity = getattr(model, "piece_identity", None) if model.replayable else None
+    cache: dict[Hashable, Piece] = {} if identity is None else SHARED_PIECES.table(identity)
     tot = _Totals()
     trace: list[TraceRecord] = []
     results: dict[int, OpResult] = {}
@@ -288,6 +296,32 @@ def run_ops(factory: ModelFactory, workload: Any, *, costs: Any = None,
                                  "masked_macs": tot.masked_macs})), energy_source=prices.name)
 
 
+class _SharedPieces:
+    """Per-process piece tables of replayable devices, one per device identity; the least
+    recently used identity goes first beyond ``max_devices`` (each table holds the distinct
+    shapes of the runs on that device, a few hundred for a whole network)."""
+
+    def __init__(self, max_devices: int = 64) -> None:
+        self.max_devices = max_devices
+        self._tables: dict[Hashable, dict[Hashable, Piece]] = {}
+
+    def table(self, identity: Hashable) -> dict[Hashable, Piece]:
+        t = self._tables.pop(identity, None)
+        if t is None:
+            t = {}
+            while len(self._tables) >= self.max_devices:
+                self._tables.pop(next(iter(self._tables)))
+        self._tables[identity] = t  # most recently used last
+        return t
+
+    def clear(self) -> None:
+        self._tables.clear()
+
+
+#: the cross-run piece cache of this process (see the module docstring)
+SHARED_PIECES = _SharedPieces()
+
+
 def _repeat_slices(seg: Piece, times: int, start: int, op: str) -> list[TraceRecord]:
     """``times`` more instances of ``seg`` from ``start``, as one slice per resource."""
     with_macs = {r.resource for r in seg.records if r.macs}
@@ -328,5 +362,5 @@ def _groups(ops: Sequence[Any], concurrent: Sequence[Sequence[str]]) -> list[lis
     return out
 
 
-__all__ = ["TRACE_REPEATS", "DeviceModel", "ModelFactory", "PieceStats", "Prices", "Piece",
-           "graph_of", "run_ops"]
+__all__ = ["SHARED_PIECES", "TRACE_REPEATS", "DeviceModel", "ModelFactory", "PieceStats",
+           "Prices", "Piece", "graph_of", "run_ops"]

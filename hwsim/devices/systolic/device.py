@@ -40,6 +40,8 @@ class SystolicModel:
         self.description = spec.describe()
         self.clock_mhz = spec.clock_mhz
         self.peak_macs_per_cycle = spec.rows * spec.cols
+        # a piece's trace follows from the frozen spec and its shape key alone
+        self.piece_identity = spec
 
     def lower(self, op: Any) -> Lowered:
         return lower_op(op, device=self.spec.name)
