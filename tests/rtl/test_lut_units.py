@@ -267,6 +267,19 @@ def test_tile_computes_the_fp16_gemm() -> None:
     assert _run_gemm(unit, a, q) == [int(c) for c in want]
 
 
+
+@pytest.mark.parametrize("fmt", ["int8", pytest.param("fp16", marks=pytest.mark.slow)])
+def test_paper_tile_computes_the_gemm(fmt) -> None:
+    """The authors' tile, M=2, N=64, K=4, W2, over 4 K-groups (fp16: ~70 s of PyRTL)."""
+    rng = np.random.default_rng(3)
+    unit = build_unit("lut-mpgemm", format=fmt, m=2, n=64, weight_bits=2)
+    a = rng.integers(-128, 128, (2, 16)) if fmt == "int8" else \
+        rng.standard_normal((2, 16)).astype(np.float16).astype(np.float64)
+    q = rng.integers(0, 4, (16, 64))
+    want = lut_mpgemm(a, q, 2, fmt)
+    want = want.astype(np.int64) & 0xFFFFFFFF if fmt == "int8" else encode(want, "fp16")
+    assert _run_gemm(unit, a, q) == [int(c) for c in want.ravel()]
+
 # The paper's claim (v1 abstract, issue 15): "more than an order of magnitude" better compute
 # density and energy efficiency than MAC tensor cores: tolerance > 10x, fixed before measuring.
 # Ours: hwsim/data/lut_unit_yosys.yaml (sim_results/lut_tensor_core/synth_units.py), the LUT
