@@ -7,6 +7,7 @@ files it wrote, numbers for the JSON summary). Steps write only inside ``cfg.out
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import platform
 import time
@@ -294,15 +295,14 @@ def sweep_step(cfg: DemoConfig) -> StepResult:
     points = []
     for _, r in df[df["status"] == "done"].iterrows():
         dev = json.loads(r["params"])["device"]
-        points.append({"rows": dev["rows"], "cols": dev["cols"], "dataflow": dev["dataflow"],
+        points.append({"key": r["key"], "rows": dev["rows"], "cols": dev["cols"],
+                       "dataflow": dev["dataflow"],
                        "total_cycles": int(r["total_cycles"]), "macs": int(r["macs"]),
                        "energy_uj": float(r["energy_total_pj"]) / 1e6,
                        "utilisation": float(r["utilisation"])})
     points.sort(key=lambda p: p["total_cycles"])
-    front = [not any(q["total_cycles"] <= p["total_cycles"] and q["energy_uj"] <= p["energy_uj"]
-                     and q != p and (q["total_cycles"] < p["total_cycles"]
-                                     or q["energy_uj"] < p["energy_uj"]) for q in points)
-             for p in points]
+    on_front = _front_keys(df)
+    front = [p["key"] in on_front for p in points]
     return StepResult(
         f"Sweep: systolic array shape x dataflow on ResNet-18's first 6 layers, int8 "
         f"({status['done']} points done, {status['failed']} failed)",
@@ -314,6 +314,39 @@ def sweep_step(cfg: DemoConfig) -> StepResult:
         {"sweep": {"status": status, "points": points,
                    "pareto": [i for i, f in enumerate(front) if f]}},
     )
+
+
+def guided_sweep_step(cfg: DemoConfig) -> StepResult:
+    """DEMO_SWEEP again, guided (hwsim.sweep's Optuna search) on half the grid's evaluations:
+    how much of the grid's Pareto front (the sweep step's, run before) it finds."""
+    from hwsim.sweep import Store, parse_sweep, pool_evaluator, run_sweep
+
+    budget = 6
+    sweep = parse_sweep({**DEMO_SWEEP, "search": "guided", "budget": budget, "seed": cfg.seed})
+    status = run_sweep(sweep, cfg.out_dir / "guided", pool_evaluator(1), force=True)
+    with Store(cfg.out_dir / "guided") as store:
+        found = set(store.frame()["key"])
+    with Store(cfg.out_dir / "sweep") as store:
+        grid = store.frame()
+    front = _front_keys(grid)
+    recall = len(front & found) / len(front)
+    return StepResult(
+        f"Guided sweep (Optuna): {budget} of the grid's {len(grid)} evaluations",
+        ("evaluations", "grid front", "front points found", "recall"),
+        [(str(status["done"] + status["failed"]), str(len(front)),
+          str(len(front & found)), f"{recall:.0%}")],
+        [cfg.out_dir / "guided" / "sweep.db"],
+        {"guided": {"status": status, "budget": budget, "grid_front": sorted(front),
+                    "found": sorted(found), "recall": recall}},
+    )
+
+
+def _front_keys(df: Any) -> set[str]:
+    """Keys of the done points no other done point beats on both cycles and energy."""
+    done = df[df["status"] == "done"]
+    pts = list(zip(done["key"], done["total_cycles"], done["energy_total_pj"], strict=True))
+    return {k for k, c, e in pts
+            if not any(c2 <= c and e2 <= e and (c2 < c or e2 < e) for _, c2, e2 in pts)}
 
 
 def report_step(cfg: DemoConfig) -> StepResult:
@@ -334,8 +367,10 @@ def report_step(cfg: DemoConfig) -> StepResult:
     )
 
 
-#: The demo's steps, in order: each capability of the suite is one step. Still to join, one
-#: step when it lands: a guided (Optuna) run of DEMO_SWEEP (hwsim.sweep's guided search).
+#: Whether hwsim.sweep has its guided (Optuna) search yet: the guided step joins when it does.
+GUIDED = importlib.util.find_spec("hwsim.sweep.guided") is not None
+
+#: The demo's steps, in order: each capability of the suite is one step.
 DEMO_STEPS: tuple[Callable[[DemoConfig], StepResult], ...] = (
     formats_step,  # numerics
     lmul_step,
@@ -346,6 +381,7 @@ DEMO_STEPS: tuple[Callable[[DemoConfig], StepResult], ...] = (
     gpu_decode_step,  # an LLM decode step on a GPU
     mcu_train_step,  # a training step on an MCU
     sweep_step,  # a small sweep through hwsim.sweep
+    *((guided_sweep_step,) if GUIDED else ()),  # the same sweep, guided, on half the budget
     report_step,  # its HTML report
 )
 

@@ -84,19 +84,20 @@ def _step(summary: dict, key: str) -> dict:
 
 def test_demo_writes_every_steps_outputs(demo_run) -> None:
     out_dir, out, summary = demo_run
+    from hwsim.demo import DEMO_STEPS, GUIDED
+
     names = sorted(p.name for p in out_dir.iterdir())
-    assert names == ["format_sqnr.png", "gpu_llama2_decode.csv", "int_mul_int4_p0.v",
-                     "int_mul_int4_p0.ys", "lmul_vs_fp8.png", "mcu_resnet8_train.csv",
-                     "summary.json", "sweep", "sweep.csv", "sweep_report.html",
-                     "sweep_report_figures", "systolic_resnet18.png"]
+    assert names == sorted(["format_sqnr.png", "gpu_llama2_decode.csv", "int_mul_int4_p0.v",
+                            "int_mul_int4_p0.ys", "lmul_vs_fp8.png", "mcu_resnet8_train.csv",
+                            "summary.json", "sweep", "sweep.csv", "sweep_report.html",
+                            "sweep_report_figures", "systolic_resnet18.png"]
+                           + (["guided"] if GUIDED else []))
     for png in out_dir.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    from hwsim.demo import DEMO_STEPS
-
     assert len(summary["steps"]) == len(DEMO_STEPS)
     for step in summary["steps"]:
         for name in step["files"]:
-            assert (out_dir / name).is_file() or (out_dir / "sweep" / name).is_file(), name
+            assert any((out_dir / d / name).is_file() for d in ("", "sweep", "guided")), name
     assert "lmul_m4" in out and "mxfp4" in out and "ms/token" in out
 
 
@@ -154,6 +155,19 @@ def test_demo_sweep_runs_through_the_store(demo_run) -> None:
         # an R x C array does at most R*C MACs a cycle
         assert p["total_cycles"] * p["rows"] * p["cols"] >= p["macs"]
     assert s["pareto"] and 0 in s["pareto"]  # the fastest point is on the front
+
+
+def test_demo_guided_sweep_stays_in_the_grid(demo_run) -> None:
+    from hwsim.demo import GUIDED
+
+    if not GUIDED:
+        pytest.skip("hwsim.sweep has no guided search here")
+    summary = demo_run[2]
+    g = _step(summary, "guided")["guided"]
+    grid = {p["key"] for p in _step(summary, "sweep")["sweep"]["points"]}
+    assert g["status"]["done"] == g["budget"] == len(g["found"])
+    assert set(g["found"]) <= grid  # the same points, keyed alike
+    assert set(g["grid_front"]) <= grid and 0 <= g["recall"] <= 1
 
 
 def test_demo_report_is_self_contained_and_agrees_on_the_front(demo_run) -> None:
