@@ -16,7 +16,7 @@ SCALE-Sim is skipped at a size whose time, extrapolated from the previous size, 
 ``--scalesim-budget`` seconds (hwsim still runs); ``--sizes N`` keeps the first N sizes.
 
     python -m benchmarks.bench_scalesim [--gpt2] [--sizes 3] [--scalesim-budget 600]
-        [--json results.json]
+        [--workloads resnet18,gemm] [--modes CALC,USER] [--json results.json]
 """
 
 from __future__ import annotations
@@ -116,6 +116,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gpt2", action="store_true", help="add GPT-2's GEMMs (slow in SCALE-Sim)")
     ap.add_argument("--sizes", type=int, default=3, help="run the first N sizes of each")
+    ap.add_argument("--workloads", default="resnet18,gemm",
+                    help=f"comma-separated, of {', '.join(WORKLOADS)}")
+    ap.add_argument("--modes", default="CALC,USER", help="comma-separated, of CALC, USER")
     ap.add_argument("--scalesim-budget", type=float, default=600.0,
                     help="skip SCALE-Sim where its extrapolated time passes this (s)")
     ap.add_argument("--json", default=None, help="also write the results here")
@@ -124,12 +127,15 @@ def main() -> int:
         import scalesim.scale_sim  # noqa: F401
     except Exception as exc:
         raise SystemExit(f"SCALE-Sim is not installed ({exc}); pip install 'hwsim[dev]'") from None
-    names = [n for n in WORKLOADS if n != "gpt2" or args.gpt2]
+    names = [n for n in WORKLOADS if n in args.workloads.split(",") or (n == "gpt2" and args.gpt2)]
+    modes = args.modes.split(",")
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="bench-scalesim-") as tmp:
         d = Path(tmp)
         cfgs = {"CALC": DATA / "scale.cfg", "USER": d / "user.cfg"}
         _user_cfg(cfgs["USER"])
+        cfgs = {mode: cfg for mode, cfg in cfgs.items() if mode in modes}
+        _run_hwsim(DATA / "calc_os.cfg", DATA / "gemm.csv", True, d / "warm-up")  # imports
         print(f"{'workload':<10} {'size':>5} {'mode':<4} {'MACs':>13}  {'hwsim cpu':>9} "
               f"{'SCALE-Sim cpu':>13} {'ratio':>7}  {'wall h/S (s)':>14}  reports")
         for name in names:
