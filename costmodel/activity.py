@@ -206,3 +206,9 @@ def pj_per_ge() -> float:
     unit = build_unit(p.unit, **p.params())
     ge, _ = toggle_energy_ge(unit, operand_stream(p, unit.inputs, "normal"))
     return w.anchor_pj / ge
+
+
+def clock_pj_per_bit() -> float:
+    """pJ per register bit and operation of the clock term :func:`toggle_energy_ge` adds (one
+    operation per cycle): exact, a known function of the register bits."""
+    return load_toggle_weights().clock_ge_per_bit_cycle * pj_per_ge()

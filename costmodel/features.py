@@ -1,7 +1,10 @@
 """Features of a design: from its parameters and from its PyRTL netlist.
 
-Parameter features (bit widths of the element, exponent, significand and accumulator) let a
-model place a format it has never seen between its neighbours. Netlist features come in two
+The shipped model's features (:data:`FEATURES`) come from the parameters alone, in
+microseconds: bit widths of the element, exponent, significand and accumulator, which let a
+model place a format it has never seen between its neighbours, and the analytical structure of
+:mod:`costmodel.structure` (significand product, shifters, normaliser, registers). Netlist
+features are the dataset's columns and the slower ``--refine`` model's; they come in two
 levels. Word-level ones count the bits of each kind of operator in the generated PyRTL block
 (multiplier partial-product bits, adder bits, comparator bits, mux bits, register bits); they
 take milliseconds. Gate-level ones count the 1-bit gates (and, or, xor, not) and flip-flops
@@ -22,6 +25,7 @@ import numpy as np
 
 from costmodel.data import shipped_path
 from costmodel.space import FAMILIES, DesignPoint
+from costmodel.structure import STRUCT_FEATURES, int_acc_bits, structure_features
 from hwsim.errors import HwsimError
 from hwsim.numerics import BlockFormat, resolve
 
@@ -30,6 +34,11 @@ _ACC_FIELDS = {"fp32": (8, 23), "fp16": (5, 10), "bf16": (8, 7)}
 
 def format_fields(fmt: str) -> dict[str, float]:
     """Width features of an element, integer or block format name."""
+    return dict(_format_fields(fmt))
+
+
+@lru_cache(maxsize=4096)
+def _format_fields(fmt: str) -> tuple[tuple[str, float], ...]:
     elem = resolve(fmt)
     block, scale_bits = 0.0, 0.0
     if isinstance(elem, BlockFormat):
@@ -42,24 +51,23 @@ def format_fields(fmt: str) -> dict[str, float]:
         exp_bits, man_bits, bits = elem.exp_bits, elem.man_bits, elem.total_bits
         is_int, finite = 0.0, float(not elem.has_inf)
         fnuz = float(elem.nan == "neg_zero")
-    return {
-        "elem_bits": float(bits), "exp_bits": float(exp_bits), "man_bits": float(man_bits),
-        "sig_bits": float(man_bits + 1), "is_int": is_int, "is_block": float(block > 0),
-        "finite_only": finite, "fnuz": fnuz, "scale_bits": scale_bits,
-        "fmt_block": block,
-    }
+    return (
+        ("elem_bits", float(bits)), ("exp_bits", float(exp_bits)), ("man_bits", float(man_bits)),
+        ("sig_bits", float(man_bits + 1)), ("is_int", is_int), ("is_block", float(block > 0)),
+        ("finite_only", finite), ("fnuz", fnuz), ("scale_bits", scale_bits),
+        ("fmt_block", block),
+    )
 
 
 def param_features(p: DesignPoint) -> dict[str, float]:
     """Features computed from the parameters alone (no netlist)."""
-    f = format_fields(p.format)
+    f = dict(_format_fields(p.format))
     sig = f["sig_bits"]
     nblock = float(max(p.block, 1))
     acc_exp, acc_man = _ACC_FIELDS.get(p.acc, (0, 0))
     acc_bits = float(1 + acc_exp + acc_man) if p.unit == "mac" else 0.0
     if p.unit == "int-mac":
-        n = int(f["elem_bits"])
-        acc_bits = float(p.acc) if p.acc else float(max(32, 2 * n + 16))
+        acc_bits = float(int_acc_bits(p, int(f["elem_bits"])))
     lmul = float(p.mul == "lmul")
     multiplies = p.unit in ("minifloat-mul", "block-dot", "int-mul", "int-mac") or (
         p.unit == "mac" and not lmul)
@@ -164,18 +172,40 @@ def _shipped_features() -> dict[str, tuple[float, ...]]:
     return {k: tuple(map(float, row)) for k, *row in rows}
 
 
-def design_features(p: DesignPoint) -> dict[str, float]:
-    """Features of ``p``: netlist features from the shipped dataset when it holds ``p``."""
+def dataset_features(p: DesignPoint) -> dict[str, float]:
+    """The dataset's feature columns of ``p`` (:data:`DATASET_FEATURES`): netlist features read
+    from the shipped dataset when it holds ``p``, else computed (netlist built and lowered)."""
     known = _shipped_features().get(p.key)
     if known is None:
         return compute_design_features(p)
     return {**param_features(p), **dict(zip(NETLIST_FEATURES, known, strict=True))}
 
 
+def design_features(p: DesignPoint, spec: FeatureSpec | None = None) -> dict[str, float]:
+    """The features ``spec`` (default :data:`FEATURES`: parameters and analytical structure,
+    microseconds) names for ``p``; netlist features only when ``spec`` asks for them."""
+    spec = spec or FEATURES
+    if spec.needs_netlist:
+        return {**dataset_features(p), **structure_features(p)}
+    return {**param_features(p), **structure_features(p)}
+
+
+def with_structure(df: Any) -> Any:
+    """``df`` (a dataset DataFrame) with the analytical structure columns added."""
+    from costmodel.space import DesignPoint as _P
+
+    rows = [_P.from_dict(r) for r in df[list(_P.__dataclass_fields__)].to_dict("records")]
+    st = np.array([[structure_features(p)[n] for n in STRUCT_FEATURES] for p in rows])
+    out = df.drop(columns=[c for c in STRUCT_FEATURES if c in df.columns])
+    return out.assign(**{n: st[:, i] for i, n in enumerate(STRUCT_FEATURES)})
+
+
 PARAM_FEATURES = tuple(param_features(DesignPoint("mac", "fp8_e4m3fn", acc="fp32")))
 GATE_FEATURES = tuple(_GATE_OPS.values())
 NETLIST_FEATURES = ("pyrtl_area_mm2", "nl_mult_bits", "nl_add_bits", "nl_cmp_bits", "nl_mux_bits",
                     "nl_logic_bits", "nl_reg_bits", "nl_nets", *GATE_FEATURES)
+#: the feature columns of the dataset CSV (costmodel.dataset)
+DATASET_FEATURES = PARAM_FEATURES + NETLIST_FEATURES
 #: bump when a feature's definition changes: the sweep then recomputes the features of its
 #: cached records (no new synthesis)
 FEATURES_VERSION = 2
@@ -187,6 +217,11 @@ class FeatureSpec:
 
     names: tuple[str, ...]
 
+    @property
+    def needs_netlist(self) -> bool:
+        """Whether a feature comes from the netlist (slow for a design not in the dataset)."""
+        return any(n in NETLIST_FEATURES for n in self.names)
+
     def __post_init__(self) -> None:
         if len(set(self.names)) != len(self.names):
             raise HwsimError("feature names must be unique")
@@ -194,6 +229,8 @@ class FeatureSpec:
     def matrix(self, rows: Any) -> np.ndarray:
         """Feature matrix from a DataFrame or a sequence of feature dicts (columns in order)."""
         if hasattr(rows, "columns"):
+            if "unit" in rows.columns and not set(STRUCT_FEATURES) <= set(rows.columns):
+                rows = with_structure(rows)  # a dataset table: add the analytical columns
             missing = [n for n in self.names if n not in rows.columns]
             if missing:
                 raise HwsimError(f"missing feature columns: {', '.join(missing)}")
@@ -204,6 +241,11 @@ class FeatureSpec:
         return np.array([float(feats[n]) for n in self.names], dtype=np.float64)
 
 
-FEATURES = FeatureSpec(PARAM_FEATURES + NETLIST_FEATURES)
-# the physically-informed baseline: cost = sum over gate kinds of (cost per gate x gates)
-PHYSICAL = FeatureSpec(GATE_FEATURES)
+#: features from the parameters alone: format widths and the analytical structure
+FEATURES = FeatureSpec(PARAM_FEATURES + STRUCT_FEATURES)
+#: the slower ``--refine`` features: the above plus the netlist's word- and gate-level counts
+REFINE_FEATURES = FeatureSpec(FEATURES.names + NETLIST_FEATURES)
+# the physically-informed baselines: cost = sum over structures of (cost per bit x bits), over
+# the analytical counts or, for --refine, over the gate-level counts
+PHYSICAL = FeatureSpec(STRUCT_FEATURES)
+PHYSICAL_GATES = FeatureSpec(GATE_FEATURES)

@@ -1,15 +1,26 @@
 """Predictors of area, FPGA LUTs, delay and energy per operation, and how they are chosen.
 
-:func:`make_model` builds one regressor per registered kind: gradient boosting
-(``gbr``, ``gbr-large``), a random forest (``rf``), a physically-informed baseline
-(``physical``: a non-negative linear model without intercept over gate-level counts, i.e.
-cost ~ sum of c_k x gates of kind k, so that an empty design costs nothing) and boosting on top
-of that baseline (``gbr-phys``: trees learn log(target / baseline), a correction that varies
-far less with design size than the target itself, so small and large designs at the edge of
-the data are not flattened onto their nearest leaf). The learned kinds fit log(target), so their
-errors are relative, the way MAPE counts them. :func:`fit_cost_model`
-picks a kind per target by k-fold cross-validation; the 90% prediction interval is
-split-conformal: the 5% and 95% quantiles of the out-of-fold relative errors, per unit family.
+The shipped model reads parameter features only (:data:`costmodel.features.FEATURES`: format
+widths and the analytical structure of :mod:`costmodel.structure`), so a design never seen is
+predicted in microseconds. :func:`make_model` builds one regressor per registered kind:
+histogram gradient boosting (``hgb``), a physically-informed baseline (``phys``: a
+non-negative linear model without intercept over the analytical structure counts, i.e.
+cost ~ sum of c_k x bits of structure k, so that an empty design costs nothing) and boosting on
+top of that baseline (``hgb-phys``: trees learn log(target / baseline), a correction that varies
+far less with design size than the target itself). The ``--refine`` kinds (``gates``,
+``hgb-phys-gates``) do the same over the netlist's gate-level counts, which need the netlist.
+The learned kinds fit log(target), so their errors are relative, the way MAPE counts them.
+
+Exact parts stay exact (:data:`EXACT`): the clock energy of the registers (register bits x the
+energy proxy's clock cost, :mod:`costmodel.activity`) and the flip-flop area (flip-flops x
+``costmodel.dataset.DFF_TRANSISTORS``) are computed from the register bits
+(:func:`costmodel.structure.register_bits`, exact) and added; the model learns the rest. Yosys
+prunes flip-flops whose input is constant or whose output is unused, so the area's flip-flops
+are the register bits less a learned count of pruned ones (zero for a combinational design).
+
+:func:`fit_cost_model` picks a kind per target by k-fold cross-validation (grouped by base
+design by default); the 90% prediction interval is split-conformal: the 5% and 95% quantiles
+of the out-of-fold relative errors, per unit family.
 """
 
 from __future__ import annotations
@@ -22,7 +33,14 @@ from typing import Any
 
 import numpy as np
 
-from costmodel.features import FEATURES, PHYSICAL, FeatureSpec, param_features
+from costmodel.features import (
+    FEATURES,
+    PHYSICAL,
+    PHYSICAL_GATES,
+    REFINE_FEATURES,
+    FeatureSpec,
+    param_features,
+)
 from costmodel.space import FAMILIES
 from hwsim.errors import HwsimError
 
@@ -36,9 +54,13 @@ TARGETS: dict[str, str] = {
 }
 UNITS = {"area": "transistors", "luts": "LUT4", "delay": "ps", "depth": "gates",
          "energy": "pJ/op"}
+#: targets with a part computed exactly from the register bits: target -> what it is
+EXACT = {"area": "flip-flop area (flip-flops x DFF_TRANSISTORS)",
+         "energy": "clock energy (register bits x the proxy's clock cost per bit and cycle)"}
 INTERVAL = (0.05, 0.95)
 MIN_CALIBRATION = 15
 SEED = 0
+REG = "st_reg_bits"
 
 
 @dataclass(frozen=True)
@@ -50,55 +72,65 @@ class ModelKind:
     features: FeatureSpec
     log_target: bool
     description: str
-    # fit log(target / physical baseline) with log(baseline) as an extra feature
-    on_physical: bool = False
+    # fit log(target / baseline) with log(baseline) as an extra feature
+    baseline: str = ""
+    # a --refine kind: reads netlist features
+    refine: bool = False
+    # one coefficient per feature and unit family (the features times the family one-hot)
+    per_family: bool = False
 
 
-def _gbr(seed: int) -> Any:
-    from sklearn.ensemble import GradientBoostingRegressor
+def _hgb(seed: int) -> Any:
+    from sklearn.ensemble import HistGradientBoostingRegressor
 
-    # the classic (not histogram) booster: on a few hundred rows it fits ~4x faster
-    return GradientBoostingRegressor(n_estimators=200, max_depth=4, learning_rate=0.12,
-                                     subsample=0.9, random_state=seed)
-
-
-def _gbr_large(seed: int) -> Any:
-    from sklearn.ensemble import GradientBoostingRegressor
-
-    # more, deeper, slower-learning trees: pays off once the dataset has ~1000 designs
-    return GradientBoostingRegressor(n_estimators=500, max_depth=5, learning_rate=0.06,
-                                     subsample=0.8, random_state=seed)
+    # small trees, few of them: a model file of tens of kB that loads in milliseconds
+    return HistGradientBoostingRegressor(max_iter=300, learning_rate=0.08, max_leaf_nodes=15,
+                                         min_samples_leaf=4, early_stopping=False,
+                                         random_state=seed)
 
 
-def _rf(seed: int) -> Any:
-    from sklearn.ensemble import RandomForestRegressor
-
-    return RandomForestRegressor(n_estimators=120, min_samples_leaf=1, max_features=0.5,
-                                 random_state=seed, n_jobs=1)
-
-
-def _physical(seed: int) -> Any:
+def _linear(seed: int) -> Any:
     from sklearn.linear_model import LinearRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    # positive coefficients and no intercept: every gate adds cost, no gates cost nothing;
+    # positive coefficients and no intercept: every bit adds cost, no logic costs nothing;
     # scaling keeps the coefficients comparable
     return make_pipeline(StandardScaler(with_mean=False),
                          LinearRegression(positive=True, fit_intercept=False))
 
 
 MODEL_KINDS: dict[str, ModelKind] = {
-    "gbr": ModelKind("gbr", _gbr, FEATURES, True, "gradient boosting on log(target)"),
-    "gbr-large": ModelKind("gbr-large", _gbr_large, FEATURES, True,
-                           "larger gradient boosting on log(target)"),
-    "rf": ModelKind("rf", _rf, FEATURES, True, "random forest on log(target)"),
-    "gbr-phys": ModelKind("gbr-phys", _gbr_large, FEATURES, True,
-                          "gradient boosting of log(target / physical baseline)",
-                          on_physical=True),
-    "physical": ModelKind("physical", _physical, PHYSICAL, False,
-                          "non-negative linear model over gate counts, no intercept"),
+    "hgb": ModelKind("hgb", _hgb, FEATURES, True, "histogram gradient boosting on log(target)"),
+    "phys": ModelKind("phys", _linear, PHYSICAL, False,
+                      "non-negative linear model over the analytical structure, a coefficient "
+                      "per structure and unit family, no intercept", per_family=True),
+    "hgb-phys": ModelKind("hgb-phys", _hgb, FEATURES, True,
+                          "histogram gradient boosting of log(target / phys)", baseline="phys"),
+    "gates": ModelKind("gates", _linear, PHYSICAL_GATES, False,
+                       "non-negative linear model over gate-level counts (netlist)",
+                       refine=True),
+    "hgb-phys-gates": ModelKind("hgb-phys-gates", _hgb, REFINE_FEATURES, True,
+                                "histogram gradient boosting of log(target / gates), netlist "
+                                "features", baseline="gates", refine=True),
 }
+#: the kinds the default (parameters-only) model chooses from, and the --refine ones
+DEFAULT_KINDS = tuple(k for k, v in MODEL_KINDS.items() if not v.refine)
+REFINE_KINDS = tuple(k for k, v in MODEL_KINDS.items() if v.refine)
+
+
+def kinds_for(refine: bool) -> tuple[str, ...]:
+    return REFINE_KINDS if refine else DEFAULT_KINDS
+
+
+def features_for(kinds: Sequence[str]) -> FeatureSpec:
+    """The feature set a model choosing among ``kinds`` reads."""
+    return REFINE_FEATURES if any(MODEL_KINDS[k].refine for k in kinds) else FEATURES
+
+
+def baseline_for(kinds: Sequence[str]) -> str:
+    """The physically-informed baseline reported beside a model choosing among ``kinds``."""
+    return "gates" if any(MODEL_KINDS[k].refine for k in kinds) else "phys"
 
 
 def make_model(kind: str, seed: int = SEED) -> Any:
@@ -130,7 +162,10 @@ def r2(y: np.ndarray, pred: np.ndarray) -> float:
 
 @dataclass
 class FittedTarget:
-    """One target's fitted point model and interval models (mutable only while fitting)."""
+    """One target's fitted point model and interval models (mutable only while fitting).
+
+    ``reg_cost`` is the exact cost per register bit of the target (0: no exact part);
+    ``pruned`` the model of the register bits synthesis prunes (None: none are)."""
 
     target: str
     kind: str
@@ -138,31 +173,61 @@ class FittedTarget:
     # family (or "*" for all) -> [lo, hi] quantiles of log(truth / prediction)
     bounds: Mapping[str, Sequence[float]]
     cv_mape: Mapping[str, float] = field(default_factory=dict)
+    reg_cost: float = 0.0
+    pruned: Any = None
 
     def predict(self, x_full: np.ndarray, names: Sequence[str]) -> np.ndarray:
+        """The whole: the learned part plus the exact part."""
+        return self.learned(x_full, names) + self.exact(x_full, names)
+
+    def learned(self, x_full: np.ndarray, names: Sequence[str]) -> np.ndarray:
         return _predict_kind(self.kind, self.point, x_full, names)
+
+    def exact(self, x_full: np.ndarray, names: Sequence[str]) -> np.ndarray:
+        if not self.reg_cost:
+            return np.zeros(len(x_full))
+        reg = x_full[:, list(names).index(REG)]
+        return self.reg_cost * (reg - _predict_pruned(self.pruned, x_full, reg))
 
     def interval(self, x_full: np.ndarray, value: np.ndarray, names: Sequence[str]
                  ) -> tuple[np.ndarray, np.ndarray]:
         fam = _families(x_full, names)
         pooled = self.bounds["*"]
-        table = np.array([self.bounds.get(u, pooled) for u in FAMILIES])
+        table = np.array([self.bounds.get(u, pooled) for u in FAMILIES] + [pooled])
         return value * np.exp(table[fam, 0]), value * np.exp(table[fam, 1])
 
 
+def _predict_pruned(est: Any, x_full: np.ndarray, reg: np.ndarray) -> np.ndarray:
+    if est is None:
+        return np.zeros(len(x_full))
+    return np.clip(np.rint(est.predict(x_full)), 0, reg)
+
+
 def _columns(spec: FeatureSpec, names: Sequence[str]) -> list[int]:
+    """Columns of ``spec``'s features among ``names`` (the model's: a unit family added after
+    training has no column there and is skipped)."""
     index = {n: i for i, n in enumerate(names)}
-    return [index[n] for n in spec.names]
+    return [index[n] for n in spec.names if n in index]
+
+
+def _kind_x(k: ModelKind, x_full: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    x = x_full[:, _columns(k.features, names)]
+    if not k.per_family:
+        return x
+    fam = _families(x_full, names)
+    onehot = fam[:, None] == np.arange(len(FAMILIES))[None, :]  # all False: unknown family
+    return np.concatenate([x * onehot[:, [i]] for i in range(len(FAMILIES))] + [onehot],
+                          axis=1).astype(np.float64)
 
 
 def _fit_kind(kind: str, x_full: np.ndarray, y: np.ndarray, names: Sequence[str],
               seed: int) -> Any:
-    """The fitted estimator; for an ``on_physical`` kind a dict {"base": ..., "boost": ...}."""
+    """The fitted estimator; for a kind on a baseline a dict {"base": ..., "boost": ...}."""
     k = MODEL_KINDS[kind]
-    x = x_full[:, _columns(k.features, names)]
-    if k.on_physical:
-        base = _fit_kind("physical", x_full, y, names, seed)
-        b = _predict_kind("physical", base, x_full, names)
+    x = _kind_x(k, x_full, names)
+    if k.baseline:
+        base = _fit_kind(k.baseline, x_full, y, names, seed)
+        b = _predict_kind(k.baseline, base, x_full, names)
         boost = make_model(kind, seed).fit(np.c_[x, np.log(b)], np.log(y / b))
         return {"base": base, "boost": boost}
     return make_model(kind, seed).fit(x, np.log(y) if k.log_target else y)
@@ -170,9 +235,9 @@ def _fit_kind(kind: str, x_full: np.ndarray, y: np.ndarray, names: Sequence[str]
 
 def _predict_kind(kind: str, est: Any, x_full: np.ndarray, names: Sequence[str]) -> np.ndarray:
     k = MODEL_KINDS[kind]
-    x = x_full[:, _columns(k.features, names)]
-    if k.on_physical:
-        b = _predict_kind("physical", est["base"], x_full, names)
+    x = _kind_x(k, x_full, names)
+    if k.baseline:
+        b = _predict_kind(k.baseline, est["base"], x_full, names)
         return b * np.exp(est["boost"].predict(np.c_[x, np.log(b)]))
     p = est.predict(x)
     return np.exp(p) if k.log_target else np.maximum(p, 1e-9)
@@ -195,12 +260,22 @@ def cv_splitter(folds: int, seed: int, groups: np.ndarray | None) -> Any:
 def cross_val_predict(kind: str, x: np.ndarray, y: np.ndarray, names: Sequence[str],
                       folds: int = 5, seed: int = SEED,
                       groups: np.ndarray | None = None) -> np.ndarray:
-    """Out-of-fold predictions of ``kind`` (k-fold, shuffled; group k-fold given ``groups``)."""
+    """Out-of-fold predictions of ``kind`` (k-fold, shuffled; group k-fold given ``groups``).
+    ``kind`` may be ``"pruned"``: the pruned-register model (linear target, see below)."""
     preds = np.empty_like(y)
     for tr, te in cv_splitter(folds, seed, groups).split(x, y, groups):
+        if kind == "pruned":
+            preds[te] = _predict_pruned(_fit_pruned(x[tr], y[tr], seed), x[te],
+                                        np.full(len(te), np.inf))
+            continue
         preds[te] = _predict_kind(kind, _fit_kind(kind, x[tr], y[tr], names, seed), x[te],
                                   names)
     return preds
+
+
+def _fit_pruned(x_full: np.ndarray, pruned: np.ndarray, seed: int) -> Any:
+    """Register bits that synthesis prunes, learned from every feature (a count, not a log)."""
+    return _hgb(seed).fit(x_full, pruned)
 
 
 def cross_val_mape(kind: str, x: np.ndarray, y: np.ndarray, names: Sequence[str],
@@ -209,9 +284,13 @@ def cross_val_mape(kind: str, x: np.ndarray, y: np.ndarray, names: Sequence[str]
 
 
 def _families(x: np.ndarray, names: Sequence[str]) -> np.ndarray:
-    """Index into FAMILIES of each row, from the one-hot ``unit_*`` feature columns."""
-    cols = [list(names).index(f"unit_{u}") for u in FAMILIES]
-    return np.argmax(x[:, cols], axis=1)
+    """Index into FAMILIES of each row, from the one-hot ``unit_*`` feature columns; -1 for a
+    family the features do not name (one added after the model was trained)."""
+    index = {n: i for i, n in enumerate(names)}
+    known = [(i, index[f"unit_{u}"]) for i, u in enumerate(FAMILIES) if f"unit_{u}" in index]
+    onehot = x[:, [c for _, c in known]]
+    fam = np.array([i for i, _ in known])[np.argmax(onehot, axis=1)]
+    return np.where(onehot.max(axis=1) > 0, fam, -1)
 
 
 def _interval_table(x: np.ndarray, y: np.ndarray, oof: np.ndarray, names: Sequence[str]
@@ -220,7 +299,7 @@ def _interval_table(x: np.ndarray, y: np.ndarray, oof: np.ndarray, names: Sequen
 
     A family with fewer than MIN_CALIBRATION designs uses the pooled quantiles.
     """
-    r = np.log(y / oof)
+    r = np.log(y / np.maximum(oof, 1e-12))
     lo_q, hi_q = INTERVAL
     table = {"*": [float(np.quantile(r, lo_q)), float(np.quantile(r, hi_q))]}
     fam = _families(x, names)
@@ -232,16 +311,68 @@ def _interval_table(x: np.ndarray, y: np.ndarray, oof: np.ndarray, names: Sequen
 
 
 def fit_target(target: str, x: np.ndarray, y: np.ndarray, names: Sequence[str], *,
-               kinds: Sequence[str] = tuple(MODEL_KINDS), folds: int = 5,
-               seed: int = SEED, groups: np.ndarray | None = None) -> FittedTarget:
-    """Pick the kind with the lowest cross-validated MAPE (grouped CV given ``groups``), fit
-    it, calibrate its interval."""
+               kinds: Sequence[str] = DEFAULT_KINDS, folds: int = 5,
+               seed: int = SEED, groups: np.ndarray | None = None,
+               exact: np.ndarray | None = None, reg_cost: float = 0.0) -> FittedTarget:
+    """Pick the kind with the lowest cross-validated MAPE of the whole (grouped CV given
+    ``groups``), fit it, calibrate its interval.
+
+    ``exact`` is the true exact part of each row (``reg_cost`` x the register bits synthesis
+    kept): the kinds learn ``y - exact``; where synthesis kept fewer register bits than the
+    netlist has, a model of the pruned bits is fitted too."""
     y = np.maximum(np.asarray(y, dtype=float), 1e-9)
-    oof = {k: cross_val_predict(k, x, y, names, folds, seed, groups) for k in kinds}
+    pruned_model = None
+    exact_oof = np.zeros_like(y)
+    learned_y, reg, pruned = _split_exact(x, y, names, exact, reg_cost)
+    if reg is not None:
+        exact_oof = reg_cost * reg
+        if pruned.any():
+            pruned_oof = np.minimum(cross_val_predict("pruned", x, pruned, names, folds,
+                                                      seed, groups), reg)
+            exact_oof = reg_cost * (reg - pruned_oof)
+            pruned_model = _fit_pruned(x, pruned, seed)
+    oof = {k: cross_val_predict(k, x, learned_y, names, folds, seed, groups) + exact_oof
+           for k in kinds}
     scores = {k: mape(y, p) for k, p in oof.items()}
     best = min(scores, key=scores.__getitem__)
     bounds = _interval_table(x, y, oof[best], names)
-    return FittedTarget(target, best, _fit_kind(best, x, y, names, seed), bounds, scores)
+    return FittedTarget(target, best, _fit_kind(best, x, learned_y, names, seed), bounds,
+                        scores, reg_cost if exact is not None else 0.0, pruned_model)
+
+
+def _split_exact(x: np.ndarray, y: np.ndarray, names: Sequence[str], exact: np.ndarray | None,
+                 reg_cost: float) -> tuple[np.ndarray, Any, Any]:
+    """(the learned part of ``y``, the register bits, the bits synthesis pruned); the last two
+    None for a target without an exact part."""
+    if exact is None or not reg_cost:
+        return y, None, None
+    reg = x[:, list(names).index(REG)]
+    pruned = np.maximum(reg - np.asarray(exact, float) / reg_cost, 0)
+    return np.maximum(y - exact, 1e-9), reg, pruned
+
+
+def fit_fixed(target: str, kind: str, x: np.ndarray, y: np.ndarray, names: Sequence[str], *,
+              seed: int = SEED, exact: np.ndarray | None = None,
+              reg_cost: float = 0.0) -> FittedTarget:
+    """``kind`` fitted as :func:`fit_target` fits its choice, without cross-validation (no
+    interval: its bounds are zero)."""
+    y = np.maximum(np.asarray(y, dtype=float), 1e-9)
+    learned_y, reg, pruned = _split_exact(x, y, names, exact, reg_cost)
+    pruned_model = _fit_pruned(x, pruned, seed) if reg is not None and pruned.any() else None
+    return FittedTarget(target, kind, _fit_kind(kind, x, learned_y, names, seed),
+                        {"*": [0.0, 0.0]}, {}, reg_cost if exact is not None else 0.0,
+                        pruned_model)
+
+
+def exact_costs(df: Any) -> dict[str, tuple[float, np.ndarray]]:
+    """target -> (cost per register bit, true exact part of each row of ``df``): flip-flop
+    area from the flip-flops synthesis kept, clock energy from the netlist's register bits."""
+    from costmodel.activity import clock_pj_per_bit
+    from costmodel.dataset import DFF_TRANSISTORS
+
+    clock = clock_pj_per_bit()
+    return {"area": (float(DFF_TRANSISTORS), DFF_TRANSISTORS * df["dff_bits"].to_numpy(float)),
+            "energy": (clock, clock * df[REG].to_numpy(float))}
 
 
 @dataclass(frozen=True)
@@ -259,7 +390,7 @@ class Domain:
         if unit not in self.units:
             why.append(f"unit {unit!r} is not in the training data")
         for n in ("elem_bits", "exp_bits", "man_bits", "acc_bits", "block_n", "pipe_stages",
-                  "nl_mult_bits", "nl_add_bits", "nl_reg_bits"):
+                  "st_pp_bits", "st_add_bits", REG):
             v = feats.get(n)
             if v is not None and not self.lo[n] <= v <= self.hi[n]:
                 why.append(f"{n}={v:g} outside the trained range "
@@ -323,7 +454,7 @@ class CostModel:
         uniq: dict[Any, int] = {}
         idx = np.fromiter((uniq.setdefault(p, len(uniq)) for p in points), dtype=np.int64,
                           count=len(points))
-        feats = self.features.matrix([design_features(p) for p in uniq])
+        feats = self.features.matrix([design_features(p, self.features) for p in uniq])
         res = self.predict_matrix(feats, targets, interval)
         return {t: {k: v[idx] for k, v in d.items()} for t, d in res.items()}
 
@@ -332,7 +463,7 @@ class CostModel:
         """Predictions for one design point, and why it is out of domain (empty if it is not)."""
         from costmodel.features import design_features
 
-        feats = design_features(point)
+        feats = design_features(point, self.features)
         why = self.domain.check(feats, point.unit, point.format)
         if why:
             warnings.warn(f"{point.unit} {point.format}: outside the training domain ("
@@ -362,34 +493,58 @@ def check_training(rows: int, folds: int) -> None:
     check_folds(folds, rows)
 
 
-def fit_cost_model(df: Any, *, kinds: Sequence[str] = tuple(MODEL_KINDS), folds: int = 5,
+def fit_cost_model(df: Any, *, kinds: Sequence[str] = DEFAULT_KINDS, folds: int = 5,
                    seed: int = SEED, targets: Sequence[str] = tuple(TARGETS),
-                   dataset_hash: str = "") -> CostModel:
-    """Fit every target on a dataset DataFrame (columns of costmodel.dataset.SCHEMA)."""
+                   dataset_hash: str = "", grouped: bool = True) -> CostModel:
+    """Fit every target on a dataset DataFrame (columns of costmodel.dataset.SCHEMA).
+
+    The kind per target is chosen by cross-validation grouped by base design (every pipeline
+    and saturate variant in one fold) unless ``grouped`` is false."""
     import sklearn
 
+    from costmodel.features import with_structure
+
     check_training(len(df), folds)
-    x = FEATURES.matrix(df)
+    df = with_structure(df)
+    spec = features_for(kinds)
+    x = spec.matrix(df)
+    groups = design_groups(df) if grouped else None
+    exact = exact_costs(df)
     with single_thread():
-        fitted = {t: fit_target(t, x, df[TARGETS[t]].to_numpy(float), FEATURES.names,
-                                kinds=kinds, folds=folds, seed=seed) for t in targets}
+        fitted = {t: fit_target(t, x, df[TARGETS[t]].to_numpy(float), spec.names,
+                                kinds=kinds, folds=folds, seed=seed, groups=groups,
+                                exact=exact[t][1] if t in exact else None,
+                                reg_cost=exact[t][0] if t in exact else 0.0)
+                  for t in targets}
     domain = Domain(units=tuple(sorted(df["unit"].unique())),
                     formats=tuple(sorted(df["format"].unique())),
-                    lo={n: float(v) for n, v in zip(FEATURES.names, x.min(0), strict=True)},
-                    hi={n: float(v) for n, v in zip(FEATURES.names, x.max(0), strict=True)})
+                    lo={n: float(v) for n, v in zip(spec.names, x.min(0), strict=True)},
+                    hi={n: float(v) for n, v in zip(spec.names, x.max(0), strict=True)})
     meta = {
-        "format_version": 1,
+        "format_version": 2,
         "sklearn_version": sklearn.__version__,
         "dataset_hash": dataset_hash,
         "rows": len(df),
         "seed": seed,
         "folds": folds,
-        "feature_names": list(FEATURES.names),
+        "cv_grouping": "design" if grouped else "rows",
+        "feature_names": list(spec.names),
         "targets": {t: {"column": TARGETS[t], "kind": f.kind,
-                        "cv_mape": dict(f.cv_mape)} for t, f in fitted.items()},
+                        "cv_mape": dict(f.cv_mape),
+                        "exact_per_register_bit": f.reg_cost or None}
+                    for t, f in fitted.items()},
         "interval": list(INTERVAL),
     }
-    return CostModel(fitted, FEATURES, domain, meta)
+    return CostModel(fitted, spec, domain, meta)
+
+
+def design_groups(df: Any) -> np.ndarray:
+    """The base design of every row (costmodel.space.DesignPoint.base): the ``design`` group."""
+    from costmodel.space import DesignPoint
+
+    cols = list(DesignPoint.__dataclass_fields__)
+    return np.array(["|".join(map(str, DesignPoint.from_dict(r).base))
+                     for r in df[cols].to_dict("records")])
 
 
 def meta_json(model: CostModel) -> str:
@@ -399,4 +554,4 @@ def meta_json(model: CostModel) -> str:
 # keep param_features importable from here for callers that build query rows
 __all__ = ["MIN_ROWS", "MODEL_KINDS", "TARGETS", "CostModel", "Domain", "OutOfDomainWarning",
            "Prediction", "check_folds", "check_training", "cross_val_mape", "fit_cost_model",
-           "fit_target", "make_model", "mape", "param_features", "r2"]
+           "fit_fixed", "fit_target", "make_model", "mape", "param_features", "r2"]

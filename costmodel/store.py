@@ -16,21 +16,22 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from costmodel.data import shipped_path
-from costmodel.features import FEATURES, FeatureSpec
+from costmodel.features import REFINE_FEATURES, FeatureSpec
 from costmodel.models import CostModel, Domain, FittedTarget
 from hwsim.errors import HwsimError
 from hwsim.io import atomic_write_bytes
 
 MAGIC = "hwsim-costmodel"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 #: The types beyond skops' defaults that a cost model holds: exactly what
 #: ``skops.io.get_untrusted_types`` reports for the shipped costmodel/data/model.skops (and for a
-#: fitted estimator of every kind in ``costmodel.models.MODEL_KINDS``), sorted. Never a prefix:
-#: ``builtins.``, ``numpy.`` or ``scipy.`` would admit ``exec``, ``eval`` or ``numpy.save``.
-TRUSTED_TYPES: tuple[str, ...] = (
-    "sklearn.tree._tree.Tree",
-)
+#: fitted estimator of every kind in ``costmodel.models.MODEL_KINDS``), sorted: none, since the
+#: boosted trees are stored as plain arrays (:func:`_pack`). Never a prefix: ``builtins.``,
+#: ``numpy.`` or ``scipy.`` would admit ``exec``, ``eval`` or ``numpy.save``.
+TRUSTED_TYPES: tuple[str, ...] = ()
 
 
 def _skops_io() -> Any:
@@ -46,6 +47,49 @@ def dataset_hash(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
+def _pack(est: Any) -> Any:
+    """``est`` with the trees of every histogram gradient booster in it moved into three
+    arrays (all nodes, all bitsets, the node count of each tree): skops then reads a few arrays
+    instead of thousands of small objects (a model loads in milliseconds, not seconds)."""
+    import copy
+
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    if isinstance(est, dict):
+        return {k: _pack(v) for k, v in est.items()}
+    if not isinstance(est, HistGradientBoostingRegressor):
+        return est
+    trees = [p for it in est._predictors for p in it]
+    if any(len(it) != 1 for it in est._predictors):
+        raise HwsimError("a cost model's boosters are regressors: one tree per iteration")
+    shell = copy.copy(est)
+    shell._predictors = []
+    return {"__hgb__": shell,
+            "nodes": np.concatenate([t.nodes for t in trees]),
+            "sizes": np.array([len(t.nodes) for t in trees], dtype=np.int64),
+            "binned": np.concatenate([t.binned_left_cat_bitsets for t in trees]),
+            "raw": np.concatenate([t.raw_left_cat_bitsets for t in trees]),
+            "bitset_sizes": np.array([len(t.raw_left_cat_bitsets) for t in trees],
+                                     dtype=np.int64)}
+
+
+def _unpack(obj: Any) -> Any:
+    """The inverse of :func:`_pack`."""
+    if not isinstance(obj, dict):
+        return obj
+    if "__hgb__" not in obj:
+        return {k: _unpack(v) for k, v in obj.items()}
+    from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
+
+    est = obj["__hgb__"]
+    ends = np.cumsum(obj["sizes"])
+    bends = np.cumsum(obj["bitset_sizes"])
+    est._predictors = [
+        [TreePredictor(obj["nodes"][e - n:e], obj["binned"][be - bn:be], obj["raw"][be - bn:be])]
+        for n, e, bn, be in zip(obj["sizes"], ends, obj["bitset_sizes"], bends, strict=True)]
+    return est
+
+
 def save_model(model: CostModel, path: str | Path) -> Path:
     """Write ``model`` to ``path`` (skops format, atomically)."""
     sio = _skops_io()
@@ -56,9 +100,10 @@ def save_model(model: CostModel, path: str | Path) -> Path:
         "feature_names": list(model.features.names),
         "domain": {"units": list(model.domain.units), "formats": list(model.domain.formats),
                    "lo": dict(model.domain.lo), "hi": dict(model.domain.hi)},
-        "targets": {t: {"kind": f.kind, "point": f.point,
+        "targets": {t: {"kind": f.kind, "point": _pack(f.point),
                         "bounds": {k: list(v) for k, v in f.bounds.items()},
-                        "cv_mape": dict(f.cv_mape)} for t, f in model.targets.items()},
+                        "cv_mape": dict(f.cv_mape), "reg_cost": float(f.reg_cost),
+                        "pruned": _pack(f.pruned)} for t, f in model.targets.items()},
     }
     # deflate: a few hundred small tree arrays compress ~10x
     return atomic_write_bytes(path, sio.dumps(obj, compression=zipfile.ZIP_DEFLATED,
@@ -97,14 +142,19 @@ def load_model(path: str | Path) -> CostModel:
         feats = FeatureSpec(tuple(obj["feature_names"]))
         d = obj["domain"]
         domain = Domain(tuple(d["units"]), tuple(d["formats"]), dict(d["lo"]), dict(d["hi"]))
-        targets = {t: FittedTarget(t, v["kind"], v["point"],
+        targets = {t: FittedTarget(t, v["kind"], _unpack(v["point"]),
                                    {k: list(b) for k, b in v["bounds"].items()},
-                                   dict(v["cv_mape"])) for t, v in obj["targets"].items()}
+                                   dict(v["cv_mape"]), float(v["reg_cost"]),
+                                   _unpack(v["pruned"]))
+                   for t, v in obj["targets"].items()}
     except (KeyError, TypeError, ValueError) as exc:
         raise HwsimError(f"{p} is an incomplete cost model: {exc}") from exc
-    if feats != FEATURES:
-        raise HwsimError(f"{p} was trained on other features than this version computes; "
-                         "retrain with 'hwsim cost train'")
+    # a family added since training adds a one-hot feature the model ignores; any other
+    # feature this version does not compute means the model is from another feature set
+    unknown = [n for n in feats.names if n not in REFINE_FEATURES.names]
+    if unknown:
+        raise HwsimError(f"{p} was trained on features this version does not compute "
+                         f"({', '.join(unknown[:5])}); retrain with 'hwsim cost train'")
     if meta.get("sklearn_version") != sklearn.__version__:
         warnings.warn(f"{p} was saved with scikit-learn {meta.get('sklearn_version')}, "
                       f"running {sklearn.__version__}: predictions may differ slightly",

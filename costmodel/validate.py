@@ -13,7 +13,11 @@ held out and each target's model kind is chosen by cross-validation on the rest 
 grouping (``sklearn.model_selection.GroupKFold``): the hold-out never influences the choice.
 ``family`` refits, per held-out family, the kind chosen on the ``design`` split's training
 part. Each split reports the physically-informed baseline's errors beside the chosen model's,
-and the issue's MAPE targets (:data:`MAPE_TARGETS`) beside the scores they apply to.
+the error of the learned part alone (the whole less its exact part, see
+:data:`costmodel.models.EXACT`: for area the combinational transistors, for energy the energy
+less the clock), and the issue's MAPE targets (:data:`MAPE_TARGETS`) beside the scores they
+apply to. The default kinds read parameter features only; ``kinds=REFINE_KINDS`` scores the
+slower netlist-feature model (``hwsim cost validate --refine``).
 """
 
 from __future__ import annotations
@@ -26,28 +30,30 @@ from typing import Any
 
 import numpy as np
 
-from costmodel.features import FEATURES
 from costmodel.models import (
+    DEFAULT_KINDS,
     MIN_ROWS,
-    MODEL_KINDS,
     SEED,
     TARGETS,
     FittedTarget,
     _fit_kind,
     _predict_kind,
+    baseline_for,
     check_folds,
+    design_groups,
+    exact_costs,
+    features_for,
+    fit_fixed,
     fit_target,
     single_thread,
 )
 from costmodel.models import mape as _mape
 from costmodel.models import r2 as _r2
-from costmodel.space import DesignPoint
 from hwsim.errors import HwsimError
 
 #: splits in the order they are reported (the grouped ones first)
 SPLITS = ("design", "format", "family", "random")
 DEFAULT_SPLITS = ("design",)
-BASELINE = "physical"
 #: MAPE targets in percent per split and target (the issue); scores without one are reported
 MAPE_TARGETS: dict[str, dict[str, float]] = {
     "design": {"area": 5.0, "luts": 5.0, "delay": 3.0, "energy": 5.0},
@@ -67,6 +73,8 @@ class SplitScore:
     baseline_mape: float
     baseline_r2: float
     groups: int  # groups held out (rows, for the random split)
+    # MAPE of the learned part alone (the whole less its exact part; = mape without one)
+    learned_mape: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,8 @@ class ValidationReport:
     seed: int
     # split -> target -> (y, model prediction, baseline prediction) of the held-out designs
     parity: dict[str, dict[str, Any]]
+    baseline: str = "phys"
+    features: str = "parameters"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (strict: a score that is undefined, e.g. the R^2 of a hold-out of one
@@ -84,6 +94,7 @@ class ValidationReport:
             return None if isinstance(v, float) and not math.isfinite(v) else v
 
         return {"rows": self.rows, "seed": self.seed, "holdout": HOLDOUT,
+                "features": self.features, "baseline": self.baseline,
                 "targets_mape_pct": MAPE_TARGETS,
                 "scores": [{k: finite(v) for k, v in asdict(s).items()} for s in self.scores],
                 "checks": self.checks()}
@@ -101,16 +112,18 @@ class ValidationReport:
                 if (lim := MAPE_TARGETS.get(s.split, {}).get(s.target)) is not None}
 
     def table(self) -> str:
-        head = (f"{'split':<8} {'target':<7} {'model':<9} {'n':>5} {'groups':>6} {'MAPE%':>7} "
-                f"{'target%':>7} {'R2':>7}   {'base MAPE%':>10} {'base R2':>8}")
+        head = (f"{'split':<8} {'target':<7} {'model':<14} {'n':>5} {'groups':>6} "
+                f"{'MAPE%':>7} {'target%':>7} {'R2':>7} {'learned%':>8}   {'base MAPE%':>10} "
+                f"{'base R2':>8}")
         lines = [head, "-" * len(head)]
         checks = self.checks()
         for s in self.scores:
             c = checks.get(f"{s.split}/{s.target}")
             lim = f"{c['limit']:.0f}" if c else "-"
             verdict = "" if c is None else ("  ok" if c["ok"] else "  MISSED")
-            lines.append(f"{s.split:<8} {s.target:<7} {s.kind:<9} {s.n_test:>5} {s.groups:>6} "
-                         f"{s.mape:>7.2f} {lim:>7} {s.r2:>7.3f}   {s.baseline_mape:>10.2f} "
+            lines.append(f"{s.split:<8} {s.target:<7} {s.kind:<14} {s.n_test:>5} "
+                         f"{s.groups:>6} {s.mape:>7.2f} {lim:>7} {s.r2:>7.3f} "
+                         f"{s.learned_mape:>8.2f}   {s.baseline_mape:>10.2f} "
                          f"{s.baseline_r2:>8.3f}{verdict}")
         if checks:
             missed = [k for k, c in checks.items() if not c["ok"]]
@@ -132,8 +145,7 @@ def split_groups(df: Any, split: str) -> np.ndarray:
         canon = {f: canonical_format(f) for f in df["format"].astype(str).unique()}
         return np.array([canon[f] for f in df["format"].astype(str)])
     if split == "design":
-        return np.array(["|".join(map(str, DesignPoint.from_dict(r).base))
-                         for r in df.to_dict("records")])
+        return design_groups(df)
     raise HwsimError(f"unknown split {split!r}; known: {', '.join(SPLITS)}")
 
 
@@ -148,28 +160,46 @@ def _holdout(groups: np.ndarray, seed: int) -> np.ndarray:
     return np.isin(groups, rng.permutation(uniq)[:k])
 
 
-def _leave_one_group_out(x: np.ndarray, y: np.ndarray, groups: np.ndarray, kind: str
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    names = FEATURES.names
-    truth, pred, base = [], [], []
+def _leave_one_group_out(t: str, x: np.ndarray, y: np.ndarray, groups: np.ndarray,
+                         names: Sequence[str], kind: str, baseline: str,
+                         exact: tuple[float, np.ndarray] | None) -> tuple[np.ndarray, ...]:
+    truth, pred, base, learned_truth, learned_pred = [], [], [], [], []
     uniq = np.unique(groups)
     for g in uniq:
         te = groups == g
         tr = ~te
         if tr.sum() < 10:
             continue
-        est = _fit_kind(kind, x[tr], y[tr], names, SEED)
-        b = _fit_kind(BASELINE, x[tr], y[tr], names, SEED)
+        ft, b = _fit_pair(t, kind, baseline, x[tr], y[tr], names, exact, tr)
         truth.append(y[te])
-        pred.append(_predict_kind(kind, est, x[te], names))
-        base.append(_predict_kind(BASELINE, b, x[te], names))
-    return np.concatenate(truth), np.concatenate(pred), np.concatenate(base), len(uniq)
+        pred.append(ft.predict(x[te], names))
+        base.append(_predict_kind(baseline, b, x[te], names) + ft.exact(x[te], names))
+        learned_truth.append(_learned(y, exact)[te])
+        learned_pred.append(ft.learned(x[te], names))
+    return (np.concatenate(truth), np.concatenate(pred), np.concatenate(base), len(uniq),
+            np.concatenate(learned_truth), np.concatenate(learned_pred))
+
+
+def _learned(y: np.ndarray, exact: tuple[float, np.ndarray] | None) -> np.ndarray:
+    return y if exact is None else np.maximum(y - exact[1], 1e-9)
+
+
+def _fit_pair(t: str, kind: str, baseline: str, x: np.ndarray, y: np.ndarray,
+              names: Sequence[str], exact: tuple[float, np.ndarray] | None, rows: np.ndarray
+              ) -> tuple[FittedTarget, Any]:
+    """``kind`` and the baseline fitted on ``rows`` (the baseline on the learned part)."""
+    ex = None if exact is None else exact[1][rows]
+    ft = fit_fixed(t, kind, x, y, names, exact=ex, reg_cost=exact[0] if exact else 0.0)
+    return ft, _fit_kind(baseline, x, _learned(y, None if ex is None else (0.0, ex)), names,
+                         SEED)
 
 
 def validate(df: Any, *, splits: Sequence[str] = SPLITS, targets: Sequence[str] = tuple(TARGETS),
-             kinds: Sequence[str] = tuple(MODEL_KINDS), folds: int = 5,
+             kinds: Sequence[str] = DEFAULT_KINDS, folds: int = 5,
              seed: int = SEED) -> ValidationReport:
     """Score the model selection on ``df`` (a dataset DataFrame) over the given splits."""
+    from costmodel.features import with_structure
+
     bad = [s for s in splits if s not in SPLITS]
     if bad:
         raise HwsimError(f"unknown split {bad[0]!r}; known: {', '.join(SPLITS)}")
@@ -184,32 +214,43 @@ def validate(df: Any, *, splits: Sequence[str] = SPLITS, targets: Sequence[str] 
         check_folds(folds, int((~test).sum()))
         if s != "random":
             _grouped_folds(folds, split_groups(df, s)[~test])
-    x = FEATURES.matrix(df)
+    df = with_structure(df)
+    spec = features_for(kinds)
+    baseline = baseline_for(kinds)
+    names = spec.names
+    x = spec.matrix(df)
+    exact_all = exact_costs(df)
     scores: list[SplitScore] = []
     parity: dict[str, dict[str, Any]] = {}
     with single_thread():
         for t in targets:
             y = np.maximum(df[TARGETS[t]].to_numpy(float), 1e-9)
+            exact = exact_all.get(t)
+            ly = _learned(y, exact)
             chosen: dict[str, FittedTarget] = {}
             for s, test in held.items():
                 groups = None if s == "random" else split_groups(df, s)[~test]
-                chosen[s] = ft = fit_target(t, x[~test], y[~test], FEATURES.names,
-                                            kinds=kinds, folds=folds, seed=seed,
-                                            groups=groups)
+                chosen[s] = ft = fit_target(
+                    t, x[~test], y[~test], names, kinds=kinds, folds=folds, seed=seed,
+                    groups=groups, exact=None if exact is None else exact[1][~test],
+                    reg_cost=exact[0] if exact else 0.0)
                 if s not in order:
                     continue
-                p = ft.predict(x[test], FEATURES.names)
-                b = _predict_kind(BASELINE, _fit_kind(BASELINE, x[~test], y[~test],
-                                                      FEATURES.names, seed),
-                                  x[test], FEATURES.names)
+                p = ft.predict(x[test], names)
+                b = _predict_kind(baseline, _fit_kind(baseline, x[~test], ly[~test], names,
+                                                      seed), x[test], names)
+                b = b + ft.exact(x[test], names)
                 _score(scores, parity, s, t, ft.kind, y[test], p, b,
-                       len(np.unique(split_groups(df, s)[test])))
+                       len(np.unique(split_groups(df, s)[test])),
+                       _mape(ly[test], ft.learned(x[test], names)))
             if "family" in order:
                 kind = chosen["design"].kind
-                yt, p, b, ng = _leave_one_group_out(x, y, split_groups(df, "family"), kind)
-                _score(scores, parity, "family", t, kind, yt, p, b, ng)
+                yt, p, b, ng, lt, lp = _leave_one_group_out(
+                    t, x, y, split_groups(df, "family"), names, kind, baseline, exact)
+                _score(scores, parity, "family", t, kind, yt, p, b, ng, _mape(lt, lp))
     scores.sort(key=lambda s: (SPLITS.index(s.split), list(TARGETS).index(s.target)))
-    return ValidationReport(tuple(scores), len(df), seed, parity)
+    return ValidationReport(tuple(scores), len(df), seed, parity, baseline,
+                            "parameters and netlist" if spec.needs_netlist else "parameters")
 
 
 def _grouped_folds(folds: int, groups: np.ndarray) -> None:
@@ -219,9 +260,10 @@ def _grouped_folds(folds: int, groups: np.ndarray) -> None:
 
 
 def _score(scores: list[SplitScore], parity: dict[str, dict[str, Any]], split: str, t: str,
-           kind: str, y: np.ndarray, p: np.ndarray, b: np.ndarray, groups: int) -> None:
+           kind: str, y: np.ndarray, p: np.ndarray, b: np.ndarray, groups: int,
+           learned_mape: float) -> None:
     scores.append(SplitScore(split, t, kind, len(y), _mape(y, p), _r2(y, p), _mape(y, b),
-                             _r2(y, b), groups))
+                             _r2(y, b), groups, learned_mape))
     parity.setdefault(split, {})[t] = (y, p, b)
 
 
@@ -245,7 +287,7 @@ def parity_plots(report: ValidationReport, out_dir: str | Path) -> list[Path]:
             ax.plot([lo, hi], [lo, hi], color="0.6", lw=1, zorder=0)
             s = report.get(split, t)
             ax.scatter(y, b, s=10, alpha=0.5, marker="x", color="tab:orange",
-                       label=f"{BASELINE} baseline (MAPE {s.baseline_mape:.1f}%)")
+                       label=f"{report.baseline} baseline (MAPE {s.baseline_mape:.1f}%)")
             ax.scatter(y, p, s=10, alpha=0.7, color="tab:blue",
                        label=f"{s.kind} (MAPE {s.mape:.1f}%)")
             ax.set(xscale="log", yscale="log", xlim=(lo, hi), ylim=(lo, hi),

@@ -29,6 +29,10 @@ _data_option = click.option(
 _folds_option = click.option("--folds", type=FOLDS, default=5, show_default=True,
                              help="Cross-validation folds (2 to the number of designs).")
 _seed_option = click.option("--seed", type=SEED, default=0, show_default=True)
+_refine_option = click.option(
+    "--refine", is_flag=True,
+    help="The slower model that also reads netlist features (each design's PyRTL netlist "
+         "built and lowered to gates: 0.1-2 s per design not in the dataset).")
 
 
 @click.group()
@@ -77,13 +81,15 @@ def _dataset_arg(path: Path | None):
             help="Where to save the model (skops).")
 @_folds_option
 @_seed_option
+@_refine_option
 @force_option
 @json_option
-def train(data: Path | None, out: Path, folds: int, seed: int, force: bool,
+def train(data: Path | None, out: Path, folds: int, seed: int, refine: bool, force: bool,
           as_json: bool) -> None:
-    """Fit every target (model kind chosen by cross-validation) and save it with skops."""
+    """Fit every target (model kind chosen by cross-validation grouped by base design) and save
+    it with skops."""
     from costmodel.dataset import shipped_dataset_path
-    from costmodel.models import check_training, fit_cost_model
+    from costmodel.models import check_training, fit_cost_model, kinds_for
     from costmodel.store import dataset_hash, save_model
     from hwsim.io import check_output_file
 
@@ -92,7 +98,8 @@ def train(data: Path | None, out: Path, folds: int, seed: int, force: bool,
     check_training(len(df), folds)  # fit_cost_model checks too; here before any output
     src = shipped_dataset_path() if data is None else (data / "designs.csv" if data.is_dir()
                                                        else data)
-    model = fit_cost_model(df, folds=folds, seed=seed, dataset_hash=dataset_hash(src))
+    model = fit_cost_model(df, kinds=kinds_for(refine), folds=folds, seed=seed,
+                           dataset_hash=dataset_hash(src))
     save_model(model, out)
     if as_json:
         echo_json({"out": str(out), "rows": len(df), "dataset_hash": model.meta["dataset_hash"],
@@ -115,18 +122,20 @@ def train(data: Path | None, out: Path, folds: int, seed: int, force: bool,
 @_seed_option
 @click.option("--plots", type=OutputPath(folder=True), default=None,
               help="Write parity plots (PNG) of each split's held-out designs here.")
+@_refine_option
 @json_option
 def validate(data: Path | None, splits: tuple[str, ...], folds: int, seed: int,
-             plots: Path | None, as_json: bool) -> None:
+             plots: Path | None, refine: bool, as_json: bool) -> None:
     """MAPE and R^2 on held-out designs, the issue's targets beside them.
 
     The model kind per target is chosen by cross-validation grouped as the split is; the
     hold-out never takes part in the choice."""
+    from costmodel.models import kinds_for
     from costmodel.validate import DEFAULT_SPLITS, parity_plots
     from costmodel.validate import validate as run_validate
 
     rep = run_validate(_dataset_arg(data), splits=splits or DEFAULT_SPLITS, folds=folds,
-                       seed=seed)
+                       seed=seed, kinds=kinds_for(refine))
     if plots is not None and rep.parity:
         parity_plots(rep, plots)
     if as_json:
@@ -139,16 +148,21 @@ def validate(data: Path | None, splits: tuple[str, ...], folds: int, seed: int,
 @unit_options
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="A model saved by 'hwsim cost train' (default: shipped).")
+@click.option("--exact", is_flag=True,
+              help="Compute delay (PyRTL timing) and energy (the toggle-energy proxy) exactly "
+                   "instead of predicting them: for one design that is cheaper than loading "
+                   "the model; the model serves batches (sweeps, the cost provider).")
 @json_option
 def predict(unit: str, fmt: str | None, pipeline: int, saturate: bool, acc: str | None,
             block_size: int | None, mul: str | None, direction: str | None,
-            model_path: Path | None, as_json: bool) -> None:
+            model_path: Path | None, exact: bool, as_json: bool) -> None:
     """Predict area, LUTs, delay, depth and energy of UNIT with a 90% interval.
 
     UNIT takes the options 'hwsim rtl export' gives it; any other is an error."""
     import warnings
 
-    from costmodel.models import OutOfDomainWarning
+    from costmodel.exact import EXACT_TARGETS, compute_exact
+    from costmodel.models import UNITS, OutOfDomainWarning, Prediction
     from costmodel.space import DesignPoint
     from costmodel.store import load_model, shipped_model_path
     from hwsim.numerics import bits_per_element
@@ -164,8 +178,15 @@ def predict(unit: str, fmt: str | None, pipeline: int, saturate: bool, acc: str 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OutOfDomainWarning)  # reported below instead
         preds, why = model.predict(point)
+    computed = compute_exact(point) if exact else None
+    if computed is not None:
+        preds = [Prediction(p.target, computed[p.target], computed[p.target],
+                            computed[p.target], UNITS[p.target], "exact")
+                 if p.target in EXACT_TARGETS else p for p in preds]
     if as_json:
         echo_json({"design": point.to_dict(), "out_of_domain": why,
+                   "exact": sorted(EXACT_TARGETS) if exact else [],
+                   "exact_available": sorted(EXACT_TARGETS),
                    "predictions": [p.to_dict() for p in preds]})
         return
     for w in why:
@@ -173,8 +194,12 @@ def predict(unit: str, fmt: str | None, pipeline: int, saturate: bool, acc: str 
     click.echo(f"{unit} {fmt} " + " ".join(f"{k}={v}" for k, v in point.params().items()
                                              if k != "format"))
     for p in preds:
-        click.echo(f"  {p.target:<7} {p.value:12.4g} {p.unit:<12} "
-                   f"90% interval [{p.lo:.4g}, {p.hi:.4g}]  ({p.kind})")
+        how = (f"exact: {EXACT_TARGETS[p.target]}" if p.kind == "exact" else
+               f"90% interval [{p.lo:.4g}, {p.hi:.4g}]  ({p.kind})")
+        click.echo(f"  {p.target:<7} {p.value:12.4g} {p.unit:<12} {how}")
+    if computed is None:
+        click.echo("note: for one design, delay and energy are cheaper to compute exactly than "
+                   "to predict: pass --exact (PyRTL timing and the toggle-energy simulation)")
 
 
 @cost.command()

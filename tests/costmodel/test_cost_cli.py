@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from hwsim.cli import main
 
 
@@ -33,3 +35,21 @@ def test_corrupt_model_path(tmp_path, capsys):
     bad.write_text("nope")
     assert main(["cost", "predict", "lmul", "--format", "fp8_e4m3fn", "--model", str(bad)]) == 2
     assert "corrupt" in capsys.readouterr().err
+
+
+def test_predict_exact_computes_what_the_dataset_measured(shipped_df, capsys):
+    """--exact: delay and energy are computed (PyRTL timing, the toggle-energy simulation),
+    equal to what the sweep recorded for the same design; the rest is predicted."""
+    row = shipped_df[(shipped_df["unit"] == "lmul") & (shipped_df["format"] == "fp8_e4m3fn")
+                     & (shipped_df["pipeline"] == 1) & ~shipped_df["saturate"]].iloc[0]
+    argv = ["cost", "predict", "lmul", "--format", "fp8_e4m3fn", "--pipeline", "1"]
+    assert main([*argv, "--exact", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    got = {p["target"]: p for p in out["predictions"]}
+    assert out["exact"] == ["delay", "energy"]
+    assert got["delay"]["model"] == got["energy"]["model"] == "exact"
+    assert got["delay"]["value"] == pytest.approx(row["pyrtl_delay_ps"], rel=1e-9)
+    assert got["energy"]["value"] == pytest.approx(row["energy_pj"], rel=1e-9)
+    assert got["area"]["model"] != "exact"
+    assert main(argv) == 0
+    assert "pass --exact" in capsys.readouterr().out

@@ -8,11 +8,11 @@ import pytest
 
 from costmodel.dataset import SCHEMA, collect, load_dataset, record_path, run_sweep
 from costmodel.features import (
-    FEATURES,
+    DATASET_FEATURES,
     FEATURES_VERSION,
     GATE_FEATURES,
     compute_design_features,
-    design_features,
+    dataset_features,
 )
 from costmodel.space import FAMILIES, DesignPoint, design_space
 from hwsim.errors import HwsimError
@@ -41,7 +41,7 @@ def test_shipped_dataset_has_the_schema(shipped_df):
     df = shipped_df
     fixed = [c for c in SCHEMA if "<" not in c]
     assert set(fixed) <= set(df.columns)
-    assert set(FEATURES.names) <= set(df.columns)
+    assert set(DATASET_FEATURES) <= set(df.columns)
     assert any(c.startswith("cell_") for c in df.columns)
     assert len(df) >= 300
     assert df["unit"].nunique() >= 6
@@ -94,13 +94,13 @@ def test_one_tiny_design_end_to_end(tmp_path):
 
 
 def test_shipped_features_match_what_this_version_computes(shipped_df):
-    """design_features() reads the netlist features of shipped designs from the dataset: they
+    """dataset_features() reads the netlist features of shipped designs from the dataset: they
     must be what compute_design_features() gives today (otherwise retrain and re-collect)."""
     rows = shipped_df.groupby("unit").head(1)  # one design per family
     for _, row in rows.iterrows():
         p = DesignPoint.from_dict({k: row[k] for k in ("unit", "format", "pipeline", "saturate",
                                                          "acc", "mul", "block", "direction")})
         got = compute_design_features(p)
-        for name in FEATURES.names:
+        for name in DATASET_FEATURES:
             assert got[name] == pytest.approx(row[name], rel=1e-9), (p, name)
-        assert design_features(p) == pytest.approx(got)
+        assert dataset_features(p) == pytest.approx(got)

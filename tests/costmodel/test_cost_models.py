@@ -17,10 +17,10 @@ CLAIMS = Path(__file__).parents[2] / "sim_results" / "costmodel" / "validation.j
 
 
 def test_registry_lists_choices():
-    assert set(MODEL_KINDS) == {"gbr", "gbr-large", "rf", "gbr-phys", "physical"}
+    assert set(MODEL_KINDS) == {"hgb", "phys", "hgb-phys", "gates", "hgb-phys-gates"}
     for k in MODEL_KINDS:
         assert hasattr(make_model(k), "fit")
-    with pytest.raises(HwsimError, match="known: gbr, gbr-large, rf, gbr-phys, physical"):
+    with pytest.raises(HwsimError, match="known: hgb, phys, hgb-phys, gates, hgb-phys-gates"):
         make_model("xgboost")
 
 

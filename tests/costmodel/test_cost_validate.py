@@ -13,7 +13,7 @@ from hwsim.cli import main
 from hwsim.errors import HwsimError
 
 FORMATS = ("fp8_e4m3fn", "fp8_e5m2", "e3m3", "e2m2", "e4m4", "e5m3", "fp6_e3m2fn", "e3m5")
-FAST = {"kinds": ("physical", "gbr"), "folds": 2, "targets": ("area", "energy")}
+FAST = {"kinds": ("phys", "hgb"), "folds": 2, "targets": ("area", "energy")}
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +83,7 @@ def test_report_puts_grouped_splits_first_and_says_missed(small_df):
 
 def test_too_few_groups_for_the_folds_is_a_user_error(small_df):
     with pytest.raises(HwsimError, match="folds must be an integer from 2 to"):
-        val.validate(small_df, splits=("format",), kinds=("physical",), folds=8)
+        val.validate(small_df, splits=("format",), kinds=("phys",), folds=8)
 
 
 def test_cli_default_split_is_design(tmp_path, small_df, capsys):

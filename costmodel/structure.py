@@ -1,0 +1,244 @@
+"""Analytical structure of a design, from its parameters alone (microseconds, no netlist).
+
+Each count follows how the generator in ``rtl/units/`` builds the circuit: the significand
+product of a multiplier (``sig x sig`` partial-product bits), the alignment shifter of an
+adder (``m + 1 + GRS`` bits shifted by an ``e``-bit amount), the normaliser (leading-zero count
+and shift over the exact product or sum), the rounding increment, the accumulator, and the
+pipeline registers :class:`rtl.build.Pipeline` places at each generator's stage boundaries
+(``BOUNDARIES`` in each unit module, in order of preference: ``pipeline=k`` registers the
+first ``k``). :func:`register_bits` is exact (the width of every PyRTL ``Register``); the
+others are the sizes a physically-informed baseline prices, not gate counts.
+
+A family without formulas here (a generator added after this module) gets the generic counts
+(format widths only) and its register bits from building its PyRTL block once (milliseconds,
+cached): still exact, only slower.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+from costmodel.space import DesignPoint
+from hwsim.numerics import BlockFormat, FloatFormat, resolve
+
+#: guard, round and sticky bits below the adder's significand (rtl.units.minifloat_add.GRS)
+GRS = 3
+_FP32 = (8, 23, 127)  # exp bits, mantissa bits, bias: the convert unit's other side
+_ACC = {"fp32": (8, 23), "fp16": (5, 10), "bf16": (8, 7)}
+#: the counts :func:`structure_features` returns, in order
+STRUCT_FEATURES = ("st_reg_bits", "st_pp_bits", "st_add_bits", "st_shift_bits",
+                   "st_norm_bits", "st_round_bits", "st_acc_bits", "st_io_bits")
+
+
+@lru_cache(maxsize=4096)
+def _resolve(fmt: str):  # noqa: ANN202  (a format object of hwsim.numerics)
+    return resolve(fmt)
+
+
+def _bits_for(v: int) -> int:
+    """Width that holds 0..v (rtl.fp.bits_for)."""
+    return max(1, int(v).bit_length())
+
+
+def _clz_shift(width: int) -> float:
+    """A leading-zero count plus a barrel shift over ``width`` bits: width x log2(width)."""
+    return float(width * max(1, math.ceil(math.log2(max(width, 2)))))
+
+
+def _normalise_exp_bits(width: int, tp_bits: int, c: int) -> int:
+    """Width of rtl.fp.normalise's exponent output for a ``width``-bit significand, a
+    ``tp_bits``-bit exponent sum and offset ``c``."""
+    z = max(-c, 0)
+    grow = _bits_for(z + width) + 1
+    base = max(tp_bits, _bits_for(c)) + 1 if c > 0 else tp_bits
+    return max(base, grow) + 1
+
+
+def _float_fields(fmt: str) -> tuple[int, int, int, int] | None:
+    """(exp bits, mantissa bits, bias, total bits) of a float element format, else None."""
+    f = _resolve(fmt)
+    if isinstance(f, FloatFormat):
+        return f.exp_bits, f.man_bits, f.bias, f.total_bits
+    return None
+
+
+def _int_bits(fmt: str) -> int | None:
+    f = _resolve(fmt)
+    if isinstance(f, BlockFormat) or getattr(f, "kind", "") != "int":
+        return None
+    return int(f.total_bits)
+
+
+def _float_mul_regs(p: DesignPoint, e: int, m: int, bias: int, total: int) -> int:
+    # product: prod (2m+2), tp (e+1), sign, nan, inf, zero; normalise: q (2m+2), exp_part,
+    # sticky, sign, nan, inf, zero; output: the code
+    stages = {"product": 2 * m + 2 + e + 1 + 4,
+              "normalise": 2 * m + 2 + _normalise_exp_bits(2 * m + 2, e + 1, -bias) + 1 + 4,
+              "output": total}
+    return sum(stages[b] for b in ("product", "normalise", "output")[:p.pipeline])
+
+
+def _float_add_regs(p: DesignPoint, e: int, m: int, total: int) -> int:
+    w = m + 1 + GRS
+    # align: big_ext, small_al (w each), subtract, big_exp (e), big_sign, both_neg, nan, inf,
+    # inf_sign; normalise: q (w), exp_base (e+1), sticky, sign, zero, nan, inf
+    stages = {"align": 2 * w + e + 6, "normalise": w + e + 1 + 5, "output": total}
+    return sum(stages[b] for b in ("align", "normalise", "output")[:p.pipeline])
+
+
+def _lmul_regs(p: DesignPoint, e: int, m: int, total: int) -> int:
+    # sum: raw (e+m+2: two adds), zero, sign, nan, inf; output: the code
+    stages = {"sum": e + m + 2 + 4, "output": total}
+    return sum(stages[b] for b in ("sum", "output")[:p.pipeline])
+
+
+def _convert_regs(p: DesignPoint, e: int, m: int, bias: int, total: int) -> int:
+    fe, fm, fbias = _FP32
+    if p.direction == "from":  # fmt -> fp32: significand padded to fp32's m + 2 bits
+        sig = max(m + 1, fm + 2)
+        pad = max(fm + 2 - (m + 1), 0)
+        c = fbias - bias - 1 + (sig - 1 - m - pad)
+        exp_bits, out_bits = _normalise_exp_bits(sig, e, c), 1 + fe + fm
+    else:  # fp32 -> fmt
+        sig = fm + 1 + max(m + 2 - (fm + 1), 0)
+        c = bias - fbias - 1 + (sig - 1 - fm - max(m + 2 - (fm + 1), 0))
+        exp_bits, out_bits = _normalise_exp_bits(sig, fe, c), total
+    # normalise: q, exp_part, sticky, sign, nan_sign, zero, nan, inf; output: the code
+    stages = {"normalise": sig + exp_bits + 1 + 5, "output": out_bits}
+    return sum(stages[b] for b in ("normalise", "output")[:p.pipeline])
+
+
+def _int_mul_regs(p: DesignPoint, n: int) -> int:
+    # product: the 2n-bit product; partial: two 2n-bit half arrays and the n+1-bit correction
+    stages = {"product": 2 * n, "partial": 4 * n + n + 1}
+    return sum(stages[b] for b in ("product", "partial")[:p.pipeline])
+
+
+def int_acc_bits(p: DesignPoint, n: int) -> int:
+    """The int-mac accumulator width (rtl.units.int_mac: default min(2n + 16, 64))."""
+    return int(p.acc) if p.acc else min(2 * n + 16, 64)
+
+
+def _analytic_register_bits(p: DesignPoint) -> int | None:
+    """Register bits by formula, or None where this module has none for ``p``."""
+    fl = _float_fields(p.format)
+    if fl is not None:
+        e, m, bias, total = fl
+        if p.unit == "minifloat-mul":
+            return _float_mul_regs(p, e, m, bias, total)
+        if p.unit == "minifloat-add":
+            return _float_add_regs(p, e, m, total)
+        if p.unit == "lmul":
+            return _lmul_regs(p, e, m, total)
+        if p.unit == "convert":
+            return _convert_regs(p, e, m, bias, total)
+        if p.unit == "mac" and p.acc in _ACC:
+            acc = 1 + sum(_ACC[p.acc])
+            # product: prod (2m+2), tp (e+1), sign, nan, inf, zero, clr
+            return acc + (2 * m + 2 + e + 1 + 5 if p.pipeline else 0)
+    n = _int_bits(p.format)
+    if n is not None:
+        if p.unit == "int-mul":
+            return _int_mul_regs(p, n)
+        if p.unit == "int-mac":
+            return _int_mul_regs(p, n) + int_acc_bits(p, n)
+    if p.unit == "block-dot" and p.pipeline == 0:
+        return 0
+    return None
+
+
+@lru_cache(maxsize=65536)
+def register_bits(p: DesignPoint) -> int:
+    """Bits of every register in the design's PyRTL netlist (exact): by formula where the
+    family has one, else counted in its PyRTL block (built once, cached)."""
+    bits = _analytic_register_bits(p)
+    if bits is not None:
+        return bits
+    return built_register_bits(p)
+
+
+def built_register_bits(p: DesignPoint) -> int:
+    """Register bits counted in the PyRTL block the generator builds (milliseconds)."""
+    from rtl.unit import build_unit  # lazy: PyRTL and every generator, for the fallback only
+
+    block = build_unit(p.unit, **p.params()).block
+    return sum(len(net.dests[0]) for net in block.logic if net.op == "r")
+
+
+def _counts(p: DesignPoint) -> dict[str, float]:
+    """Structure sizes other than registers (see the module docstring); zero where absent."""
+    c = dict.fromkeys(STRUCT_FEATURES, 0.0)
+    f = _resolve(p.format)
+    nblock = max(p.block, 1)
+    elem = f.element if isinstance(f, BlockFormat) else f
+    bits = int(elem.total_bits)
+    c["st_io_bits"] = float(2 * bits * nblock + bits)
+    fl = _float_fields(p.format)
+    n = _int_bits(p.format)
+    if fl is not None:
+        e, m, bias, total = fl
+        sig = m + 1
+        if p.unit == "minifloat-mul":
+            c.update(st_pp_bits=sig * sig, st_add_bits=e + 1 + e + m + 1,
+                     st_norm_bits=_clz_shift(2 * sig), st_round_bits=e + m + 1)
+        elif p.unit == "minifloat-add":
+            w = sig + GRS
+            c.update(st_add_bits=w + 1 + e + e + 1, st_shift_bits=w * _bits_for(w),
+                     st_norm_bits=_clz_shift(w), st_round_bits=e + m + 1)
+        elif p.unit == "lmul":
+            c.update(st_add_bits=2 * (e + m + 2))
+        elif p.unit == "convert":
+            # normalise's offset (rtl.units.convert): a right shift of up to -offset bits for
+            # results below the target's normal range; none to speak of when the ranges agree
+            fe, fm, fbias = _FP32
+            if p.direction == "from":
+                sig_in, off = max(sig, fm + 2), fbias - bias - 1
+            else:
+                sig_in, off = fm + 1 + max(m + 2 - (fm + 1), 0), bias - fbias - 1
+            z = max(-off, 0)
+            c.update(st_norm_bits=_clz_shift(sig_in),
+                     st_shift_bits=float(sig_in * _bits_for(min(z, sig_in)) if z > 1 else 0),
+                     st_add_bits=float(fe + 2 + abs(fe - e)),
+                     st_round_bits=float(e + m + 1) if p.direction != "from" else 32.0)
+        elif p.unit == "mac":
+            ae, am = _ACC.get(p.acc, _ACC["fp32"])
+            w = max(2 * sig, am + 1)
+            pp = 0 if p.mul == "lmul" else sig * sig
+            c.update(st_pp_bits=pp, st_acc_bits=1 + ae + am,
+                     st_add_bits=(e + m + 2) * (p.mul == "lmul") + e + 1 + ae + 2 * (w + 3),
+                     st_shift_bits=2 * (w + 3) * _bits_for(w + 3),
+                     st_norm_bits=_clz_shift(w + 4), st_round_bits=ae + am + 1)
+    elif n is not None and p.unit in ("int-mul", "int-mac"):
+        c.update(st_pp_bits=n * n, st_add_bits=(n + 1) + 2 * n)
+        if p.unit == "int-mac":
+            acc = int_acc_bits(p, n)
+            c.update(st_acc_bits=acc, st_add_bits=c["st_add_bits"] + acc)
+    elif p.unit == "block-dot" and isinstance(f, BlockFormat):
+        el = f.element
+        if isinstance(el, FloatFormat):
+            sig = el.man_bits + 1
+            width = 2 * sig + 2 ** el.exp_bits  # a fixed-point product spans the exponents
+            pp = sig * sig
+        else:
+            mag = el.total_bits - (0 if f.kind == "mx" else 1)
+            width, pp = 2 * mag, mag * mag
+        tree = width + 1 + _bits_for(nblock)
+        c.update(st_pp_bits=pp * nblock, st_add_bits=(nblock - 1) * tree + float(f.scale_bits),
+                 st_shift_bits=tree * _bits_for(tree), st_norm_bits=_clz_shift(tree),
+                 st_round_bits=float(elem.total_bits))
+    else:  # a family without formulas: a multiplier-sized guess from the element width
+        c.update(st_pp_bits=bits * bits * nblock, st_add_bits=2 * bits * nblock)
+    return {k: float(v) for k, v in c.items()}
+
+
+@lru_cache(maxsize=65536)
+def _structure(p: DesignPoint) -> tuple[float, ...]:
+    c = _counts(p)
+    c["st_reg_bits"] = float(register_bits(p))
+    return tuple(c[k] for k in STRUCT_FEATURES)
+
+
+def structure_features(p: DesignPoint) -> dict[str, float]:
+    """The analytical counts of ``p`` (:data:`STRUCT_FEATURES`); cached per point."""
+    return dict(zip(STRUCT_FEATURES, _structure(p), strict=True))

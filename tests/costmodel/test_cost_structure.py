@@ -1,0 +1,112 @@
+"""Analytical structure from the parameters alone: register bits exact against PyRTL's
+netlists, every family handled, exact parts (clock energy, flip-flop area) added to what the
+model learns, and predictions for never-seen designs that build no netlist."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from costmodel.space import FAMILIES, DesignPoint
+from costmodel.structure import (
+    STRUCT_FEATURES,
+    _analytic_register_bits,
+    _counts,
+    built_register_bits,
+    register_bits,
+)
+
+# formats and widths the dataset never had (tests/costmodel/test_cost_models.py checks that
+# e2m5, e7m2 and int9 are unseen), each pipeline depth the generators allow
+UNSEEN_PIPELINED = (
+    *(DesignPoint("minifloat-mul", "e2m5", k) for k in range(4)),
+    *(DesignPoint("minifloat-add", "e7m2", k, True) for k in range(4)),
+    *(DesignPoint("lmul", "e7m2", k) for k in range(3)),
+    *(DesignPoint("convert", "e2m5", k, direction=d) for k in range(3) for d in ("to", "from")),
+    DesignPoint("mac", "e2m5", 1, acc="fp16", mul="lmul"),
+    DesignPoint("mac", "e7m2", 0, acc="bf16"),
+    *(DesignPoint("int-mul", "int9", k) for k in range(3)),
+    DesignPoint("int-mac", "int9", 2, acc="30"),
+)
+
+
+def test_register_bits_are_the_dataset_netlists_register_bits(shipped_df):
+    """Every design in the dataset: the formula gives the register bits PyRTL's netlist has
+    (the dataset's nl_reg_bits column, counted in the generated block)."""
+    cols = list(DesignPoint.__dataclass_fields__)
+    for row in shipped_df[[*cols, "nl_reg_bits"]].to_dict("records"):
+        p = DesignPoint.from_dict(row)
+        assert register_bits(p) == row["nl_reg_bits"], p
+
+
+@pytest.mark.parametrize("p", UNSEEN_PIPELINED, ids=lambda p: f"{p.unit}-{p.format}-p{p.pipeline}")
+def test_register_bits_of_unseen_designs_match_their_pyrtl_block(p):
+    analytic = _analytic_register_bits(p)
+    assert analytic is not None, "the formula covers this family"
+    assert analytic == built_register_bits(p)
+
+
+@pytest.mark.parametrize("unit", FAMILIES)
+def test_every_family_gets_structure_counts(unit):
+    """A family without formulas (one added after this module) gets the generic counts."""
+    for fmt in ("fp8_e4m3fn", "int8"):
+        c = _counts(DesignPoint(unit, fmt))
+        assert set(c) == set(STRUCT_FEATURES)
+        assert all(np.isfinite(v) and v >= 0 for v in c.values())
+        assert c["st_io_bits"] > 0
+
+
+def test_never_seen_designs_are_predicted_without_a_netlist(shipped_model, monkeypatch):
+    """The shipped model reads parameter features only: no PyRTL block is built."""
+    import rtl.unit
+
+    def refuse(*_a, **_k):
+        raise AssertionError("a netlist was built")
+
+    monkeypatch.setattr(rtl.unit, "build_unit", refuse)
+    pts = [p for p in UNSEEN_PIPELINED if p.unit != "block-dot"]
+    res = shipped_model.predict_points(pts)
+    for t, r in res.items():
+        assert np.all(np.isfinite(r["value"]) & (r["value"] > 0)), t
+
+
+def test_clock_energy_is_the_proxys_clock_term(monkeypatch):
+    """The exact part of energy is what costmodel.activity adds for the clock: the proxy with
+    and without its clock weight differs by clock_pj_per_bit x register bits."""
+    from costmodel import activity
+    from rtl.unit import build_unit
+
+    p = DesignPoint("minifloat-add", "e3m3", 2)
+    unit = build_unit(p.unit, **p.params())
+    cols = activity.operand_stream(p, unit.inputs, "normal")
+    with_clock, _ = activity.toggle_energy_ge(unit, cols)
+    weights = activity.load_toggle_weights()
+    monkeypatch.setattr(activity, "load_toggle_weights",
+                        lambda: dataclasses.replace(weights, clock_ge_per_bit_cycle=0.0))
+    without, _ = activity.toggle_energy_ge(unit, cols)
+    monkeypatch.undo()
+    clock_pj = (with_clock - without) * activity.pj_per_ge()
+    assert register_bits(p) > 0
+    assert clock_pj == pytest.approx(activity.clock_pj_per_bit() * register_bits(p), rel=1e-9)
+
+
+def test_exact_parts_are_added_to_the_learned_part(shipped_model):
+    from costmodel.activity import clock_pj_per_bit
+    from costmodel.dataset import DFF_TRANSISTORS
+    from costmodel.features import design_features
+
+    names = shipped_model.features.names
+    area, energy = shipped_model.targets["area"], shipped_model.targets["energy"]
+    assert area.reg_cost == DFF_TRANSISTORS
+    assert energy.reg_cost == pytest.approx(clock_pj_per_bit())
+    for p, regs in ((DesignPoint("minifloat-mul", "e2m5"), 0),
+                    (DesignPoint("minifloat-mul", "e2m5", 3), register_bits(
+                        DesignPoint("minifloat-mul", "e2m5", 3)))):
+        x = shipped_model.features.vector(design_features(p, shipped_model.features))[None]
+        assert energy.exact(x, names)[0] == pytest.approx(energy.reg_cost * regs)
+        # flip-flops: the register bits less those synthesis prunes, never more
+        assert 0 <= area.exact(x, names)[0] <= DFF_TRANSISTORS * regs
+        whole = shipped_model.predict_matrix(x, ("energy",), interval=False)["energy"]["value"]
+        assert whole[0] == pytest.approx(energy.learned(x, names)[0] + energy.reg_cost * regs)
