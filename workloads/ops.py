@@ -72,13 +72,17 @@ def numel(shape: tuple[int, ...]) -> int:
 # Approximate arithmetic per output element of non-MAC ops. Softmax: max, subtract, exp, sum,
 # divide. LayerNorm: mean, subtract, square, sum, normalise, scale, shift. RMSNorm drops the
 # mean and shift. Inference BatchNorm folds into one multiply-add. GELU/SiLU/sigmoid/tanh
-# count a handful of ops for their transcendental (tanh-approximated GELU).
+# count a handful of ops for their transcendental (tanh-approximated GELU). ``recurrence`` is
+# a gated linear recurrence h_t = f_t * h_{t-1} + i_t over the token axis (shape[-2]), one
+# multiply and one add per element (the MLGRU token mixer of the MatMul-free LM); device models
+# price it element-wise, its serial dependence along the tokens is not modelled.
 _FLOPS_PER_ELEM: dict[str, int] = {
     "softmax": 5, "layernorm": 7, "rmsnorm": 4, "batchnorm": 2,
     "add": 1, "sub": 1, "mul": 1, "div": 1, "max": 1, "min": 1, "neg": 1, "abs": 1,
     "relu": 1, "relu6": 2, "leaky_relu": 2, "clip": 2, "scale": 1, "sqrt": 1, "exp": 1,
     "pow": 1, "gelu": 8, "silu": 4, "sigmoid": 4, "tanh": 4, "hardswish": 4, "swiglu": 5,
     "rope": 3, "quantize": 3, "cross_entropy": 6, "copy": 0, "concat": 0, "opaque": 1,
+    "recurrence": 2,
 }
 ELEMENTWISE_KINDS: tuple[str, ...] = tuple(
     k for k in _FLOPS_PER_ELEM if k not in ("softmax", "layernorm", "rmsnorm", "batchnorm")

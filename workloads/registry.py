@@ -11,6 +11,7 @@ from workloads.graph import Graph
 from workloads.models import vision
 from workloads.models.configs import LLM_CONFIGS
 from workloads.models.llm import build_llm
+from workloads.models.matmulfree import MMFREE_CONFIGS, build_matmulfree
 from workloads.models.training import training_graph
 
 
@@ -50,6 +51,9 @@ _VISION: dict[str, tuple[str, str, Callable[..., Graph], tuple[str, ...]]] = {
 BUILTINS: dict[str, WorkloadInfo] = {
     **{n: WorkloadInfo(n, "llm", d, ("prefill", "decode")) for n, d in _LLM_DESC.items()},
     **{n: WorkloadInfo(n, fam, d, ph) for n, (fam, d, _, ph) in _VISION.items()},
+    "matmulfree-2.7b": WorkloadInfo(
+        "matmulfree-2.7b", "llm", "MatMul-free LM 2.7B (ternary BitLinear, MLGRU token mixer, "
+        "GLU; default precision w1.58a8)", ("prefill", "decode")),
 }
 
 
@@ -82,6 +86,9 @@ def build_workload(
     if phase not in info.phases:
         raise HwsimError(f"workload {info.name!r} has no phase {phase!r}; allowed: "
                          f"{', '.join(info.phases)}")
+    if info.name in MMFREE_CONFIGS:
+        return build_matmulfree(MMFREE_CONFIGS[info.name], phase=phase, seq=seq, batch=batch,
+                                kv_len=kv_len, precision=precision)
     if info.family == "llm":
         return build_llm(LLM_CONFIGS[info.name], phase=phase, seq=seq,  # type: ignore[arg-type]
                          batch=batch, kv_len=kv_len, precision=precision)
