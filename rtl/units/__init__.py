@@ -4,6 +4,7 @@
 from rtl.units import (  # noqa: F401  (imported for their @register side effect)
     block_dot,
     convert,
+    dyadic_requant,
     int_mac,
     lmul,
     lut_mpgemm,
