@@ -13,4 +13,5 @@ from rtl.units import (  # noqa: F401  (imported for their @register side effect
     minifloat_add,
     minifloat_mul,
     olive_decode,
+    ternary_acc,
 )
