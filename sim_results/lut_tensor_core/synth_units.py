@@ -205,20 +205,21 @@ def mac_slice(mac: dict, lut_fields: dict) -> dict:
     return row
 
 
-def write(entries: dict, version: str) -> None:
+def write(entries: dict, version: str, out: Path | None = None) -> None:
     desc = ("LUT tensor core units (lut-mpgemm tile, lut-precompute) and the MAC baseline of "
             f"equal throughput, synthesised with Yosys {version} (generic CMOS gates, no cell "
             f"library) by {SCRIPT}: measured on this repository's RTL, not published figures")
-    atomic_write_text(OUT, "# Read by the LUT tensor core device model and study "
+    atomic_write_text(out or OUT, "# Read by the LUT tensor core device model and study "
                       f"(sim_results/lut_tensor_core). Made by {SCRIPT}.\n"
                       + dump_table(desc, entries))
 
 
-def _load() -> dict:
-    """The rows already in the table, as entry mappings."""
-    if not OUT.exists():
+def _load(path: Path | None = None) -> dict:
+    """The rows already in the table (or in ``path``), as entry mappings."""
+    path = path or OUT
+    if not path.exists():
         return {}
-    table = read_table(OUT)
+    table = read_table(path)
     fields = ("value", "unit", "source", "derived")
     return {key: {name: {f: getattr(e, f) for f in fields if getattr(e, f) is not None}
                   for name, e in table.group(key).items()}
@@ -226,11 +227,19 @@ def _load() -> dict:
 
 
 def main() -> None:
+    global OUT  # noqa: PLW0603  (one run writes one table: --out)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="", help="synthesise only rows whose key starts so")
     ap.add_argument("--no-energy", action="store_true", help="skip the activity simulation")
+    ap.add_argument("--out", type=Path, default=OUT, help="the table to write")
+    ap.add_argument("--merge", type=Path, default=None,
+                    help="only add the rows of this table (another run's --out) to the table")
     args = ap.parse_args()
     version = yosys_version()
+    if args.merge:
+        write({**_load(args.merge), **_load(args.out)}, version, args.out)
+        return
+    OUT = args.out
     entries = _load()
     for key, unit, params, fields in _rows():
         if not key.startswith(args.only) or key in entries:
