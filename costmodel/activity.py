@@ -118,6 +118,9 @@ def operand_stream(p: DesignPoint, inputs: Mapping[str, int], stream: str,
     for port in ("a", "b"):
         if port in inputs:
             out[port] = _codes(_values(stream, n, rng), p.format, stream)
+    if p.unit == "ternary-acc":  # b: 2-bit codes of the stream's values, absmean-ternarised
+        from hwsim.numerics.ternary import absmean_ternary, encode_ternary
+        out["b"] = encode_ternary(absmean_ternary(_values(stream, n, rng))[0])
     if "clr" in inputs:  # restart the accumulation every 32 products, as a dot product would
         out["clr"] = (np.arange(n) % 32 == 0).astype(np.uint64)
     return out

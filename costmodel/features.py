@@ -197,7 +197,11 @@ def with_structure(df: Any) -> Any:
     rows = [_P.from_dict(r) for r in df[list(_P.__dataclass_fields__)].to_dict("records")]
     st = np.array([[structure_features(p)[n] for n in STRUCT_FEATURES] for p in rows])
     out = df.drop(columns=[c for c in STRUCT_FEATURES if c in df.columns])
-    return out.assign(**{n: st[:, i] for i, n in enumerate(STRUCT_FEATURES)})
+    # a family added after the table was collected: its one-hot column, zero in every row
+    unit = df["unit"].astype(str).to_numpy()
+    onehots = {f"unit_{u}": (unit == u).astype(float) for u in FAMILIES
+               if f"unit_{u}" not in df.columns}
+    return out.assign(**{n: st[:, i] for i, n in enumerate(STRUCT_FEATURES)}, **onehots)
 
 
 PARAM_FEATURES = tuple(param_features(DesignPoint("mac", "fp8_e4m3fn", acc="fp32")))
@@ -229,7 +233,7 @@ class FeatureSpec:
     def matrix(self, rows: Any) -> np.ndarray:
         """Feature matrix from a DataFrame or a sequence of feature dicts (columns in order)."""
         if hasattr(rows, "columns"):
-            if "unit" in rows.columns and not set(STRUCT_FEATURES) <= set(rows.columns):
+            if "unit" in rows.columns and not set(self.names) <= set(rows.columns):
                 rows = with_structure(rows)  # a dataset table: add the analytical columns
             missing = [n for n in self.names if n not in rows.columns]
             if missing:
