@@ -26,7 +26,7 @@ import simpy
 
 from hwsim.devices.base import DeviceKind
 from hwsim.devices.cortexm import schedule as sched
-from hwsim.devices.cortexm.spec import AUTO_SPLIT, CortexmSpec, preset, preset_names
+from hwsim.devices.cortexm.spec import AUTO_SPLIT, PRESETS, CortexmSpec
 from hwsim.engine.driver import PieceStats, graph_of, run_ops
 from hwsim.engine.lowering import Gemm, Lowered, lower_op
 from hwsim.engine.resources import ComputeUnit
@@ -286,10 +286,8 @@ def run(spec: CortexmSpec, workload: Any, *, costs: Any = None,
     return CortexmResult(**base, sram=plan.report(spec, graph.macs))
 
 
-def presets() -> dict[str, Any]:
-    """``cortex-m7`` (STM32F746) and ``cortex-m7-h743`` from
-    ``hwsim/data/cortexm_presets.yaml``."""
-    return {name: (lambda n=name: preset(n)) for name in preset_names()}
+#: ``cortex-m7`` (STM32F746) and ``cortex-m7-h743`` from ``hwsim/data/cortexm_presets.yaml``.
+presets = PRESETS.presets
 
 
 KIND = DeviceKind(

@@ -4,20 +4,17 @@ patch-based first stage); presets from the sourced table ``hwsim/data/cortexm_pr
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
+from hwsim.devices.presets import TablePresets
 from hwsim.errors import HwsimError
-from hwsim.sourced import load_table
 
 PRESETS_TABLE = "data/cortexm_presets.yaml"
 SCHEDULES = ("layer", "patch")
 #: ``patch_split`` value that searches the split point (the one with the least peak SRAM)
 AUTO_SPLIT = "auto"
-#: the spec fields a preset's table gives (the rest describe a schedule, not hardware)
-HARDWARE_FIELDS = ("part", "clock_mhz", "sram_kb", "flash_kb", "conv_macs_per_cycle",
-                   "pointwise_macs_per_cycle", "depthwise_macs_per_cycle",
-                   "fc_macs_per_cycle", "vector_ops_per_cycle")
+#: the spec fields a preset's table leaves at their defaults (a schedule, not hardware)
+SCHEDULE_FIELDS = ("schedule", "patch_grid", "patch_split", "in_place")
 
 
 @dataclass(frozen=True)
@@ -91,22 +88,10 @@ class CortexmSpec:
                 f"kernels; schedule {self.schedule}{grid}")
 
 
-def preset_names() -> list[str]:
-    return load_table("hwsim", PRESETS_TABLE).children()
+#: the presets of the sourced table, one group per preset
+PRESETS = TablePresets(PRESETS_TABLE, CortexmSpec, options=SCHEDULE_FIELDS)
+preset = PRESETS.spec
+preset_names = PRESETS.names
 
 
-def preset(name: str) -> CortexmSpec:
-    """The spec of preset ``name`` from the sourced table (its hardware fields)."""
-    t = load_table("hwsim", PRESETS_TABLE)
-    values = {k: e.value for k, e in t.group(name).items()}
-    missing = set(HARDWARE_FIELDS) - set(values)
-    extra = set(values) - set(HARDWARE_FIELDS)
-    if missing or extra:
-        raise HwsimError(f"{t.where}: preset {name!r}: missing {sorted(missing)}, unknown "
-                         f"{sorted(extra)}; the entries are CortexmSpec's hardware fields")
-    known = {f.name for f in dataclasses.fields(CortexmSpec)}
-    assert set(HARDWARE_FIELDS) <= known
-    return CortexmSpec(name=name, **values)
-
-
-__all__ = ["AUTO_SPLIT", "SCHEDULES", "CortexmSpec", "preset", "preset_names"]
+__all__ = ["AUTO_SPLIT", "SCHEDULES", "CortexmSpec", "PRESETS", "preset", "preset_names"]

@@ -28,7 +28,7 @@ from hwsim.devices.base import DeviceKind
 from hwsim.devices.gpu import kernels
 from hwsim.devices.gpu.kernels import ATTN_BLOCK, Kernel
 from hwsim.devices.gpu.mpgemm import mpgemm
-from hwsim.devices.gpu.spec import GpuSpec, preset, preset_names
+from hwsim.devices.gpu.spec import PRESETS, GpuSpec
 from hwsim.devices.lut.driver import run_with_luts
 from hwsim.devices.lut.precompute import Precompute
 from hwsim.devices.lut.units import TableSource, shipped_table
@@ -199,9 +199,8 @@ def run(spec: GpuSpec, workload: Any, *, costs: Any = None, trace: bool = False,
                          costs=costs, trace=trace, source=source)
 
 
-def presets() -> dict[str, Any]:
-    """``a100``, ``h100`` and their LUT what-ifs from ``hwsim/data/gpu_presets.yaml``."""
-    return {name: (lambda n=name: preset(n)) for name in preset_names()}
+#: ``a100``, ``h100`` and their LUT what-ifs from ``hwsim/data/gpu_presets.yaml``.
+presets = PRESETS.presets
 
 
 KIND = DeviceKind(

@@ -3,11 +3,10 @@ achievable fractions of peak; presets from the sourced table ``hwsim/data/gpu_pr
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
+from hwsim.devices.presets import TablePresets
 from hwsim.errors import HwsimError
-from hwsim.sourced import load_table
 
 PRESETS_TABLE = "data/gpu_presets.yaml"
 
@@ -116,21 +115,10 @@ class GpuSpec:
                 f"(x{self.hbm_efficiency:g}), L2 {self.l2_mb:g} MB{lut}")
 
 
-def preset_names() -> list[str]:
-    return load_table("hwsim", PRESETS_TABLE).children()
+#: the presets of the sourced table, one group per preset
+PRESETS = TablePresets(PRESETS_TABLE, GpuSpec)
+preset = PRESETS.spec
+preset_names = PRESETS.names
 
 
-def preset(name: str) -> GpuSpec:
-    """The spec of preset ``name`` from the sourced table (every field is an entry)."""
-    t = load_table("hwsim", PRESETS_TABLE)
-    fields = {f.name for f in dataclasses.fields(GpuSpec)} - {"name"}
-    values = {k: e.value for k, e in t.group(name).items()}
-    missing = fields - set(values)
-    extra = set(values) - fields
-    if missing or extra:
-        raise HwsimError(f"{t.where}: preset {name!r}: missing {sorted(missing)}, unknown "
-                         f"{sorted(extra)}; the entries are GpuSpec's fields")
-    return GpuSpec(name=name, **values)
-
-
-__all__ = ["PATHS", "TENSOR_CORES", "GpuSpec", "preset", "preset_names"]
+__all__ = ["PATHS", "TENSOR_CORES", "GpuSpec", "PRESETS", "preset", "preset_names"]

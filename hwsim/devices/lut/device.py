@@ -26,7 +26,7 @@ import simpy
 from hwsim.devices.base import DeviceKind
 from hwsim.devices.lut.driver import run_with_luts
 from hwsim.devices.lut.precompute import Precompute
-from hwsim.devices.lut.spec import LutArraySpec, preset, preset_names
+from hwsim.devices.lut.spec import PRESETS, LutArraySpec
 from hwsim.devices.lut.units import (
     TableSource,
     check_lut_operands,
@@ -156,9 +156,8 @@ def run(spec: LutArraySpec, workload: Any, *, costs: Any = None, trace: bool = F
                          source=source)
 
 
-def presets() -> dict[str, Any]:
-    """The presets of ``hwsim/data/lut_array_presets.yaml``."""
-    return {name: (lambda n=name: preset(n)) for name in preset_names()}
+#: The presets of ``hwsim/data/lut_array_presets.yaml``.
+presets = PRESETS.presets
 
 
 KIND = DeviceKind(

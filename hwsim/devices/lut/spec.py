@@ -4,11 +4,10 @@ and a vector unit beside them, an on-chip buffer and DRAM; presets from the sour
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
+from hwsim.devices.presets import TablePresets
 from hwsim.errors import HwsimError
-from hwsim.sourced import load_table
 
 PRESETS_TABLE = "data/lut_array_presets.yaml"
 
@@ -59,20 +58,10 @@ class LutArraySpec:
                 f"beside, DRAM {self.dram_gb_s:g} GB/s")
 
 
-def preset_names() -> list[str]:
-    return load_table("hwsim", PRESETS_TABLE).children()
+#: the presets of the sourced table, one group per preset
+PRESETS = TablePresets(PRESETS_TABLE, LutArraySpec)
+preset = PRESETS.spec
+preset_names = PRESETS.names
 
 
-def preset(name: str) -> LutArraySpec:
-    """The spec of preset ``name`` from the sourced table (every field is an entry)."""
-    t = load_table("hwsim", PRESETS_TABLE)
-    fields = {f.name for f in dataclasses.fields(LutArraySpec)} - {"name"}
-    values = {k: e.value for k, e in t.group(name).items()}
-    if set(values) != fields:
-        raise HwsimError(f"{t.where}: preset {name!r}: missing {sorted(fields - set(values))}, "
-                         f"unknown {sorted(set(values) - fields)}; the entries are "
-                         "LutArraySpec's fields")
-    return LutArraySpec(name=name, **values)
-
-
-__all__ = ["LutArraySpec", "preset", "preset_names"]
+__all__ = ["LutArraySpec", "PRESETS", "preset", "preset_names"]

@@ -26,7 +26,7 @@ import simpy
 
 from hwsim.devices.base import DeviceKind
 from hwsim.devices.pulp import kernels as K
-from hwsim.devices.pulp.spec import FORMATS, PulpSpec, preset, preset_names
+from hwsim.devices.pulp.spec import FORMATS, PRESETS, PulpSpec
 from hwsim.engine.driver import PieceStats, run_ops
 from hwsim.engine.lowering import Gemm, Lowered, check_cycles, lower_op
 from hwsim.engine.resources import ComputeUnit, DoubleBuffer, MemoryLevel, MemorySpec
@@ -358,9 +358,8 @@ def run(spec: PulpSpec, workload: Any, *, costs: Any = None, trace: bool = False
                    keep_trace=trace)
 
 
-def presets() -> dict[str, Any]:
-    """The presets of ``hwsim/data/pulp_presets.yaml``."""
-    return {name: (lambda n=name: preset(n)) for name in preset_names()}
+#: The presets of ``hwsim/data/pulp_presets.yaml``.
+presets = PRESETS.presets
 
 
 KIND = DeviceKind(

@@ -4,11 +4,10 @@ comes from the sourced table ``hwsim/data/pulp_presets.yaml``."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
+from hwsim.devices.presets import TablePresets
 from hwsim.errors import HwsimError
-from hwsim.sourced import load_table
 
 PRESETS_TABLE = "data/pulp_presets.yaml"
 
@@ -79,20 +78,10 @@ class PulpSpec:
                 f"({'double' if self.dma_double_buffer else 'single'}-buffered)")
 
 
-def preset_names() -> list[str]:
-    return load_table("hwsim", PRESETS_TABLE).children()
+#: the presets of the sourced table, one group per preset
+PRESETS = TablePresets(PRESETS_TABLE, PulpSpec, options=("dma_double_buffer",))
+preset = PRESETS.spec
+preset_names = PRESETS.names
 
 
-def preset(name: str) -> PulpSpec:
-    """The spec of preset ``name`` from the sourced table (every field is an entry)."""
-    t = load_table("hwsim", PRESETS_TABLE)
-    fields = {f.name for f in dataclasses.fields(PulpSpec)} - {"name", "dma_double_buffer"}
-    values = {k: e.value for k, e in t.group(name).items()}
-    missing, extra = fields - set(values), set(values) - fields
-    if missing or extra:
-        raise HwsimError(f"{t.where}: preset {name!r}: missing {sorted(missing)}, unknown "
-                         f"{sorted(extra)}; the entries are PulpSpec's fields")
-    return PulpSpec(name=name, **values)
-
-
-__all__ = ["FORMATS", "PulpSpec", "preset", "preset_names"]
+__all__ = ["FORMATS", "PulpSpec", "PRESETS", "preset", "preset_names"]
