@@ -214,9 +214,10 @@ def _kind_x(k: ModelKind, x_full: np.ndarray, names: Sequence[str]) -> np.ndarra
     x = x_full[:, _columns(k.features, names)]
     if not k.per_family:
         return x
-    fam = _families(x_full, names)
-    onehot = fam[:, None] == np.arange(len(FAMILIES))[None, :]  # all False: unknown family
-    return np.concatenate([x * onehot[:, [i]] for i in range(len(FAMILIES))] + [onehot],
+    # the families the model's features name (a family added after training has no column)
+    known = [i for i, u in enumerate(FAMILIES) if f"unit_{u}" in names]
+    onehot = _families(x_full, names)[:, None] == np.array(known)[None, :]
+    return np.concatenate([x * onehot[:, [j]] for j in range(len(known))] + [onehot],
                           axis=1).astype(np.float64)
 
 
