@@ -247,3 +247,20 @@ def test_cli_runs_llama_decode_and_a_single_gemm(capsys):
                  "--json"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error:") and "inference only" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("kv", ["fp8_e4m3fn", "bfp12"])
+def test_the_kv_cache_is_read_in_its_own_format(capsys, kv):
+    """A decode step reads the whole KV cache from HBM once: a narrower KV format saves exactly
+    the cache's bytes at the bit difference (LLaMA-2-7B: 32 layers x 2 x 32 heads x 128 x
+    kv_len elements; bfp12: a 4-bit mantissa per element plus an 8-bit exponent per 32)."""
+    kv_len = 4096
+    bits = {"fp16": 16, "fp8_e4m3fn": 8, "bfp12": 4 + 8 / 32}
+    moved = {}
+    for fmt in ("fp16", kv):
+        assert main(["run", "--device", "h100", "-w", "llama2-7b", "--phase", "decode",
+                     "--kv-len", str(kv_len), "--kv-format", fmt, "--json"]) == 0
+        moved[fmt] = json.loads(capsys.readouterr().out)["bytes_moved"]["hbm"]
+    elements = 32 * 2 * 32 * 128 * kv_len
+    expected = elements * (bits["fp16"] - bits[kv]) / 8
+    assert moved["fp16"] - moved[kv] == pytest.approx(expected, rel=1e-3)

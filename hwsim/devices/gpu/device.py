@@ -128,8 +128,12 @@ class GpuModel:
                 blocks = tuple((min(ATTN_BLOCK, op.q_len - s), op.kv_len)
                                for s in range(0, op.q_len, ATTN_BLOCK))
             d = op.head_dim
-            kv_bytes = 2 * op.batch * op.kv_heads * op.kv_len * d * in_b
-            qo_bytes = op.batch * op.heads * op.q_len * d * (in_b + out_b)
+            # HBM holds the KV cache in its own format (fmt.w: a block format's scales
+            # included) and Q/O in the activation and output formats
+            kv_b = _bits(fmt.w if fmt else None) / 8
+            q_b = _bits(fmt.x if fmt else None) / 8
+            kv_bytes = 2 * op.batch * op.kv_heads * op.kv_len * d * kv_b
+            qo_bytes = op.batch * op.heads * op.q_len * d * (q_b + out_b)
             k = Kernel(op.q_len, d, op.kv_len, kind="attention", batch=op.batch * op.heads,
                        path=path, in_bytes=in_b, out_bytes=out_b, blocks=blocks,
                        hbm_bytes=round(kv_bytes + qo_bytes), score_flops=op.score_flops)
