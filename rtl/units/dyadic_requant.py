@@ -91,13 +91,19 @@ def _reference(out: str, acc: int, rounding: str):
 
 @register("dyadic-requant")
 def build_dyadic_requant(format: str = "int8", pipeline: int = 0, acc: int = 32,  # noqa: A002
-                         b_bits: int = 32, c_bits: int = 6,
+                         b_bits: int | None = None, c_bits: int | None = None,
                          rounding: str = "half_even") -> RtlUnit:
     """``format``: the output integer format; ``acc``: accumulator bits; ``b_bits``, ``c_bits``:
-    widths of the multiplier and shift inputs; ``rounding``: half_even or half_up."""
+    widths of the multiplier and shift inputs (default: ``b`` as wide as the accumulator up to
+    32 bits, ``c`` spanning the product's width; HAWQ's at ``acc=32``: 32 and 6 bits);
+    ``rounding``: half_even or half_up."""
     out = format.strip().lower() if isinstance(format, str) else format
     if isinstance(acc, str) and acc.removeprefix("int").isdigit():
         acc = int(acc.removeprefix("int"))
+    if b_bits is None and isinstance(acc, int):
+        b_bits = min(acc, 32)
+    if c_bits is None and isinstance(acc, int) and isinstance(b_bits, int):
+        c_bits = (acc + b_bits).bit_length() - 1
     _check(out, acc, b_bits, c_bits)
     check_rounding(rounding)
     lo, hi = output_range(out)

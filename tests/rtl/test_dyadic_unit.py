@@ -114,3 +114,15 @@ def test_yosys_half_even_costs_a_sticky_bit(yosys, rtl_build_dir) -> None:
 def test_bad_parameters(kw, needle) -> None:
     with pytest.raises(HwsimError, match=needle):
         build_unit("dyadic-requant", **kw)
+
+
+@pytest.mark.parametrize(("argv", "needle"), [
+    (["--format", "int7"], "outputs int8, uint8"),
+    (["--acc", "64"], "8..48 bits"),
+])
+def test_cli_bad_parameters(argv, needle, tmp_path, capsys) -> None:
+    from hwsim.cli import main
+
+    rc = main(["rtl", "export", "dyadic-requant", *argv, "-o", str(tmp_path / "d.v")])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.startswith("error: ") and needle in err and err.count("\n") == 1
