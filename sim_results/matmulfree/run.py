@@ -21,9 +21,10 @@ import pandas as pd
 from costmodel.provider import Op, Price, get_provider
 from hwsim.api import simulate
 from hwsim.io import save_figure, write_tables
-from workloads import Attention, build_workload, format_bits
+from workloads import build_workload
 from workloads.models.configs import LlmConfig
 from workloads.models.llm import build_llm
+from workloads.models.matmulfree import state_bytes, weight_bytes
 
 HERE = Path(__file__).resolve().parent
 DESIGNS = HERE.parents[1] / "costmodel" / "data" / "designs.csv"
@@ -66,20 +67,6 @@ class YosysMac:
 
     def describe(self) -> str:
         return f"{self.source} for {self.fmt} MACs; analytical otherwise"
-
-
-def weight_bytes(g) -> float:
-    """Every parameter stored once in its format (the embedding table whole)."""
-    return float(sum(o.params * format_bits(o.fmt.w) / 8 for o in g.ops if o.params))
-
-
-def state_bytes(g) -> float:
-    """Decode: the K/V the attention reads, or the MLGRU state the recurrence reads."""
-    kv = sum(t.bytes for o in g.ops if isinstance(o, Attention) for t in o.tensors()
-             if not t.write and t.role == "w")
-    rec = sum(o.y_numel * format_bits(o.fmt.x) / 8 for o in g.ops
-              if getattr(o, "kind", "") == "recurrence")
-    return float(kv + rec)
 
 
 def graphs(phase: str) -> dict[str, object]:

@@ -30,7 +30,7 @@ from hwsim.numerics import resolve
 from workloads.formats import Precision, format_bits, get_precision
 from workloads.graph import Graph
 from workloads.models.llm import DEFAULT_KV_LEN, DEFAULT_SEQ, _positive
-from workloads.ops import Elementwise, Embedding, MatMul, Norm, Op
+from workloads.ops import Attention, Elementwise, Embedding, MatMul, Norm, Op
 
 
 @dataclass(frozen=True)
@@ -154,3 +154,19 @@ def _block(cfg: MmfreeConfig, pre: str, index: int, tok: tuple[int, int], *,
     ]
     return ops
 
+
+
+def weight_bytes(graph: Graph) -> float:
+    """Every parameter of ``graph`` stored once in its format (an embedding table whole)."""
+    return float(sum(op.params * format_bits(op.fmt.w) / 8 for op in graph.ops
+                     if op.params and op.fmt and op.fmt.w))
+
+
+def state_bytes(graph: Graph) -> float:
+    """What a decode step reads as its state: the KV cache (attention's second operand) or the
+    MLGRU state (the recurrence's output size, in the activation format)."""
+    kv = sum(t.bytes for op in graph.ops if isinstance(op, Attention) for t in op.tensors()
+             if not t.write and t.role == "w")
+    rec = sum(op.y_numel * format_bits(op.fmt.x) / 8 for op in graph.ops
+              if isinstance(op, Elementwise) and op.kind == "recurrence" and op.fmt)
+    return float(kv + rec)
