@@ -86,6 +86,24 @@ def _codes(x: np.ndarray, fmt: str, stream: str) -> np.ndarray:
     return _float_codes(x, f, scale_to_max=stream == "llm")
 
 
+def _requant_stream(stream: str, n: int, rng: np.random.Generator,
+                    inputs: Mapping[str, int]) -> dict[str, np.ndarray]:
+    """dyadic-requant: accumulators over the top quarter of their range, and per output
+    channel (16 outputs each, a PE column's turn) HAWQ's (b, c) for a scale that maps them
+    into the int8 range (so a few clamp)."""
+    from hwsim.numerics.dyadic import dyadic_scale  # lazy: only this family needs it
+
+    a_bits, b_bits, c_bits = inputs["acc"], inputs["b"], inputs["c"]
+    x = _values(stream, n, rng)
+    top = 1 << (a_bits - 2)
+    acc = np.clip(np.rint(x / np.abs(x).max() * top), -top, top).astype(np.int64)
+    chan = np.arange(n) // 16
+    scale = 127.0 / top * rng.uniform(0.5, 2.0, chan[-1] + 1)[chan]
+    b, c = dyadic_scale(scale, b_bits)
+    return {"acc": (acc & ((1 << a_bits) - 1)).astype(np.uint64), "b": b.astype(np.uint64),
+            "c": np.clip(c, 0, (1 << c_bits) - 1).astype(np.uint64)}
+
+
 def operand_stream(p: DesignPoint, inputs: Mapping[str, int], stream: str,
                    n: int = N_CYCLES, seed: int = SEED) -> dict[str, np.ndarray]:
     """Input codes per port for ``n`` cycles of ``stream`` quantised to ``p``'s format."""
@@ -110,6 +128,8 @@ def operand_stream(p: DesignPoint, inputs: Mapping[str, int], stream: str,
             e = np.rint(np.log2(np.maximum(q.scales.reshape(n), 2.0 ** -bias))) + bias
             out[f"s{side}"] = np.clip(e, 0, (1 << width) - 1).astype(np.uint64)
         return out
+    if p.unit == "dyadic-requant":
+        return _requant_stream(stream, n, rng, inputs)
     if p.unit == "convert" and p.direction == "to":
         x = _values(stream, n, rng)
         x = x * (float(resolve(p.format).max_normal) / 8.0)  # mostly in range, some clip

@@ -21,7 +21,7 @@ from hwsim.numerics import BlockFormat, resolve
 
 #: unit families, i.e. the RTL generators the cost model knows
 FAMILIES = ("minifloat-mul", "minifloat-add", "mac", "lmul", "block-dot", "convert",
-            "int-mul", "int-mac", "olive-decode", "ternary-acc")
+            "int-mul", "int-mac", "olive-decode", "ternary-acc", "dyadic-requant")
 
 # Element formats of the float sweeps. Named formats from the format grammar plus IEEE-like
 # e{X}m{Y} shapes in between, so that held-out formats have neighbours on both sides.
@@ -39,6 +39,9 @@ INT_FORMATS = ("int2", "int3", "int4", "int5", "int6", "int7", "int8", "int10", 
 BLOCK_FORMATS = ("mxfp4", "mxfp6_e3m2", "mxfp6_e2m3", "mxfp8_e4m3", "mxfp8_e5m2", "mxint8",
                  "nvfp4", "bfp_b8_m3", "bfp_b8_m5", "bfp_b8_m7")
 OLIVE_FORMATS = ("olive4", "olive8")  # olive-decode: OliVe outlier-victim pair decoders
+# dyadic-requant (HAWQ-V3): output format -> accumulator widths (b as wide as acc; Yosys
+# runs past its 10-minute limit from 16 x 16 bits on, so the sweep stays below HAWQ's 32 x 32)
+DYADIC_REQUANT = {"int8": (10, 12), "uint8": (12,)}
 # ternary-acc: activation format -> accumulator widths (the default act + 16, and 32)
 TERNARY_ACC = {"int4": (20, 32), "int8": (24, 32)}
 # a 32-element block dot takes ~8 minutes of Yosys time: the sweep stays at small blocks
@@ -82,6 +85,8 @@ class DesignPoint:
             p["acc"] = self.acc or "fp32"
             p["mul"] = self.mul or "exact"
         if self.unit in ("int-mac", "ternary-acc") and self.acc:
+            p["acc"] = int(self.acc)
+        if self.unit == "dyadic-requant" and self.acc:
             p["acc"] = int(self.acc)
         if self.unit == "block-dot":
             p["block"] = self.block
@@ -150,7 +155,7 @@ def _cost_rank(p: DesignPoint) -> float:
     w = _width(p.format)
     base = {"minifloat-mul": 1.0, "minifloat-add": 1.2, "lmul": 0.6, "convert": 0.8,
             "int-mul": 0.8, "int-mac": 1.0, "mac": 4.0, "block-dot": 3.0,
-            "olive-decode": 0.3, "ternary-acc": 0.4}[p.unit]
+            "olive-decode": 0.3, "dyadic-requant": 2.0, "ternary-acc": 0.4}[p.unit]
     if p.unit == "mac":
         base *= {"fp32": 1.5, "fp16": 1.0, "bf16": 0.9}[p.acc or "fp32"]
     size = max(p.block, 1)
@@ -194,6 +199,10 @@ def design_space() -> list[DesignPoint]:
         for acc in accs:
             for pipe in range(2):
                 pts.append(DesignPoint("ternary-acc", f, pipe, acc=str(acc)))
+    for f, accs in DYADIC_REQUANT.items():
+        for acc in accs:
+            for pipe in range(2 if (f, acc) == ("int8", 12) else 1):
+                pts.append(DesignPoint("dyadic-requant", f, pipe, acc=str(acc)))
     # dict.fromkeys: drop duplicates, keep order
     pts = list(dict.fromkeys(pts))
     # each family gets an equal share of the sweep's time: order by the estimated time spent

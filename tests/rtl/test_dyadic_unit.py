@@ -126,3 +126,16 @@ def test_cli_bad_parameters(argv, needle, tmp_path, capsys) -> None:
     rc = main(["rtl", "export", "dyadic-requant", *argv, "-o", str(tmp_path / "d.v")])
     err = capsys.readouterr().err
     assert rc == 2 and err.startswith("error: ") and needle in err and err.count("\n") == 1
+
+
+def test_cost_dataset_stream_spreads_over_the_output_range() -> None:
+    """The energy proxy's operand stream (costmodel.activity) drives realistic requantisations:
+    HAWQ's (b, c) per channel, outputs over the int8 range, few clamped."""
+    from costmodel.activity import operand_stream
+    from costmodel.space import DesignPoint
+
+    p = DesignPoint("dyadic-requant", "int8", acc="12")
+    unit = build_unit(p.unit, **p.params())
+    y = unit.reference(operand_stream(p, unit.inputs, "normal")).astype(np.int64)
+    y = np.where(y >= 128, y - 256, y)
+    assert len(np.unique(y)) > 50 and np.mean(np.abs(y) >= 127) < 0.05
