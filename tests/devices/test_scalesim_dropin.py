@@ -262,3 +262,24 @@ def test_fold_averages_in_closed_form_past_the_fold_limit(monkeypatch):
     monkeypatch.setattr(sf, "MAX_FOLDS_SUMMED", 0)
     for layer, (m, u) in zip(layers, summed, strict=True):
         assert sf._fold_averages(layer, spec) == pytest.approx((m, u), rel=1e-12)
+
+
+
+def test_scalesims_google_config(scalesim_ok, tmp_path):
+    """SCALE-Sim's shipped configs/google.cfg unchanged (256x256 OS, 6 MiB SRAMs, USER mode at
+    10 words/cycle, banks of 10 words) on gemm.csv's GEMMs."""
+    _same(DATA / "google.cfg", DATA / "gemm.csv", True, tmp_path, 4)
+
+
+def test_scalesims_eyeriss_config_is_refused_by_both(scalesim_ok, tmp_path, capsys):
+    """SCALE-Sim's shipped configs/eyeriss.cfg predates 3.0.0's config: it has no [layout]
+    section, which SCALE-Sim 3.0.0 reads unconditionally (it stops with a configparser
+    error), and v2 keys 3.0.0 no longer has. hwsim refuses it with one error line instead."""
+    from scalesim.scale_config import scale_config
+
+    with pytest.raises(Exception, match="layout"):
+        scale_config().read_conf_file(str(DATA / "eyeriss.cfg"))
+    assert main(["scalesim", "-c", str(DATA / "eyeriss.cfg"), "-t", str(DATA / "gemm.csv"),
+                 "-i", "gemm", "-p", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and err.count("\n") == 1 and "eyeriss.cfg, line" in err
