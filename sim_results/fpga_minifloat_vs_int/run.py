@@ -14,8 +14,6 @@ cores. Its array simulations run as a sweep into the ``hwsim.sweep`` store in ``
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -23,7 +21,7 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 
-from hwsim.io import atomic_write_json, atomic_write_text, save_figure
+from hwsim.io import atomic_write_json, atomic_write_text, csv_text, save_figure
 from hwsim.studies import fpga_minifloat_vs_int as study
 from hwsim.studies.registry import SWEEP_STORE as SWEEP_DIR
 from hwsim.sweep import Point, Store, Sweep, run_sweep
@@ -38,15 +36,6 @@ VIEW_TITLES = {
     "mac_fp32": "PE = whole MAC (int: 2N+16-bit int acc; minifloat: fp32 acc)",
     "mul": "PE = multiplier only (accumulator left out)",
 }
-
-
-def _csv(rows: list[dict]) -> str:
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    w.writeheader()
-    for r in rows:
-        w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-    return buf.getvalue()
 
 
 @dataclass(frozen=True)
@@ -174,8 +163,8 @@ def main(argv: list[str] | None = None) -> None:
     res = study.run(seed=args.seed, simulate=simulate,
                     on_model=lambda m: print(f"{m} ...", flush=True), **quick)
     points = [asdict(p) for p in res.points]
-    atomic_write_text(args.out / "results.csv", _csv(points))
-    atomic_write_text(args.out / "layers.csv", _csv([asdict(e) for e in res.layer_errors]))
+    atomic_write_text(args.out / "results.csv", csv_text(points))
+    atomic_write_text(args.out / "layers.csv", csv_text([asdict(e) for e in res.layer_errors]))
     atomic_write_json(args.out / "results.json", {
         "config": asdict(res.config),
         "points": points,

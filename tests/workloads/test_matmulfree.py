@@ -110,7 +110,7 @@ def test_listed_as_an_llm_with_both_phases():
     ({"precision": "fp16"}, None),
     ({"precision": Precision("w1u", "uint1", "int8", "int32")}, "signed weight format"),
     ({"precision": Precision("w2u", "uint2", "int8", "int32")}, "signed weight format"),
-    ({"phase": "decode", "kv_len": 4096}, "trained context of 2048"),
+    ({"phase": "decode", "kv_len": 4096}, "exceed its context of 2048"),
     ({"phase": "decode", "seq": 4}, "one token per sequence"),
     ({"phase": "prefill", "kv_len": 4}, "--kv-len applies to the decode phase"),
     ({"phase": "train"}, "no phase 'train'"),

@@ -34,27 +34,9 @@ def build_llm(
     logits: Literal["last", "all"] = "last",
 ) -> Graph:
     """The whole model (all layers) for one prefill pass or one decode step."""
-    if phase not in ("prefill", "decode"):
-        raise HwsimError(f"{cfg.name}: unknown phase {phase!r}; allowed: prefill, decode")
     if logits not in ("last", "all"):
         raise HwsimError(f"logits must be 'last' or 'all', got {logits!r}")
-    _positive("batch", batch)
-    if phase == "prefill":
-        if kv_len is not None:
-            raise HwsimError("--kv-len applies to the decode phase; prefill uses --seq")
-        q_len = seq if seq is not None else DEFAULT_SEQ
-        _positive("seq", q_len)
-        total = q_len
-    else:
-        if seq is not None and seq != 1:
-            raise HwsimError("decode processes one token per sequence; use --kv-len for the "
-                             "context length")
-        q_len = 1
-        total = kv_len if kv_len is not None else DEFAULT_KV_LEN
-        _positive("kv_len", total)
-    if total > cfg.max_positions:
-        raise HwsimError(f"{cfg.name}: {total} positions exceed its context of "
-                         f"{cfg.max_positions}")
+    q_len, total = positions(cfg.name, cfg.max_positions, phase, seq, kv_len, batch)
     p = get_precision(precision or cfg.default_precision)
 
     h, tok = cfg.hidden, (batch, q_len)
@@ -87,6 +69,32 @@ def build_llm(
 def _positive(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise HwsimError(f"{name} must be a positive integer, got {value!r}")
+
+
+def positions(name: str, max_positions: int, phase: str, seq: int | None,
+              kv_len: int | None, batch: int) -> tuple[int, int]:
+    """(tokens processed, positions in context) of one prefill pass or one decode step of an
+    LLM-style model, checked: the phase, positive sizes, the model's context length."""
+    if phase not in ("prefill", "decode"):
+        raise HwsimError(f"{name}: unknown phase {phase!r}; allowed: prefill, decode")
+    _positive("batch", batch)
+    if phase == "prefill":
+        if kv_len is not None:
+            raise HwsimError("--kv-len applies to the decode phase; prefill uses --seq")
+        q_len = seq if seq is not None else DEFAULT_SEQ
+        _positive("seq", q_len)
+        total = q_len
+    else:
+        if seq is not None and seq != 1:
+            raise HwsimError("decode processes one token per sequence; use --kv-len for the "
+                             "context length")
+        q_len = 1
+        total = kv_len if kv_len is not None else DEFAULT_KV_LEN
+        _positive("kv_len", total)
+    if total > max_positions:
+        raise HwsimError(f"{name}: {total} positions exceed its context of {max_positions}")
+    return q_len, total
+
 
 
 def _norm(cfg: LlmConfig, name: str, shape: tuple[int, ...]) -> Norm:

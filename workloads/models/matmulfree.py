@@ -29,7 +29,7 @@ from hwsim.errors import HwsimError
 from hwsim.numerics import resolve
 from workloads.formats import Precision, format_bits, get_precision
 from workloads.graph import Graph
-from workloads.models.llm import DEFAULT_KV_LEN, DEFAULT_SEQ, _positive
+from workloads.models.llm import positions
 from workloads.ops import Attention, Elementwise, Embedding, MatMul, Norm, Op
 
 
@@ -79,24 +79,7 @@ def build_matmulfree(
 ) -> Graph:
     """The whole model for one prefill pass (``seq`` tokens) or one decode step (the token at
     position ``kv_len``); the LM head runs for the last position only."""
-    if phase not in ("prefill", "decode"):
-        raise HwsimError(f"{cfg.name}: unknown phase {phase!r}; allowed: prefill, decode")
-    _positive("batch", batch)
-    if phase == "prefill":
-        if kv_len is not None:
-            raise HwsimError("--kv-len applies to the decode phase; prefill uses --seq")
-        q_len = seq if seq is not None else DEFAULT_SEQ
-        _positive("seq", q_len)
-        total = q_len
-    else:
-        if seq is not None and seq != 1:
-            raise HwsimError("decode processes one token per sequence; use --kv-len for the "
-                             "context length")
-        q_len, total = 1, kv_len if kv_len is not None else DEFAULT_KV_LEN
-        _positive("kv_len", total)
-    if total > cfg.max_positions:
-        raise HwsimError(f"{cfg.name}: {total} positions exceed its trained context of "
-                         f"{cfg.max_positions}")
+    q_len, total = positions(cfg.name, cfg.max_positions, phase, seq, kv_len, batch)
     p = get_precision(precision or cfg.default_precision)
     if format_bits(p.weight) < 2 or not getattr(resolve(p.weight), "signed", True):
         raise HwsimError(f"{cfg.name}: its weights are ternary (-1, 0, +1), which needs a signed "
