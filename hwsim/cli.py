@@ -27,7 +27,7 @@ SUBCOMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("run", "run", "Simulate a workload or a single op on a device."),
     "devices": ("devices", "devices", "Device kinds and presets, or one device's fields."),
     "sweep": ("sweep", "sweep", "Declarative sweeps: run, resume, status, export."),
-    "scalesim": ("scalesim", "scalesim", "SCALE-Sim's .cfg and topology in, its report out."),
+    "scalesim": ("scalesim", "scalesim", "SCALE-Sim config + topology in, its three reports out."),
     "reproduce": ("reproduce", "reproduce", "Regenerate the studies of sim_results/ (or all)."),
     "report": ("report", "report", "One self-contained HTML report of a sweep folder."),
 }

@@ -100,8 +100,11 @@ def make_vectors(unit: RtlUnit, *, exhaustive: bool | None = None, n_random: int
     uniformly random codes from ``seed``.
     """
     ports = list(unit.inputs)
-    if any(w > 64 for w in unit.inputs.values()):
-        raise HwsimError(f"{unit.name}: ports wider than 64 bits are not supported by verify")
+    wide = {p: w for p, w in {**unit.inputs, **unit.outputs}.items() if w > 64}
+    if wide:
+        raise HwsimError(f"{unit.name}: ports wider than 64 bits are not supported by verify "
+                         f"({', '.join(f'{p}: {w} bits' for p, w in wide.items())}); choose "
+                         "smaller parameters")
     total = _input_bits(unit)
     if exhaustive is None:
         exhaustive = total <= EXHAUSTIVE_MAX_BITS

@@ -138,3 +138,10 @@ def test_reset_mid_stream_in_the_bench(verilator, rtl_build_dir) -> None:
     # vector 0 (0 + 0) is the one dropped vector whose stale sum happens to read 0
     assert bad.mismatches == 4, bad.summary()
     assert [m.cycle for m in bad.examples] == [11, 301, 302, 65_536]
+
+
+def test_an_output_wider_than_64_bits_is_one_error():
+    """The vectors are uint64 per port: a 2x64 LUT tile's 4096-bit output is refused by name."""
+    unit = build_unit("lut-mpgemm", m=2, n=64, k=4)
+    with pytest.raises(HwsimError, match=r"wider than 64 bits.*y: 4096 bits"):
+        make_vectors(unit)
