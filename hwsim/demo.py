@@ -7,7 +7,6 @@ files it wrote, numbers for the JSON summary). Steps write only inside ``cfg.out
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import platform
 import time
@@ -367,9 +366,6 @@ def report_step(cfg: DemoConfig) -> StepResult:
     )
 
 
-#: Whether hwsim.sweep has its guided (Optuna) search yet: the guided step joins when it does.
-GUIDED = importlib.util.find_spec("hwsim.sweep.guided") is not None
-
 #: The demo's steps, in order: each capability of the suite is one step.
 DEMO_STEPS: tuple[Callable[[DemoConfig], StepResult], ...] = (
     formats_step,  # numerics
@@ -381,7 +377,7 @@ DEMO_STEPS: tuple[Callable[[DemoConfig], StepResult], ...] = (
     gpu_decode_step,  # an LLM decode step on a GPU
     mcu_train_step,  # a training step on an MCU
     sweep_step,  # a small sweep through hwsim.sweep
-    *((guided_sweep_step,) if GUIDED else ()),  # the same sweep, guided, on half the budget
+    guided_sweep_step,  # the same sweep, guided, on half the budget
     report_step,  # its HTML report
 )
 

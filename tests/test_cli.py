@@ -84,14 +84,13 @@ def _step(summary: dict, key: str) -> dict:
 
 def test_demo_writes_every_steps_outputs(demo_run) -> None:
     out_dir, out, summary = demo_run
-    from hwsim.demo import DEMO_STEPS, GUIDED
+    from hwsim.demo import DEMO_STEPS
 
     names = sorted(p.name for p in out_dir.iterdir())
     assert names == sorted(["format_sqnr.png", "gpu_llama2_decode.csv", "int_mul_int4_p0.v",
                             "int_mul_int4_p0.ys", "lmul_vs_fp8.png", "mcu_resnet8_train.csv",
                             "summary.json", "sweep", "sweep.csv", "sweep_report.html",
-                            "sweep_report_figures", "systolic_resnet18.png"]
-                           + (["guided"] if GUIDED else []))
+                            "sweep_report_figures", "systolic_resnet18.png", "guided"])
     for png in out_dir.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(summary["steps"]) == len(DEMO_STEPS)
@@ -158,10 +157,6 @@ def test_demo_sweep_runs_through_the_store(demo_run) -> None:
 
 
 def test_demo_guided_sweep_stays_in_the_grid(demo_run) -> None:
-    from hwsim.demo import GUIDED
-
-    if not GUIDED:
-        pytest.skip("hwsim.sweep has no guided search here")
     summary = demo_run[2]
     g = _step(summary, "guided")["guided"]
     grid = {p["key"] for p in _step(summary, "sweep")["sweep"]["points"]}

@@ -120,12 +120,16 @@ def test_a_family_added_after_training_gets_a_warning_not_a_crash(shipped_model)
     new = [u for u in FAMILIES if u not in shipped_model.domain.units]
     if not new:
         pytest.skip("every family in costmodel.space.FAMILIES is in the shipped model")
+    refused = {}
     for unit in new:
         p = DesignPoint(unit, "int8")
         try:
             register_bits(p)
         except Exception as exc:  # noqa: BLE001  (a generator that refuses int8 operands)
-            pytest.skip(f"{unit} does not build with int8: {exc}")
+            refused[unit] = exc
+            continue
         with pytest.warns(OutOfDomainWarning, match="not in the training data"):
             preds, why = shipped_model.predict(p)
         assert why and len(preds) == len(shipped_model.targets)
+    if len(refused) == len(new):
+        pytest.skip(f"no new family builds with int8: {refused}")

@@ -48,7 +48,6 @@ def test_another_spec_does_not_share_pieces(counted):
 
 
 def test_the_table_of_devices_is_bounded():
-    SHARED_PIECES.clear()
     small = type(SHARED_PIECES)(max_devices=2)
     for ident in ("a", "b", "c"):
         small.table(ident)["k"] = ident
