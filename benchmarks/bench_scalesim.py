@@ -15,8 +15,16 @@ inputs) at input resolution 16, 32, 64 (each step 4x the MACs), and square GEMMs
 SCALE-Sim is skipped at a size whose time, extrapolated from the previous size, would pass
 ``--scalesim-budget`` seconds (hwsim still runs); ``--sizes N`` keeps the first N sizes.
 
+``--whole`` instead runs SCALE-Sim's own whole topologies with its own configs, unchanged:
+``topologies/conv_nets/Resnet18.csv`` on ``configs/scale.cfg`` (32x32 WS, CALC) and
+``topologies/GEMM_mnk/gpt2.csv`` on ``configs/google.cfg`` (256x256 OS, USER mode, banks),
+both copied under ``tests/data/scalesim/``. SCALE-Sim needs tens of minutes to hours on
+these (no budget applies). ``--topology FILE --config CFG`` does the same for any pair.
+
     python -m benchmarks.bench_scalesim [--gpt2] [--sizes 3] [--scalesim-budget 600]
         [--workloads resnet18,gemm] [--modes CALC,USER] [--json results.json]
+    python -m benchmarks.bench_scalesim --whole [--json results.json]
+    python -m benchmarks.bench_scalesim --topology T.csv --config C.cfg [-i gemm|conv]
 """
 
 from __future__ import annotations
@@ -106,6 +114,37 @@ def _reports(out: Path) -> list[str]:
     return [next(out.glob(f"*/{r}_REPORT.csv")).read_text() for r in REPORTS]
 
 
+WHOLE = (("Resnet18.csv", "scale.cfg", False), ("gpt2.csv", "google.cfg", True))
+
+
+def _is_gemm(topo: Path) -> bool:
+    """SCALE-Sim's conv topologies start with ``Layer name, IFMAP Height``; GEMM ones with
+    ``Layer, M, N, K``."""
+    return "ifmap" not in topo.read_text().splitlines()[0].lower()
+
+
+def run_whole(pairs: list[tuple[Path, Path, bool]], tmp: Path) -> list[dict]:
+    """Both tools on each (topology, config) file pair as shipped: times, ratio, identity."""
+    rows = []
+    print(f"{'topology':<16} {'config':<11} {'hwsim cpu':>9} {'SCALE-Sim cpu':>13} "
+          f"{'ratio':>7}  {'wall h/S (s)':>16}  reports", flush=True)
+    for topo, cfg, gemm in pairs:
+        ours, ref = tmp / f"h_{topo.stem}", tmp / f"s_{topo.stem}"
+        row: dict = {"topology": topo.name, "config": cfg.name, "gemm": gemm}
+        row["hwsim_cpu_s"], row["hwsim_wall_s"] = _timed(
+            lambda: _run_hwsim(cfg, topo, gemm, ours))  # noqa: B023
+        row["scalesim_cpu_s"], row["scalesim_wall_s"] = _timed(
+            lambda: _run_scalesim(cfg, topo, gemm, ref))  # noqa: B023
+        row["ratio"] = row["scalesim_cpu_s"] / row["hwsim_cpu_s"]
+        row["identical"] = _reports(ours) == _reports(ref)
+        rows.append(row)
+        print(f"{topo.name:<16} {cfg.name:<11} {row['hwsim_cpu_s']:9.2f} "
+              f"{row['scalesim_cpu_s']:13.2f} {row['ratio']:6.1f}x  "
+              f"{row['hwsim_wall_s']:.1f}/{row['scalesim_wall_s']:.1f}  "
+              f"{'identical' if row['identical'] else 'DIFFER'}", flush=True)
+    return rows
+
+
 def _exponent(a: dict, b: dict, key: str) -> str:
     if key not in a or key not in b or min(a[key], b[key]) <= 0:
         return "   -"
@@ -122,11 +161,30 @@ def main() -> int:
     ap.add_argument("--scalesim-budget", type=float, default=600.0,
                     help="skip SCALE-Sim where its extrapolated time passes this (s)")
     ap.add_argument("--json", default=None, help="also write the results here")
+    ap.add_argument("--whole", action="store_true",
+                    help="SCALE-Sim's whole Resnet18.csv and gpt2.csv on its shipped configs")
+    ap.add_argument("--topology", type=Path, default=None, help="one whole topology file")
+    ap.add_argument("--config", type=Path, default=DATA / "scale.cfg",
+                    help="the .cfg for --topology (default SCALE-Sim's scale.cfg)")
+    ap.add_argument("-i", dest="input_type", choices=("gemm", "conv"), default=None,
+                    help="--topology's input type (default: from its header)")
     args = ap.parse_args()
     try:
         import scalesim.scale_sim  # noqa: F401
     except Exception as exc:
         raise SystemExit(f"SCALE-Sim is not installed ({exc}); pip install 'hwsim[dev]'") from None
+    if args.whole or args.topology:
+        pairs = [(DATA / t, DATA / c, g) for t, c, g in WHOLE] if args.whole else [
+            (args.topology, args.config,
+             args.input_type == "gemm" if args.input_type else _is_gemm(args.topology))]
+        with tempfile.TemporaryDirectory(prefix="bench-scalesim-") as tmp:
+            _run_hwsim(DATA / "calc_os.cfg", DATA / "gemm.csv", True, Path(tmp) / "warm-up")
+            rows = run_whole(pairs, Path(tmp))
+        if args.json:
+            from hwsim.io import atomic_write_json
+
+            atomic_write_json(args.json, {"runs": rows})
+        return 1 if any(not r["identical"] for r in rows) else 0
     names = [n for n in WORKLOADS if n in args.workloads.split(",") or (n == "gpt2" and args.gpt2)]
     modes = args.modes.split(",")
     rows: list[dict] = []
