@@ -16,8 +16,9 @@ from hwsim.devices import get_device, run
 from hwsim.devices.pulp import kernels as K
 from hwsim.devices.pulp import op_work
 from hwsim.errors import HwsimError
-from workloads import Backward, Conv2d, build_workload
+from workloads import Backward, Conv2d, build_workload, training_graph
 from workloads.formats import Precision
+from workloads.models import vision
 
 
 @pytest.fixture(scope="module")
@@ -148,6 +149,59 @@ def measured(train, name, what):
 ])
 def test_training_step_against_the_paper(train, name, what, tol):
     assert measured(train, name, what) == pytest.approx(PAPER[name, what], rel=tol)
+
+
+#: The paper's networks and its trained layers were not retrievable (only its abstract is;
+#: PULP-TrainLib holds no ResNet-8 or DS-CNN definition). These splits of the MLPerf Tiny
+#: networks are the ones whose MACs per step come closest to what the paper's figures imply
+#: (MAC/clk x ms x the preset's 400 MHz: 21.3 M and 2.07 M; chosen by MAC count alone, in
+#: sim_results/mcu_fp16_training/splits.csv): the last two ResNet stages, the last DS block,
+#: each from stored activations (latent replays, the frozen forward skipped).
+NEAREST = {"resnet8": ("stack2.conv1", vision.build_resnet8),
+           "ds-cnn": ("ds4.depthwise", vision.build_ds_cnn)}
+
+
+@pytest.fixture(scope="module")
+def nearest():
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            first, build = NEAREST[name]
+            g = training_graph(build(), precision="fp16", train_from=first,
+                               frozen_forward=False)
+            cache[name] = run(get_device("pulp"), g)
+        return cache[name]
+    return get
+
+
+def test_nearest_splits_do_the_implied_macs(nearest):
+    """The chosen splits' MACs are within 20% of MAC/clk x ms x 400 MHz (what they were
+    chosen for); the ms check below therefore repeats the MAC/clk one."""
+    for name in NEAREST:
+        implied = PAPER[name, "mac_clk"] * PAPER[name, "ms"] * 1e-3 * 400e6
+        assert nearest(name).macs == pytest.approx(implied, rel=0.20), name
+
+
+@pytest.mark.parametrize(("name", "what", "tol"), [
+    pytest.param("resnet8", "mac_clk", 0.15, marks=pytest.mark.xfail(
+        strict=True, reason="measured 4.81 MAC/clk vs 3.11 (+55%) with ResNet-8 trained "
+        "from stack2 (20.8 M MACs, the implied count): the layer split does not explain the "
+        "miss, every split runs at 4.4-5.8 MAC/clk")),
+    pytest.param("ds-cnn", "mac_clk", 0.15, marks=pytest.mark.xfail(
+        strict=True, reason="measured 3.69 MAC/clk vs 0.81 (4.6x) with DS-CNN trained from "
+        "ds4 (1.68 M MACs, -19% of the implied count): every split runs at 3.5-4.5 MAC/clk")),
+    pytest.param("resnet8", "ms", 0.20, marks=pytest.mark.xfail(
+        strict=True, reason="measured 10.8 ms vs 17.1 ms (-37%): the MAC/clk miss at the "
+        "implied MAC count")),
+    pytest.param("ds-cnn", "ms", 0.20, marks=pytest.mark.xfail(
+        strict=True, reason="measured 1.14 ms vs 6.4 ms (-82%): the MAC/clk miss at the "
+        "implied MAC count")),
+])
+def test_nearest_split_against_the_paper(nearest, name, what, tol):
+    r = nearest(name)
+    got = r.macs / r.total_cycles if what == "mac_clk" else r.seconds * 1e3
+    assert got == pytest.approx(PAPER[name, what], rel=tol)
 
 
 def test_conv2d_step_fp16_speedup_up_to_1_72(spec):
