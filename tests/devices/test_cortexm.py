@@ -60,14 +60,16 @@ def _tiny(cin: int = 3, c1: int = 4, c2: int = 5, hw: int = 8) -> Graph:
 # --- the sourced presets ------------------------------------------------------------------
 
 
-def test_presets_load_and_the_conv_rate_is_the_cmsis_nn_paper_derivation():
+def test_presets_load_and_the_conv_rate_is_the_cmsis_nn_derivation():
     t = load_table("hwsim", "data/cortexm_presets.yaml")
     assert t.children() == ["cortex-m7", "cortex-m7-h743"]
     for name in t.children():
         spec = get_device(name)
         assert isinstance(spec, CortexmSpec) and spec.schedule == "layer"
-    # CMSIS-NN paper, CIFAR-10 CNN (its Table 1 shapes): 5x5 convs 3->32 at 32x32, 32->32 at
-    # 16x16, 32->64 at 8x8, and a 1024->10 fully connected layer; 99.1 ms at 216 MHz
+    # CMSIS-NN's CIFAR-10 CNN, its Cortex-M7 model as Arm publishes it (ARM-software/
+    # ML-examples cmsisnn-cifar10/models/cifar10_m7_train_test.prototxt): 5x5 convs 3->32 at
+    # 32x32, 32->32 at 16x16, 32->64 at 8x8, a 1024->10 fully connected layer; the 99.1 ms at
+    # 216 MHz is the paper's runtime as recalled, unverified (see the data file)
     macs = (32 * 32 * 5 * 5 * 3 * 32 + 16 * 16 * 5 * 5 * 32 * 32 + 8 * 8 * 5 * 5 * 32 * 64
             + 1024 * 10)
     rate = macs / (99.1e-3 * 216e6)
