@@ -130,8 +130,8 @@ PAPER = {  # Nadalini et al., arXiv 2305.19167, abstract (FP16 end-to-end traini
 }
 
 
-def measured(train, name, what):
-    r = train(name, "fp16")
+def figure(r, what):
+    """MAC/clk or ms of one run."""
     return r.macs / r.total_cycles if what == "mac_clk" else r.seconds * 1e3
 
 
@@ -148,7 +148,7 @@ def measured(train, name, what):
     ("ds-cnn", "ms", 0.20),
 ])
 def test_training_step_against_the_paper(train, name, what, tol):
-    assert measured(train, name, what) == pytest.approx(PAPER[name, what], rel=tol)
+    assert figure(train(name, "fp16"), what) == pytest.approx(PAPER[name, what], rel=tol)
 
 
 #: The paper's networks and its trained layers were not retrievable (only its abstract is;
@@ -200,9 +200,7 @@ def test_nearest_splits_do_the_implied_macs(nearest):
         "implied MAC count")),
 ])
 def test_nearest_split_against_the_paper(nearest, name, what, tol):
-    r = nearest(name)
-    got = r.macs / r.total_cycles if what == "mac_clk" else r.seconds * 1e3
-    assert got == pytest.approx(PAPER[name, what], rel=tol)
+    assert figure(nearest(name), what) == pytest.approx(PAPER[name, what], rel=tol)
 
 
 def test_conv2d_step_fp16_speedup_up_to_1_72(spec):
