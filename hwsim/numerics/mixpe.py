@@ -156,6 +156,24 @@ def mixpe_stream(a, q, s, z, *, group: int, weight_bits: int = 4, act: str = "in
     return out
 
 
+def group_stream(a, q, z, *, group: int, weight_bits: int = 4) -> np.ndarray:
+    """int8 activations: the group result ``r = P - z * A`` of the last completed group after
+    each cycle since reset (0 before the first), what a PE whose dequantiser is shared
+    (outside the PE) hands over; ``s * r`` summed over groups is :func:`mixpe_stream`."""
+    av, qv, _, zv, _ = _stream_setup(a, q, np.zeros(len(np.asarray(a)), dtype=np.int64), z,
+                                     group, weight_bits, "int8")
+    prods = shift_add(av, qv, weight_bits)
+    out = np.zeros(len(av), dtype=np.int64)
+    p = asum = r = 0
+    for t in range(len(av)):
+        p += int(prods[t])
+        asum += int(av[t])
+        if t % group == group - 1:
+            r, p, asum = p - int(zv[t]) * asum, 0, 0
+        out[t] = r
+    return out
+
+
 def _fp16_parts(code: int) -> tuple[int, int]:
     """(signed integer significand, exponent) of a finite fp16 code: value = m * 2**e."""
     (m,) = fp16_fixed(np.array([code], dtype=np.int64))

@@ -4,6 +4,7 @@
 from rtl.units import (  # noqa: F401  (imported for their @register side effect)
     block_dot,
     convert,
+    dequant_mac,
     dyadic_requant,
     int_mac,
     lmul,
@@ -12,6 +13,7 @@ from rtl.units import (  # noqa: F401  (imported for their @register side effect
     mac,
     minifloat_add,
     minifloat_mul,
+    mixpe,
     olive_decode,
     ternary_acc,
 )

@@ -14,6 +14,7 @@ from hwsim.numerics.mixpe import (
     dequant_fp16,
     dequant_mac_stream,
     fp16_fixed,
+    group_stream,
     mixpe_dot,
     mixpe_stream,
     round_fp32,
@@ -59,6 +60,17 @@ def test_int8_stream_updates_once_per_group_and_wraps() -> None:
     y = mixpe_stream(a, q, s, z, group=2, weight_bits=4, acc_bits=18)
     # group sums 2 * 100 * 15 = 3000, times 255 = 765000; mod 2**18 = 241736
     assert y.tolist() == [0, 765000 % (1 << 18), 765000 % (1 << 18), 1530000 % (1 << 18)]
+
+
+def test_group_results_times_scales_are_the_dequantised_stream() -> None:
+    """What a PE with a shared dequantiser hands over (``r`` per group), scaled and summed
+    outside, is the PE-with-dequantiser's accumulator."""
+    k, group = 512, 64
+    a, q = RNG.integers(0, 256, k), RNG.integers(0, 16, k)
+    s, z = RNG.integers(0, 256, k), RNG.integers(0, 16, k)
+    r = group_stream(a, q, z, group=group)[group - 1::group]
+    y = mixpe_stream(a, q, s, z, group=group, acc_bits=48)[group - 1::group]
+    assert np.array_equal(np.cumsum(s[group - 1::group] * r), _signed(y, 48))
 
 
 def _fp16_codes(x) -> np.ndarray:

@@ -1,0 +1,134 @@
+"""The MixPE PE (``mixpe``) and the per-element-dequantise MAC it replaces (``dequant-mac``)
+bit for bit against the golden model :mod:`hwsim.numerics.mixpe` in PyRTL and in Verilator
+through cocotb (every weight code x every zero point x corner activations and scales, then
+random streams with resets), the two circuits against each other, lint under
+``verilator -Wall``, and Yosys: the PE without its own dequantiser beside the baseline."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from hwsim.errors import HwsimError
+from rtl.export import lint, write_verilog
+from rtl.pyrtl_sim import simulate_pyrtl, verify_pyrtl
+from rtl.synth import synthesize
+from rtl.unit import build_unit
+from rtl.verify.vectors import make_vectors
+from tests.rtl.unit_helpers import assert_ok, mid_stream_resets, run_verilator
+
+ACT_CORNERS = (0x80, 0x81, 0xFF, 0x00, 0x01, 0x7F)  # -128, -127, -1, 0, 1, 127
+SCALE_CORNERS = (0, 1, 0x80, 0xFF)
+
+
+def every_weight(unit, seed: int = 0, n_random: int = 3000) -> dict[str, np.ndarray]:
+    """Every (weight code, zero point) pair against every corner activation and scale, the
+    combinations shuffled so that groups mix them, then ``n_random`` random vectors."""
+    wb = unit.inputs["b"]
+    rows = list(itertools.product(range(1 << wb), range(1 << wb), ACT_CORNERS, SCALE_CORNERS))
+    rng = np.random.default_rng(seed)
+    rng.shuffle(rows)
+    cols = np.array(rows, dtype=np.uint64).T
+    out = {"b": cols[0], "z": cols[1], "a": cols[2], "s": cols[3]}
+    more, _ = make_vectors(unit, exhaustive=False, n_random=n_random, seed=seed)
+    return {p: np.concatenate([out[p], more[p]]) for p in unit.inputs}
+
+
+def test_reference_by_hand() -> None:
+    """Group of 2: (3 - 1) * 5 + (0 - 1) * -2 = 12, times scale 3 = 36, then 36 + 2 * (2 - 1)
+    * 7 * 4 ... the second group starts at cycle 2."""
+    unit = build_unit("mixpe", group=2)
+    ins = {"a": np.array([5, 0xFE, 7, 0]), "b": np.array([3, 0, 2, 1]),
+           "s": np.array([9, 3, 9, 4]), "z": np.array([9, 1, 9, 1])}
+    # group 0 reads s=3, z=1 on its last cycle; group 1: (2-1)*7 + (1-1)*0 = 7, times 4
+    assert unit.reference(ins).tolist() == [0, 36, 36, 36 + 28]
+    shared = build_unit("mixpe", group=2, dequant="shared")
+    assert shared.reference(ins).tolist() == [0, 12, 12, 7]
+    assert "s" not in shared.inputs and shared.outputs["y"] == 8 + 4 + 2 + 2
+
+
+@pytest.mark.parametrize("kw", [
+    {"group": 4},
+    {"group": 3, "weight_bits": 2, "pipeline": 1},
+    {"group": 128, "acc": 20},
+    {"group": 5, "dequant": "shared", "pipeline": 1},
+])
+def test_pyrtl_mixpe_every_weight_then_resets(kw) -> None:
+    unit = build_unit("mixpe", **kw)
+    vectors = every_weight(unit)
+    n = len(vectors["a"])
+    resets = [r for r in mid_stream_resets(n, unit.latency, singles=6) if r > n // 3]
+    assert_ok(verify_pyrtl(unit, vectors, resets=resets), n // 2)
+
+
+@pytest.mark.parametrize("kw", [{}, {"weight_bits": 2, "pipeline": 1, "acc": 18}])
+def test_pyrtl_dequant_mac_every_weight(kw) -> None:
+    unit = build_unit("dequant-mac", **kw)
+    vectors = every_weight(unit)
+    assert_ok(verify_pyrtl(unit, vectors), len(vectors["a"]))
+
+
+@pytest.mark.parametrize("wb", [2, 4])
+def test_the_two_circuits_agree_with_one_element_groups(wb) -> None:
+    """With a group of one element MixPE's dequantise-per-group is dequantise-per-element:
+    the two netlists give the same accumulator on the same stream (no golden model here)."""
+    mix = build_unit("mixpe", group=1, weight_bits=wb)
+    base = build_unit("dequant-mac", weight_bits=wb)
+    vectors = every_weight(mix, seed=3, n_random=1000)
+    got = simulate_pyrtl(mix, vectors)
+    want = simulate_pyrtl(base, vectors)
+    assert len(got) == len(vectors["a"]) + 1 and np.array_equal(got, want)
+    assert len(np.unique(got)) > 1000  # a real stream, not a constant
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize(("name", "kw"), [
+    ("mixpe", {"group": 8, "pipeline": 1}),
+    ("mixpe", {"group": 32, "weight_bits": 2, "dequant": "shared"}),
+    ("dequant-mac", {"pipeline": 1}),
+])
+def test_verilator_bit_for_bit(name, kw, rtl_build_dir) -> None:
+    unit = build_unit(name, **kw)
+    vectors = every_weight(unit, n_random=20_000)
+    n = len(vectors["a"])
+    resets = [r for r in mid_stream_resets(n, unit.latency, singles=8) if r > n // 3]
+    assert_ok(run_verilator(unit, vectors, resets=resets, build_dir=rtl_build_dir), n // 2)
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize(("name", "kw"), [
+    ("mixpe", {"weight_bits": 2}), ("mixpe", {"dequant": "shared", "pipeline": 1}),
+    ("dequant-mac", {}),
+])
+def test_verilog_is_lint_clean(name, kw, tmp_path, verilator) -> None:
+    unit = build_unit(name, **kw)
+    path = write_verilog(unit, tmp_path / f"{unit.name}.v")
+    assert lint(path, unit.name) == []
+
+
+@pytest.mark.rtl
+def test_yosys_mixpe_without_its_dequantiser_is_smaller_than_the_baseline(
+        yosys, rtl_build_dir) -> None:
+    """Shift-and-add group sums (the dequantiser shared) against a per-element dequantise
+    MAC, both W4A8 with a 32-bit accumulator."""
+    mix = synthesize(build_unit("mixpe", dequant="shared"), families=(),
+                     build_dir=rtl_build_dir)
+    base = synthesize(build_unit("dequant-mac"), families=(), build_dir=rtl_build_dir)
+    assert 0 < mix.transistors < base.transistors
+
+
+@pytest.mark.parametrize(("name", "kw", "needle"), [
+    ("mixpe", {"weight_bits": 3}, "weight bits must be one of 2, 4, got 3"),
+    ("mixpe", {"format": "fp16"}, "fp16 activations are modelled in hwsim.numerics.mixpe"),
+    ("mixpe", {"format": "int4"}, "activations must be one of int8, fp16"),
+    ("mixpe", {"group": 0}, r"group size must be an integer in 1..4096"),
+    ("mixpe", {"dequant": "row"}, "dequant must be one of pe, shared"),
+    ("mixpe", {"acc": 12}, "16..64 bits"),
+    ("mixpe", {"pipeline": 2}, "deeper than the logic"),
+    ("dequant-mac", {"weight_bits": 8}, "weight bits must be one of 2, 4, got 8"),
+])
+def test_bad_parameters(name, kw, needle) -> None:
+    with pytest.raises(HwsimError, match=needle):
+        build_unit(name, **kw)
