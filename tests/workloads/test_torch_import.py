@@ -92,10 +92,14 @@ class Tiny(nn.Module):
 @pytest.mark.parametrize("route", ["export", "fx"])
 def test_transformer_pieces_and_unsupported(route: str) -> None:
     x = (torch.zeros(2, 8, 16),)
-    with pytest.raises(HwsimError, match=r"unsupported PyTorch operations: cos"):
+    with pytest.raises(HwsimError, match=r"unsupported PyTorch operations: cos \(1x\); "
+                       r"supported: .*scaled_dot_product_attention"):
         import_torch(Tiny(), x, route=route)
     with pytest.warns(UserWarning, match="opaque"):
         g = import_torch(Tiny(), x, route=route, keep_unsupported=True)
+    assert "cos (1x)" in g.info["notes"] and "no MACs" in g.info["notes"]
+    (kept,) = [op for op in g.ops if op.OP_TYPE == "elementwise" and op.kind == "opaque"]
+    assert kept.detail == "cos" and kept.macs == 0
     assert g.params == 16 * 2 + 16 * 16 + 16
     act_mm = [op for op in g.ops if op.OP_TYPE == "matmul" and op.b_kind == "act"]
     assert len(act_mm) == 1 and act_mm[0].macs == 2 * 8 * 8 * 16
