@@ -8,6 +8,12 @@ transition of a net is weighted by its operator type (``costmodel/data/toggle_we
 gives the weights and where they come from), and the total is converted to pJ by one anchor:
 an 8-bit integer multiplier costs 0.2 pJ at 45 nm (Horowitz, ISSCC 2014).
 
+The LUT tensor core units take their operands as a LUT core would (:func:`_lut_stream`):
+``lut-precompute`` the stream's K activations per cycle; ``lut-mpgemm`` per row the table of K
+stream activations (``hwsim.numerics.lut_table``), per column the weight bit-plane of K
+weights (N(0, 1) values, +-3 sigma quantised to B-bit codes), tables and weights held while
+``plane`` steps 0..B-1, ``clr`` on the first plane of every 32nd K-group.
+
 This is a proxy for comparing designs with each other, not a power-signoff figure: glitches,
 wire capacitance and the synthesised gate structure are ignored.
 """
@@ -104,6 +110,84 @@ def _requant_stream(stream: str, n: int, rng: np.random.Generator,
             "c": np.clip(c, 0, (1 << c_bits) - 1).astype(np.uint64)}
 
 
+#: largest fp16 activation magnitude of the ``llm`` stream for the LUT units: scaled to fp16's
+#: 65504 as the other units' streams are, K-term table sums would mostly be Inf
+LUT_FP16_LLM_MAX = 256.0
+#: K-groups accumulated per output before ``clr`` (as the other units' 32-product dot products)
+LUT_GROUPS_PER_OUTPUT = 32
+
+
+def _lut_acts(stream: str, shape: tuple[int, ...], fmt: str,
+              rng: np.random.Generator) -> np.ndarray:
+    """Activation values of ``stream`` quantised to int8 (per-tensor absmax) or fp16."""
+    from hwsim.numerics import quantize
+
+    x = _values(stream, int(np.prod(shape)), rng).reshape(shape)
+    if fmt == "int8":
+        return np.clip(np.rint(x / max(float(np.abs(x).max()), 1e-30) * 127), -128, 127)
+    if stream == "llm":
+        x = x * (LUT_FP16_LLM_MAX / max(float(np.abs(x).max()), 1e-30))
+    return quantize(x, "fp16").astype(np.float64)
+
+
+def _lut_codes(values: np.ndarray, fmt: str, bits: int) -> np.ndarray:
+    """Port codes of activation or table values: fp16 codes, or two's complement ``bits``."""
+    if fmt == "fp16":
+        return np.asarray(encode(values, "fp16")).astype(np.uint64)
+    return (values.astype(np.int64) & ((1 << bits) - 1)).astype(np.uint64)
+
+
+def _lut_stream(p: DesignPoint, stream: str, n: int, rng: np.random.Generator,
+                inputs: Mapping[str, int]) -> dict[str, np.ndarray]:
+    """Operands of the LUT units (the module docstring)."""
+    from hwsim.numerics import lut_table
+
+    if p.unit == "lut-precompute":
+        a = _lut_acts(stream, (n, p.k), p.format, rng)
+        return {f"a_{j}": _lut_codes(a[:, j], p.format, inputs[f"a_{j}"]) for j in range(p.k)}
+    b, k = p.weight_bits, p.k
+    groups = -(-n // b)
+    tables = lut_table(_lut_acts(stream, (groups, p.m, k), p.format, rng), p.format)
+    tb = inputs["t_0_0"]
+    out = {f"t_{r}_{i}": np.repeat(_lut_codes(tables[:, r, i], p.format, tb), b)[:n]
+           for r in range(p.m) for i in range(tables.shape[-1])}
+    w = rng.standard_normal((groups, p.n, k))
+    top = (1 << b) - 1  # B-bit codes of the odd integers 2q - top (hwsim.numerics.lut)
+    # N(0, 1) weights, +-3 sigma over the code range (a symmetric B-bit quantiser)
+    q = np.clip(np.rint((w / 3 + 1) * top / 2), 0, top).astype(np.int64)
+    plane = np.arange(n) % b
+    qc = np.repeat(q, b, axis=0)[:n]  # (n, N, K)
+    x = (((qc >> plane[:, None, None]) & 1) << np.arange(k)).sum(axis=-1)
+    out |= {f"w_{c}": x[:, c].astype(np.uint64) for c in range(p.n)}
+    if "plane" in inputs:
+        out["plane"] = plane.astype(np.uint64)
+    group = np.arange(n) // b
+    out["clr"] = ((plane == 0) & (group % LUT_GROUPS_PER_OUTPUT == 0)).astype(np.uint64)
+    return out
+
+
+def _mixpe_stream(p: DesignPoint, stream: str, n: int, rng: np.random.Generator,
+                  inputs: Mapping[str, int]) -> dict[str, np.ndarray]:
+    """mixpe / dequant-mac: int8 activations of the stream; weights of the stream quantised
+    per group of 32 (mixpe: its own group) to ``B``-bit codes with the group's min/max (the
+    zero point) and an 8-bit scale code; ``s`` and ``z`` held for the group."""
+    wb = inputs["b"]
+    group = p.block or 32
+    a = _int_codes(_values(stream, n, rng), resolve("int8"))
+    w = _values(stream, n, rng).reshape(-1, group) if n % group == 0 else \
+        _values(stream, n, rng)[None, :]
+    lo, hi = w.min(axis=1, keepdims=True), w.max(axis=1, keepdims=True)
+    step = np.maximum(hi - lo, 1e-30) / ((1 << wb) - 1)
+    z = np.clip(np.rint(-lo / step), 0, (1 << wb) - 1)
+    q = np.clip(np.rint(w / step) + z, 0, (1 << wb) - 1)
+    s = np.clip(np.rint(step / step.max() * 255), 1, 255)
+    out = {"a": a, "b": q.ravel().astype(np.uint64),
+           "z": np.broadcast_to(z, q.shape).ravel().astype(np.uint64)}
+    if "s" in inputs:
+        out["s"] = np.broadcast_to(s, q.shape).ravel().astype(np.uint64)
+    return out
+
+
 def operand_stream(p: DesignPoint, inputs: Mapping[str, int], stream: str,
                    n: int = N_CYCLES, seed: int = SEED) -> dict[str, np.ndarray]:
     """Input codes per port for ``n`` cycles of ``stream`` quantised to ``p``'s format."""
@@ -130,6 +214,10 @@ def operand_stream(p: DesignPoint, inputs: Mapping[str, int], stream: str,
         return out
     if p.unit == "dyadic-requant":
         return _requant_stream(stream, n, rng, inputs)
+    if p.unit in ("mixpe", "dequant-mac"):  # MixPE (sim_results/mixpe)
+        return _mixpe_stream(p, stream, n, rng, inputs)
+    if p.unit in ("lut-precompute", "lut-mpgemm"):
+        return _lut_stream(p, stream, n, rng, inputs)
     if p.unit == "convert" and p.direction == "to":
         x = _values(stream, n, rng)
         x = x * (float(resolve(p.format).max_normal) / 8.0)  # mostly in range, some clip

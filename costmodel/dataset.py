@@ -67,6 +67,14 @@ SCHEMA: dict[str, str] = {
     "synth_s": "seconds the design took to synthesise and simulate",
 }
 # the feature columns (costmodel.features.FEATURES) follow the parameters in the CSV
+#: parameter columns added with the LUT families: a table collected before them lacks them
+#: (read as 0, the value every other family has), so they are not required
+LUT_COLUMNS: dict[str, str] = {
+    "k": "LUT units: activations per table (group size K); 0 otherwise",
+    "m": "lut-mpgemm: tile rows (tables per cycle); 0 otherwise",
+    "n": "lut-mpgemm: tile columns (weight columns per table); 0 otherwise",
+    "weight_bits": "lut-mpgemm: weight bits (bit-serial planes); 0 otherwise",
+}
 
 
 @dataclass(frozen=True)
@@ -240,6 +248,7 @@ def collect(out: str | Path) -> Path:
     df[cells] = df[cells].fillna(0).astype(int)
     for c in ("acc", "mul", "direction"):
         df[c] = df[c].fillna("").astype(str)
+    df = _with_lut_columns(df)
     df = df.drop(columns=["record_version", "features_version"], errors="ignore")
     df = df.sort_values(["unit", "format", "key"])
     atomic_write_text(path, df.to_csv(index=False))
@@ -270,8 +279,18 @@ def load_dataset(path: str | Path | None = None):
         raise HwsimError(f"dataset {p} lacks columns: {', '.join(missing)}")
     for c in ("acc", "mul", "direction"):
         df[c] = df[c].fillna("").astype(str)
+    df = _with_lut_columns(df)
     _check_values(df, p)
     return df
+
+
+def _with_lut_columns(df):
+    """``df`` with the :data:`LUT_COLUMNS` as integers, 0 where absent or empty."""
+    import pandas as pd
+
+    fill = {c: (pd.to_numeric(df[c], errors="coerce").fillna(0).astype(int)
+                if c in df.columns else 0) for c in LUT_COLUMNS}
+    return df.assign(**fill)
 
 
 #: Required columns that hold names, not measurements.

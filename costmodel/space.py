@@ -21,7 +21,8 @@ from hwsim.numerics import BlockFormat, resolve
 
 #: unit families, i.e. the RTL generators the cost model knows
 FAMILIES = ("minifloat-mul", "minifloat-add", "mac", "lmul", "block-dot", "convert",
-            "int-mul", "int-mac", "olive-decode", "ternary-acc", "dyadic-requant")
+            "int-mul", "int-mac", "olive-decode", "ternary-acc", "dyadic-requant",
+            "lut-precompute", "lut-mpgemm", "mixpe", "dequant-mac")
 
 # Element formats of the float sweeps. Named formats from the format grammar plus IEEE-like
 # e{X}m{Y} shapes in between, so that held-out formats have neighbours on both sides.
@@ -44,8 +45,25 @@ OLIVE_FORMATS = ("olive4", "olive8")  # olive-decode: OliVe outlier-victim pair 
 DYADIC_REQUANT = {"int8": (10, 12), "uint8": (12,)}
 # ternary-acc: activation format -> accumulator widths (the default act + 16, and 32)
 TERNARY_ACC = {"int4": (20, 32), "int8": (24, 32)}
+# --- mixpe / dequant-mac (MixPE, sim_results/mixpe): int8 activations; the fields
+# mean: mul = weight format (int4/int2), block = group size, direction = where the
+# MixPE dequantiser sits (pe/shared); acc = accumulator bits (32)
+MIXPE_POINTS = tuple((w, g, d) for w in ("int4", "int2") for g in (32, 128)
+                     for d in ("pe", "shared"))
+DEQUANT_MAC_WEIGHTS = ("int4", "int2")
+# --- end mixpe
 # a 32-element block dot takes ~8 minutes of Yosys time: the sweep stays at small blocks
 BLOCK_SIZES = (2, 4)
+# LUT tensor core units (rtl/units/lut_*.py): a modest grid, small tiles (the paper's 2x64x4
+# tile takes Yosys minutes in int8 and ~45 min in fp16: sim_results/lut_tensor_core has it)
+LUT_KS = (2, 3, 4)
+LUT_WEIGHT_BITS = (1, 2, 4)
+LUT_TILES = ((1, 2), (2, 2))  # (M, N)
+# fp16: the minifloat adders take Yosys minutes each (the K=2 table: ~2 min on a loaded
+# machine), so fewer points: tables of K 2-3, tiles (K, weight bits) at the 1x2 tile
+LUT_FP16_KS = (2, 3)
+LUT_FP16_POINTS = ((2, 1), (4, 2))
+LUT_UNITS = ("lut-precompute", "lut-mpgemm")
 
 
 @dataclass(frozen=True)
@@ -60,6 +78,11 @@ class DesignPoint:
     mul: str = ""  # mac: exact/lmul
     block: int = 0  # block-dot elements per block
     direction: str = ""  # convert: to/from
+    # LUT units only (0 elsewhere; not in other units' keys): group size, tile, weight bits
+    k: int = 0
+    m: int = 0
+    n: int = 0
+    weight_bits: int = 0
 
     def __post_init__(self) -> None:
         if self.unit not in FAMILIES:
@@ -71,6 +94,14 @@ class DesignPoint:
                 object.__setattr__(self, name, value)
         if self.unit == "block-dot" and not self.block:
             object.__setattr__(self, "block", 4)
+        if self.unit in LUT_UNITS:  # rtl.units.lut_*'s defaults
+            mp = self.unit == "lut-mpgemm"
+            lut = {"k": 4 if mp else 3, "m": 1 if mp else 0, "n": 2 if mp else 0,
+                   "weight_bits": 2 if mp else 0,
+                   "acc": ("fp16" if self.format == "fp16" else "int32") if mp else ""}
+            for name, value in lut.items():
+                if not getattr(self, name):
+                    object.__setattr__(self, name, value)
 
     @property
     def family(self) -> str:
@@ -88,10 +119,18 @@ class DesignPoint:
             p["acc"] = int(self.acc)
         if self.unit == "dyadic-requant" and self.acc:
             p["acc"] = int(self.acc)
+        if self.unit in ("mixpe", "dequant-mac"):  # --- mixpe (see MIXPE_POINTS)
+            p.update(weight_bits=int(self.mul.removeprefix("int")), acc=int(self.acc))
+            if self.unit == "mixpe":
+                p.update(group=self.block, dequant=self.direction)
         if self.unit == "block-dot":
             p["block"] = self.block
         if self.unit == "convert":
             p["direction"] = self.direction or "to"
+        if self.unit in LUT_UNITS:
+            p["k"] = self.k
+        if self.unit == "lut-mpgemm":
+            p.update(m=self.m, n=self.n, weight_bits=self.weight_bits, acc=self.acc)
         return p
 
     @property
@@ -103,10 +142,14 @@ class DesignPoint:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     @property
-    def base(self) -> tuple[str, str, str, int]:
-        """The base design (unit, canonical format, accumulator, block) that every pipeline,
-        saturate, multiplier and direction variant shares: the ``design`` validation group."""
-        return (self.unit, canonical_format(self.format), self.acc, self.block)
+    def base(self) -> tuple[Any, ...]:
+        """The base design (unit, canonical format, accumulator, block; a LUT unit's K, M, N
+        and weight bits too) that every pipeline, saturate, multiplier and direction variant
+        shares: the ``design`` validation group."""
+        core = (self.unit, canonical_format(self.format), self.acc, self.block)
+        if self.unit in LUT_UNITS:
+            return (*core, self.k, self.m, self.n, self.weight_bits)
+        return core
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -114,9 +157,18 @@ class DesignPoint:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DesignPoint:
         # coerce: rows of a DataFrame carry NumPy scalars, which the key's JSON rejects
-        cast = {"pipeline": int, "block": int, "saturate": _as_bool}
+        cast = {"pipeline": int, "block": int, "saturate": _as_bool, "k": _as_int, "m": _as_int,
+                "n": _as_int, "weight_bits": _as_int}
         return cls(**{k: cast.get(k, str)(v) for k, v in d.items()
                       if k in cls.__dataclass_fields__})
+
+
+def mixpe_points() -> list[DesignPoint]:
+    """MixPE PEs (weights, group, dequantiser place) and their per-element-dequantise MACs."""
+    pts = [DesignPoint("mixpe", "int8", mul=w, block=g, direction=d, acc="32")
+           for w, g, d in MIXPE_POINTS]
+    return pts + [DesignPoint("dequant-mac", "int8", mul=w, acc="32")
+                  for w in DEQUANT_MAC_WEIGHTS]
 
 
 def canonical_format(name: str) -> str:
@@ -145,6 +197,13 @@ def _as_bool(v: Any) -> bool:
     return bool(v)
 
 
+def _as_int(v: Any) -> int:
+    """An integer field; empty or NaN (a table collected before the field existed) is 0."""
+    if v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip()):
+        return 0
+    return int(float(v))
+
+
 def _width(fmt: str) -> int:
     f = resolve(fmt)
     return (f.element if isinstance(f, BlockFormat) else f).total_bits
@@ -155,10 +214,14 @@ def _cost_rank(p: DesignPoint) -> float:
     w = _width(p.format)
     base = {"minifloat-mul": 1.0, "minifloat-add": 1.2, "lmul": 0.6, "convert": 0.8,
             "int-mul": 0.8, "int-mac": 1.0, "mac": 4.0, "block-dot": 3.0,
-            "olive-decode": 0.3, "dyadic-requant": 2.0, "ternary-acc": 0.4}[p.unit]
+            "olive-decode": 0.3, "dyadic-requant": 2.0, "ternary-acc": 0.4,
+            "mixpe": 2.5, "dequant-mac": 1.5,
+            "lut-precompute": 0.2, "lut-mpgemm": 0.3}[p.unit]
     if p.unit == "mac":
         base *= {"fp32": 1.5, "fp16": 1.0, "bf16": 0.9}[p.acc or "fp32"]
-    size = max(p.block, 1)
+    size = max(p.block, 1) if p.unit != "mixpe" else 1
+    if p.unit in LUT_UNITS:  # adders of the table; a tile: a lookup and accumulator per cell
+        size = (1 << p.k) if p.unit == "lut-precompute" else max(p.m * p.n, 1) * (1 << p.k)
     return base * size * (4 + w) ** 2 * (1 + 0.05 * p.pipeline)
 
 
@@ -203,6 +266,8 @@ def design_space() -> list[DesignPoint]:
         for acc in accs:
             for pipe in range(2 if (f, acc) == ("int8", 12) else 1):
                 pts.append(DesignPoint("dyadic-requant", f, pipe, acc=str(acc)))
+    pts += mixpe_points()
+    pts += lut_points()
     # dict.fromkeys: drop duplicates, keep order
     pts = list(dict.fromkeys(pts))
     # each family gets an equal share of the sweep's time: order by the estimated time spent
@@ -213,3 +278,20 @@ def design_space() -> list[DesignPoint]:
         spent[p.unit] = spent.get(p.unit, 0.0) + _cost_rank(p)
         ranked.append((spent[p.unit], i, p))
     return [p for _, _, p in sorted(ranked, key=lambda t: t[:2])]
+
+
+def lut_points() -> list[DesignPoint]:
+    """The LUT units' grid: tables (int8: K 2..4, fp16: K 2..3; 0-1 pipeline stages); int8
+    tiles at every K, weight width and small tile (a pipelined variant of the 1x2 tile at
+    W2); fp16 tiles at a few (K, weight bits) of the 1x2 tile (its adders cost Yosys more)."""
+    pts = [DesignPoint("lut-precompute", f, pipe, k=k)
+           for f, ks in (("int8", LUT_KS), ("fp16", LUT_FP16_KS)) for k in ks
+           for pipe in range(2)]
+    for k in LUT_KS:
+        for bits in LUT_WEIGHT_BITS:
+            for m, n in LUT_TILES:
+                pts.append(DesignPoint("lut-mpgemm", "int8", k=k, m=m, n=n, weight_bits=bits))
+        pts.append(DesignPoint("lut-mpgemm", "int8", 1, k=k, m=1, n=2, weight_bits=2))
+    for k, bits in LUT_FP16_POINTS:
+        pts.append(DesignPoint("lut-mpgemm", "fp16", k=k, m=1, n=2, weight_bits=bits))
+    return pts

@@ -122,6 +122,8 @@ def int_acc_bits(p: DesignPoint, n: int) -> int:
 
 def _analytic_register_bits(p: DesignPoint) -> int | None:
     """Register bits by formula, or None where this module has none for ``p``."""
+    if p.unit in LUT_UNITS:  # the LUT block at the end of this module
+        return _lut_register_bits(p)
     fl = _float_fields(p.format)
     if fl is not None:
         e, m, bias, total = fl
@@ -168,6 +170,8 @@ def built_register_bits(p: DesignPoint) -> int:
 
 def _counts(p: DesignPoint) -> dict[str, float]:
     """Structure sizes other than registers (see the module docstring); zero where absent."""
+    if p.unit in LUT_UNITS and (lut := _lut_counts(p)) is not None:  # the LUT block below
+        return lut
     c = dict.fromkeys(STRUCT_FEATURES, 0.0)
     f = _resolve(p.format)
     nblock = max(p.block, 1)
@@ -242,3 +246,79 @@ def _structure(p: DesignPoint) -> tuple[float, ...]:
 def structure_features(p: DesignPoint) -> dict[str, float]:
     """The analytical counts of ``p`` (:data:`STRUCT_FEATURES`); cached per point."""
     return dict(zip(STRUCT_FEATURES, _structure(p), strict=True))
+
+
+# ---- LUT tensor core units (lut-precompute, lut-mpgemm) ------------------------------------
+# Owned with rtl/units/lut_*.py (issue 15); the rest of this module is another's. Counts follow
+# rtl/units/lut_precompute.py and lut_mpgemm.py; registers exactly (tested against the built
+# netlists), the rest as sizes. A table's lookup multiplexers (2^(K-1) entries of the table
+# width per tile cell) stand in st_pp_bits, the bits a multiplier's partial products would.
+
+LUT_UNITS = ("lut-precompute", "lut-mpgemm")
+_LUT_FP16 = (5, 10)  # fp16 exp, mantissa bits: the fp16 tables and the minifloat adders
+
+
+def _lut_widths(p: DesignPoint) -> tuple[int, int, int] | None:
+    """(table entry bits, activation bits, accumulator bits), or None for a format with no
+    LUT path (the generic counts apply)."""
+    if p.format not in ("int8", "fp16") or p.k < 1:
+        return None
+    if p.format == "fp16":
+        acc = 1 + sum(_ACC.get(p.acc, _LUT_FP16))
+        return 16, 16, acc
+    acc = int(p.acc[3:]) if p.acc.startswith("int") and p.acc[3:].isdigit() else 32
+    return 8 + math.ceil(math.log2(p.k)), 8, acc
+
+
+def _float_adder_sizes(e: int, m: int, count: int) -> dict[str, float]:
+    """``count`` minifloat adders (rtl.units.minifloat_add) of an e/m format."""
+    w = m + 1 + GRS
+    return {"st_add_bits": count * (w + 1 + 2 * e + 1), "st_shift_bits": count * w * _bits_for(w),
+            "st_norm_bits": count * _clz_shift(w), "st_round_bits": count * (e + m + 1)}
+
+
+def _lut_counts(p: DesignPoint) -> dict[str, float] | None:
+    widths = _lut_widths(p)
+    if widths is None:
+        return None
+    tb, in_bits, acc = widths
+    c = dict.fromkeys(STRUCT_FEATURES, 0.0)
+    entries = 1 << (p.k - 1)
+    is_float = p.format == "fp16"
+    if p.unit == "lut-precompute":  # a prefix tree of 2 + 4 + ... + 2^(K-1) adders
+        adders = 2 * entries - 2
+        c.update(_float_adder_sizes(*_LUT_FP16, adders) if is_float
+                 else {"st_add_bits": adders * tb})
+        c["st_io_bits"] = p.k * in_bits + entries * tb
+        return {k: float(v) for k, v in c.items()}
+    cells = p.m * p.n
+    plane_bits = _bits_for(p.weight_bits - 1) if p.weight_bits > 1 else 0
+    c["st_pp_bits"] = cells * entries * tb  # the lookup multiplexers
+    c["st_acc_bits"] = cells * acc
+    if is_float:  # scale by 2^plane (a normalise and a rounding), the accumulating adder
+        ae, am = next(((e, m) for a, (e, m) in _ACC.items() if a == p.acc), _LUT_FP16)
+        adder = _float_adder_sizes(ae, am, cells)
+        sig = max(11, am + 2)
+        c.update(adder, st_norm_bits=adder["st_norm_bits"] + cells * _clz_shift(sig),
+                 st_round_bits=adder["st_round_bits"] + cells * (ae + am + 1))
+    else:  # negation and accumulation adders, the plane shift
+        c.update(st_add_bits=cells * 2 * acc, st_shift_bits=cells * acc * plane_bits)
+    c["st_io_bits"] = p.m * entries * tb + p.n * p.k + plane_bits + 1 + cells * acc
+    return {k: float(v) for k, v in c.items()}
+
+
+def _lut_register_bits(p: DesignPoint) -> int | None:
+    """Register bits of the LUT units' netlists (their ``Pipeline`` stages, accumulators)."""
+    widths = _lut_widths(p)
+    if widths is None:
+        return None
+    tb, _, acc = widths
+    if p.unit == "lut-precompute":
+        # boundaries: the last level (sum<K-1>) first, then the middle of the tree; a level j
+        # < K-1 registers its 2^j partial sums and the K operands
+        levels = [p.k - 1, *sorted(range(1, p.k - 1), key=lambda j: abs(j - p.k / 2))]
+        return sum((1 << j) * tb + (p.k * tb if j < p.k - 1 else 0)
+                   for j in levels[:p.pipeline])
+    cells = p.m * p.n
+    return cells * acc + (cells * acc + 1 if p.pipeline else 0)  # accumulators; term + clr
+# ---- end of the LUT block -------------------------------------------------------------------

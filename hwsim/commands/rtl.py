@@ -47,6 +47,27 @@ def unit_options(fn):
     return fn
 
 
+def lut_options(fn):
+    """The LUT tensor core units' options (``hwsim rtl`` only): group size and tile."""
+    opts = [
+        click.option("--k", "k", default=None, type=int,
+                     help="LUT units: activations per table (group size K, 2..6)."),
+        click.option("--m", "m", default=None, type=int,
+                     help="lut-mpgemm: tile rows (one table each)."),
+        click.option("--n", "n", default=None, type=int,
+                     help="lut-mpgemm: tile columns (weight columns sharing a table)."),
+        click.option("--weight-bits", "weight_bits", default=None, type=int,
+                     help="lut-mpgemm: weight bits, 1..4 (bit-serial planes)."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+#: lut_options' keywords and their flags
+LUT_FLAGS = {"k": "--k", "m": "--m", "n": "--n", "weight_bits": "--weight-bits"}
+
+
 def _register_units() -> None:
     # importlib: the click group below is named ``rtl`` too
     importlib.import_module("rtl.units")
@@ -54,9 +75,10 @@ def _register_units() -> None:
 
 def unit_params(unit: str, fmt: str | None, pipeline: int, saturate: bool, acc: str | None,
                 block_size: int | None, mul: str | None = None,
-                direction: str | None = None) -> dict[str, Any]:
+                direction: str | None = None, **lut: int | None) -> dict[str, Any]:
     """The generator keywords of the CLI options the user gave; options ``unit`` does not take
-    are errors (shared by ``hwsim rtl`` and ``hwsim cost predict``)."""
+    are errors (shared by ``hwsim rtl`` and ``hwsim cost predict``). ``lut``: the
+    :func:`lut_options` values (``hwsim rtl`` only)."""
     from rtl.unit import GENERATORS, build_unit
 
     _register_units()
@@ -77,6 +99,9 @@ def unit_params(unit: str, fmt: str | None, pipeline: int, saturate: bool, acc: 
         params["mul"], flags["--mul"] = mul, "mul"
     if direction is not None:
         params["direction"], flags["--direction"] = direction, "direction"
+    for name, value in lut.items():
+        if value is not None:
+            params[name], flags[LUT_FLAGS[name]] = value, name
     accepted = inspect.signature(GENERATORS[unit]).parameters
     for flag, name in flags.items():
         if name not in accepted:
@@ -89,12 +114,13 @@ def unit_params(unit: str, fmt: str | None, pipeline: int, saturate: bool, acc: 
 
 
 def _build(unit: str, fmt: str | None, pipeline: int, saturate: bool, acc: str | None,
-           block_size: int | None, mul: str | None = None, direction: str | None = None):
+           block_size: int | None, mul: str | None = None, direction: str | None = None,
+           **lut: int | None):
     """Build ``unit`` from the CLI options the user gave; options it does not take are errors."""
     from rtl.unit import build_unit
 
     return build_unit(unit, **unit_params(unit, fmt, pipeline, saturate, acc, block_size, mul,
-                                          direction))
+                                          direction, **lut))
 
 
 _build_dir_option = click.option(
@@ -126,12 +152,13 @@ def units_cmd(as_json: bool) -> None:
 
 @rtl.command("export")
 @unit_options
+@lut_options
 @out_option(default=None,
             help="Verilog file to write (default: <module name>.v); the .ys script goes beside.")
 @force_option
 @json_option
 def export_cmd(unit, fmt, pipeline, saturate, acc, block_size, mul, direction, out,
-               force, as_json) -> None:
+               force, as_json, **lut) -> None:
     """Write UNIT as one Verilog module plus a Yosys script beside it."""
     from hwsim.io import check_output_file
     from rtl.export import script_path, write_verilog
@@ -142,7 +169,7 @@ def export_cmd(unit, fmt, pipeline, saturate, acc, block_size, mul, direction, o
 
     if out is not None:
         check(out)
-    u = _build(unit, fmt, pipeline, saturate, acc, block_size, mul, direction)
+    u = _build(unit, fmt, pipeline, saturate, acc, block_size, mul, direction, **lut)
     if out is None:
         check(out := Path(f"{u.name}.v"))
     path = write_verilog(u, out, force=force)
@@ -159,6 +186,7 @@ def export_cmd(unit, fmt, pipeline, saturate, acc, block_size, mul, direction, o
 
 @rtl.command("verify")
 @unit_options
+@lut_options
 @click.option("--random", "n_random", default=100_000, show_default=True, type=SIZE,
               help="Random vectors when not exhaustive.")
 @click.option("--seed", default=0, show_default=True, type=SEED)
@@ -169,11 +197,11 @@ def export_cmd(unit, fmt, pipeline, saturate, acc, block_size, mul, direction, o
 @_build_dir_option
 @json_option
 def verify_cmd(unit, fmt, pipeline, saturate, acc, block_size, mul, direction, n_random, seed,
-               exhaustive, with_pyrtl, build_dir, as_json) -> None:
+               exhaustive, with_pyrtl, build_dir, as_json, **lut) -> None:
     """Check UNIT in Verilator (cocotb) against the hwsim.numerics reference."""
     from rtl.verify import make_vectors, verify_unit
 
-    u = _build(unit, fmt, pipeline, saturate, acc, block_size, mul, direction)
+    u = _build(unit, fmt, pipeline, saturate, acc, block_size, mul, direction, **lut)
     vectors, exh = make_vectors(u, exhaustive=exhaustive, n_random=n_random, seed=seed)
     results = [verify_unit(u, vectors, exhaustive=exh, build_dir=build_dir)]
     if with_pyrtl:
@@ -194,16 +222,17 @@ def verify_cmd(unit, fmt, pipeline, saturate, acc, block_size, mul, direction, n
 
 @rtl.command("synth")
 @unit_options
+@lut_options
 @click.option("--family", "families", multiple=True, default=("ice40", "ecp5"),
               show_default=True, help="FPGA family: ice40, ecp5, xilinx (repeatable).")
 @json_option
 @_build_dir_option
 def synth_cmd(unit, fmt, pipeline, saturate, acc, block_size, mul, direction, families, as_json,
-              build_dir) -> None:
+              build_dir, **lut) -> None:
     """Synthesize UNIT with Yosys: CMOS cells, transistors, FPGA LUTs, depth, PyRTL estimates."""
     from rtl.synth import synthesize
 
-    u = _build(unit, fmt, pipeline, saturate, acc, block_size, mul, direction)
+    u = _build(unit, fmt, pipeline, saturate, acc, block_size, mul, direction, **lut)
     report = synthesize(u, families=families, build_dir=build_dir)
     if as_json:
         echo_json(report.to_dict())

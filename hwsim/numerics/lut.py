@@ -100,6 +100,8 @@ def term_bits(k: int, act_format: str, weight_bits: int) -> int:
 def check_acc(acc: str | None, k: int, act_format: str, weight_bits: int) -> str:
     """The accumulator format name (defaults: int32 for int8, the paper's fp16 for fp16)."""
     act = check_act_format(act_format)
+    if isinstance(acc, int | np.integer) and not isinstance(acc, bool):  # a width: int<acc>
+        acc = f"int{int(acc)}"
     if act == "fp16":
         acc = acc or "fp16"
         if acc not in LUT_FLOAT_ACCUMULATORS:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
-from costmodel.dataset import SCHEMA, collect, load_dataset, record_path, run_sweep
+from costmodel.dataset import LUT_COLUMNS, SCHEMA, collect, load_dataset, record_path, run_sweep
 from costmodel.features import (
     DATASET_FEATURES,
     FEATURES_VERSION,
@@ -14,7 +15,8 @@ from costmodel.features import (
     compute_design_features,
     dataset_features,
 )
-from costmodel.space import FAMILIES, DesignPoint, design_space
+from costmodel.space import FAMILIES, DesignPoint, design_space, lut_points
+from costmodel.structure import _lut_register_bits, built_register_bits, structure_features
 from hwsim.errors import HwsimError
 from tests.tooling import require_tool
 
@@ -104,3 +106,107 @@ def test_shipped_features_match_what_this_version_computes(shipped_df):
         for name in DATASET_FEATURES:
             assert got[name] == pytest.approx(row[name], rel=1e-9), (p, name)
         assert dataset_features(p) == pytest.approx(got)
+
+
+# ---- the LUT tensor core families (lut-precompute, lut-mpgemm) ------------------------------
+
+LUT_FAMILIES = ("lut-precompute", "lut-mpgemm")
+
+
+def test_lut_fields_leave_every_other_design_key_unchanged(shipped_df):
+    """The LUT fields are additive: every shipped design of the other families hashes to the
+    key it was recorded under (its K, M, N, weight bits are 0 and not in its parameters)."""
+    other = shipped_df[~shipped_df["unit"].isin(LUT_FAMILIES)]
+    cols = list(DesignPoint.__dataclass_fields__)
+    assert [DesignPoint.from_dict(r).key for r in other[cols].to_dict("records")] == \
+        list(other["key"])
+    assert (other[list(LUT_COLUMNS)] == 0).all().all()
+
+
+def test_a_table_collected_before_the_lut_columns_reads_them_as_zero(tmp_path, shipped_df):
+    old = shipped_df[~shipped_df["unit"].isin(LUT_FAMILIES)].head(4)
+    path = tmp_path / "old.csv"
+    old.drop(columns=list(LUT_COLUMNS)).to_csv(path, index=False)
+    df = load_dataset(path)
+    assert (df[list(LUT_COLUMNS)] == 0).all().all()
+    cols = list(DesignPoint.__dataclass_fields__)
+    assert [DesignPoint.from_dict(r).key for r in df[cols].to_dict("records")] == \
+        list(old["key"])
+
+
+def test_lut_points_are_distinct_designs_with_the_generators_defaults():
+    pts = lut_points()
+    assert {p.unit for p in pts} == set(LUT_FAMILIES)
+    assert len({p.key for p in pts}) == len(pts)
+    # the generators' defaults made explicit: an implicit default is the same design
+    assert DesignPoint("lut-mpgemm", "int8") == DesignPoint(
+        "lut-mpgemm", "int8", k=4, m=1, n=2, weight_bits=2, acc="int32")
+    assert DesignPoint("lut-precompute", "fp16").key == DesignPoint("lut-precompute", "fp16",
+                                                                    k=3).key
+    # every tile parameter is in the key and the design group
+    base = DesignPoint("lut-mpgemm", "int8", k=3, m=2, n=2, weight_bits=2)
+    for change in ({"k": 4}, {"m": 1}, {"n": 1}, {"weight_bits": 4}, {"acc": "int24"}):
+        other = DesignPoint(**{**base.to_dict(), **change})
+        assert other.key != base.key and other.base != base.base, change
+
+
+@pytest.mark.parametrize("p", lut_points(), ids=lambda p: p.key)
+def test_lut_points_build_their_unit_and_structure_counts_its_registers(p):
+    """Each grid point builds the generator's unit with its parameters; the structure block's
+    register bits (parameters only) are the bits of the registers PyRTL built."""
+    from rtl.unit import build_unit
+
+    unit = build_unit(p.unit, **p.params())
+    assert {k: unit.params[k] for k in p.params()} == p.params()
+    assert _lut_register_bits(p) == built_register_bits(p)
+    st = structure_features(p)
+    assert st["st_io_bits"] == sum(unit.inputs.values()) + sum(unit.outputs.values())
+
+
+# y (every accumulator) within the 64 bits the PyRTL check carries
+LUT_STREAM_POINTS = (
+    DesignPoint("lut-mpgemm", "int8", k=3, m=2, n=1, weight_bits=4, acc="int24"),
+    DesignPoint("lut-mpgemm", "fp16", k=2, m=1, n=2, weight_bits=2),
+    DesignPoint("lut-precompute", "fp16", k=3),
+)
+
+
+@pytest.mark.parametrize("p", LUT_STREAM_POINTS, ids=lambda p: p.key)
+def test_lut_operand_streams_drive_every_port_as_the_core_would(p):
+    """Every input port gets codes of its width; the PyRTL netlist fed with the stream gives
+    what the golden model (hwsim.numerics.lut) gives; a tile holds its tables for the B
+    bit-planes of a K-group, steps ``plane`` LSB first and clears once per 32 groups."""
+    from costmodel.activity import LUT_GROUPS_PER_OUTPUT, STREAMS, operand_stream
+    from rtl.pyrtl_sim import verify_pyrtl
+    from rtl.unit import build_unit
+
+    unit = build_unit(p.unit, **p.params())
+    for stream in STREAMS:
+        cols = operand_stream(p, unit.inputs, stream, n=96)
+        assert set(cols) == set(unit.inputs)
+        for port, width in unit.inputs.items():
+            assert len(cols[port]) == 96 and int(cols[port].max()) < 1 << width, port
+        res = verify_pyrtl(unit, cols, exhaustive=False)
+        assert res.ok, res.summary()
+        if p.unit != "lut-mpgemm":
+            continue
+        b = p.weight_bits
+        assert (cols["plane"] == np.arange(96) % b).all()
+        tables = np.stack([cols[k] for k in cols if k.startswith("t_")])
+        assert (tables.reshape(len(tables), -1, b) == tables[:, ::b, None]).all()
+        assert cols["clr"].sum() == -(-96 // (b * LUT_GROUPS_PER_OUTPUT))
+        assert len(np.unique(tables)) > 10  # not a constant stimulus
+
+
+def test_lut_energy_grows_with_the_tile():
+    """The switching-activity proxy of a 2x2 tile is more than a 1x2 tile's (twice the
+    lookups and accumulators) and less than three times it (the tables' wires are shared)."""
+    from costmodel.activity import design_energy_ge
+    from rtl.unit import build_unit
+
+    def energy(m: int) -> float:
+        p = DesignPoint("lut-mpgemm", "int8", k=2, m=m, n=2, weight_bits=1)
+        return design_energy_ge(p, build_unit(p.unit, **p.params()))["energy_ge"]
+
+    one, two = energy(1), energy(2)
+    assert 1.5 * one < two < 3 * one

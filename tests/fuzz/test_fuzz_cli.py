@@ -30,7 +30,7 @@ PRECISIONS = ("fp16", "fp8", "int8", "w4a8", "w4a16", "w1.58a8", "mxfp4", "nvfp4
 WORKLOADS = ("resnet8", "ds-cnn", "llama2-7b", "opt-6.7b", "vit-b16", "bitnet-b1.58-3b",
              "graph.json", "missing.json")
 UNITS = ("minifloat-mul", "minifloat-add", "mac", "lmul", "block-dot", "convert", "int-mul",
-         "int-mac")
+         "int-mac", "lut-precompute", "lut-mpgemm")
 OUTPUTS = ("out.json", "sub/dir/out.json", "existing.txt", "existing.txt/below.json", "full",
            "empty", "", ".", "/proc/hwsim-fuzz.json", "out.ys")
 DEVICES = ("systolic", "fpga", "fpga:pynq-z2:int8-dsp", "fpga:zcu104:lmul-lut", "fpga:nope:x",
@@ -56,6 +56,7 @@ VALID: dict[str, st.SearchStrategy[str]] = {
     "--block": st.sampled_from(("1", "2", "4", "8", "32")),
     "--acc": st.sampled_from(("fp32", "fp16", "bf16", "16", "24", "32")),
     "--mul": st.sampled_from(("exact", "lmul")), "--direction": st.sampled_from(("to", "from")),
+    "--k": ints(2, 4), "--m": ints(1, 2), "--n": ints(1, 2), "--weight-bits": ints(1, 4),
     "--family": st.sampled_from(("ice40", "ecp5", "xilinx")),
     "--name": st.sampled_from(("net", "a b", "x" * 300)),
     "--device": st.sampled_from(DEVICES[:4]),
@@ -94,12 +95,15 @@ ONE_OF: dict[tuple[str, ...], tuple[str, ...]] = {("run",): ("--workload", "--ge
 NOT_AN_INT = st.sampled_from(("x", "", "1.5", "inf", "nan", "0x10", "--", "-1"))
 UNKNOWN_FORMAT = st.sampled_from(("fp9", "int0", "mxfp5", "fp8_e9m9", "e8m0x"))
 MISSING = st.sampled_from(("missing.csv", "existing.txt/x", "empty"))
+# refused for every unit: out of the LUT units' ranges, and an option the others lack
+LUT_BAD_K = st.sampled_from(("1", "7", "x"))
+LUT_BAD_BITS = st.sampled_from(("0", "5", "x"))
 
 # command -> option -> values that must be refused before any long work starts
 REFUSED: dict[tuple[str, ...], dict[str, st.SearchStrategy[str]]] = {
     ("rtl", "verify"): {"--random": st.sampled_from(("0", "-1", "x")), "--format": UNKNOWN_FORMAT,
-                        "--pipeline": NOT_AN_INT},
-    ("rtl", "synth"): {"--format": UNKNOWN_FORMAT, "--pipeline": NOT_AN_INT},
+                        "--pipeline": NOT_AN_INT, "--weight-bits": LUT_BAD_BITS},
+    ("rtl", "synth"): {"--format": UNKNOWN_FORMAT, "--pipeline": NOT_AN_INT, "--k": LUT_BAD_K},
     ("cost", "dataset"): {"--jobs": st.sampled_from(("0", "-1", "x", "100000")),
                           "--limit": NOT_AN_INT},
     ("cost", "train"): {"--folds": st.sampled_from(("0", "1", "-1", "x")), "--data": MISSING,
