@@ -25,7 +25,7 @@ from typing import Any
 import simpy
 
 from hwsim.devices.base import DeviceKind
-from hwsim.devices.gpu import kernels
+from hwsim.devices.gpu import kernels, vector
 from hwsim.devices.gpu.kernels import ATTN_BLOCK, Kernel
 from hwsim.devices.gpu.mpgemm import mpgemm
 from hwsim.devices.gpu.spec import PRESETS, GpuSpec
@@ -113,9 +113,7 @@ class GpuModel:
         if not low.gemms:
             if not (low.vector_flops or low.vector_bytes):
                 return low  # a view: no kernel
-            plan = kernels.vector_piece(spec, low.vector_flops, low.vector_bytes)[1]
-            return replace(low, detail=f"memory-bound kernel, {low.vector_bytes / 1e6:.3g} MB "
-                                       f"over HBM: {plan.bound(spec)}-bound")
+            return vector.lower(spec, op, low)
         fmt = op.fmt
         path, note = tensor_path(spec, fmt.x if fmt else None, fmt.w if fmt else None)
         if note:
@@ -166,8 +164,7 @@ class GpuModel:
         return self._place(kernels.kernel_piece(self.spec, g)[0])
 
     def run_vector(self, low: Lowered, tag: str) -> Generator[Any, Any, Piece]:
-        return self._place(kernels.vector_piece(self.spec, low.vector_flops, low.vector_bytes,
-                                                id(low) not in self._epilogues)[0])
+        return self._place(vector.vector_piece(self.spec, low, id(low) not in self._epilogues)[0])
 
     def notes(self, counts: Mapping[str, int]) -> list[str]:
         spec = self.spec

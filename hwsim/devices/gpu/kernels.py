@@ -238,18 +238,6 @@ def plan_attention(spec: GpuSpec, k: Kernel) -> Plan:
     return Plan(f"{ATTN_BLOCK} query rows", len(ctas), ctas, k.hbm_bytes, launch, est)
 
 
-def plan_vector(spec: GpuSpec, flops: int, nbytes: float, launch: bool = True) -> Plan:
-    """A memory-bound kernel (elementwise, norm, softmax): its bytes stream through HBM
-    while its FLOPs spread over every SM's CUDA cores. ``launch=False``: the work is the
-    epilogue of a kernel already launched (a fused LUT table precompute)."""
-    per_sm = math.ceil(flops / spec.sms / spec.fp32_flops_per_sm_cycle()) if flops else 0
-    launch = _launch(spec) if launch else 0
-    hbm = math.ceil(nbytes)
-    est = launch + max(per_sm, _hbm_cycles(spec, hbm))
-    return Plan("elementwise", spec.sms if per_sm else 0, (per_sm,) * (spec.sms if per_sm else 0),
-                hbm, launch, est)
-
-
 def simulate(spec: GpuSpec, plan: Plan, macs: int, kind: str = "compute") -> Piece:
     """Run ``plan`` on a SimPy environment of its own: launch, then the CTAs on the SMs and
     the HBM traffic side by side. The piece's records are relative to its start."""
@@ -295,13 +283,6 @@ def kernel_piece(spec: GpuSpec, k: Kernel) -> tuple[Piece, Plan]:
     return simulate(spec, plan, k.macs), plan
 
 
-@lru_cache(maxsize=4096)
-def vector_piece(spec: GpuSpec, flops: int, nbytes: float,
-                 launch: bool = True) -> tuple[Piece, Plan]:
-    plan = plan_vector(spec, flops, nbytes, launch)
-    return simulate(spec, plan, 0, kind="vector"), plan
-
-
 __all__ = ["ATTN_BLOCK", "LUT_TILES", "MMA_M", "MMA_SHAPE", "STAGES", "TILES", "Kernel",
            "Plan", "best_gemm_plan", "kernel_piece", "operand_bytes_per_sm_cycle",
-           "plan_attention", "plan_gemm", "plan_vector", "simulate", "vector_piece"]
+           "plan_attention", "plan_gemm", "simulate"]
