@@ -22,6 +22,11 @@ unit has latency ``1 + pipeline``. Stage boundary: ``term`` (between the lookup 
 accumulating adder; the adder sits in the accumulator loop and takes no register).
 
 Ops per cycle: ``2 * M * N * K / B`` weight-activation multiply-adds per ``B`` cycles.
+
+``symmetric=False`` models a LUT design without table symmetrisation (the conventional LUT
+the paper improves on): each row takes all ``2^K`` entries ``t_<m>_<x>`` (entry ``x`` = the
+signed sum for plane pattern ``x``, as ``lut_lookup(T, x)`` gives), the lookup is a
+``2^K``-way multiplexer on ``x`` and there is no negation; the rest is the same tile.
 """
 
 from __future__ import annotations
@@ -76,14 +81,14 @@ def _tile_params(m: int, n: int) -> tuple[int, int]:
     return m, n
 
 
-def _reference(k: int, m: int, n: int, bits: int, act: str, acc: str):
+def _reference(k: int, m: int, n: int, bits: int, act: str, acc: str, symmetric: bool = True):
     tb = table_bits(k, act)
     acc_bits = int(acc[3:]) if acc.startswith("int") else get_float_format(acc).total_bits
     is_float = act == "fp16"
 
     def ref(inputs: Mapping[str, np.ndarray]) -> np.ndarray:
         cycles = len(inputs["clr"])
-        entries = 1 << (k - 1)
+        entries = 1 << (k - 1 if symmetric else k)
         if is_float:
             tables = np.stack([[act_values(inputs[f"t_{r}_{i}"], "fp16") for i in range(entries)]
                                for r in range(m)])  # (M, E, cycles)
@@ -92,7 +97,12 @@ def _reference(k: int, m: int, n: int, bits: int, act: str, acc: str):
                                for r in range(m)])
         tables = np.moveaxis(tables, 2, 0)[:, :, None, :]  # (cycles, M, 1, E)
         x = np.stack([inputs[f"w_{c}"].astype(np.int64) for c in range(n)], axis=-1)
-        terms = lut_lookup(tables, x[:, None, :])  # (cycles, M, N)
+        if symmetric:
+            terms = lut_lookup(tables, x[:, None, :])  # (cycles, M, N)
+        else:  # the full table: entry x is the term itself
+            full = np.broadcast_to(tables, (cycles, m, n, entries))
+            terms = np.take_along_axis(full, np.broadcast_to(x[:, None, :, None],
+                                                             (cycles, m, n, 1)), -1)[..., 0]
         plane = inputs["plane"].astype(np.int64) if bits > 1 else np.zeros(cycles, np.int64)
         clr = inputs["clr"].astype(bool)
         if not is_float:
@@ -118,7 +128,7 @@ def _reference(k: int, m: int, n: int, bits: int, act: str, acc: str):
 @register("lut-mpgemm")
 def build_lut_mpgemm(k: int = 4, m: int = 1, n: int = 2, weight_bits: int = 2,
                      format: str = "int8", acc: str | None = None,  # noqa: A002
-                     pipeline: int = 0) -> RtlUnit:
+                     pipeline: int = 0, symmetric: bool = True) -> RtlUnit:
     """An M x N bit-serial LUT mpGEMM tile (module docstring). The default tile keeps ``y``
     within the 64 bits ``hwsim rtl verify`` carries for every accumulator; the paper's tile is
     M=2, N=64, K=4 (``sim_results/lut_tensor_core/synth_units.py`` synthesises it)."""
@@ -127,8 +137,10 @@ def build_lut_mpgemm(k: int = 4, m: int = 1, n: int = 2, weight_bits: int = 2,
     bits = check_weight_bits(weight_bits)
     acc = check_acc(acc, k, act, bits)
     m, n = _tile_params(m, n)
+    if not isinstance(symmetric, bool):
+        raise HwsimError(f"lut-mpgemm symmetric must be true or false, got {symmetric!r}")
     tb = table_bits(k, act)
-    entries = 1 << (k - 1)
+    entries = 1 << (k - 1 if symmetric else k)
     is_float = act == "fp16"
     acc_fmt = get_float_format(acc) if is_float else None
     acc_bits = acc_fmt.total_bits if is_float else int(acc[3:])
@@ -149,6 +161,11 @@ def build_lut_mpgemm(k: int = 4, m: int = 1, n: int = 2, weight_bits: int = 2,
             table = [ports[f"t_{r}_{i}"] for i in range(entries)]
             for c in range(n):
                 x = ports[f"w_{c}"]
+                if not symmetric:  # the full table: select, no negation
+                    entry = pyrtl.mux(x, *table)
+                    terms.append(scale_fp16(entry, plane, acc_fmt) if is_float else
+                                 pyrtl.shift_left_logical(entry.sign_extended(acc_bits), plane))
+                    continue
                 pos = x[0]
                 idx = pyrtl.select(pos, x[1:], ~x[1:])
                 entry = pyrtl.mux(idx, *table) if entries > 1 else table[0]
@@ -173,15 +190,16 @@ def build_lut_mpgemm(k: int = 4, m: int = 1, n: int = 2, weight_bits: int = 2,
             accs.append(accum)
         y <<= pyrtl.concat_list(accs)
     return RtlUnit(
-        name=f"lut_mpgemm_{act}_{acc}_w{bits}_k{k}_m{m}_n{n}_p{pipeline}",
+        name=f"lut_mpgemm_{act}_{acc}_w{bits}_k{k}_m{m}_n{n}_p{pipeline}"
+             f"{'' if symmetric else '_full'}",
         unit="lut-mpgemm",
         block=block,
         inputs=inputs,
         outputs={"y": m * n * acc_bits},
         latency=1 + pipeline,
-        reference=_reference(k, m, n, bits, act, acc),
+        reference=_reference(k, m, n, bits, act, acc, symmetric),
         params={"k": k, "m": m, "n": n, "weight_bits": bits, "format": act, "acc": acc,
-                "pipeline": pipeline},
+                "pipeline": pipeline, "symmetric": symmetric},
         stateful=True,
     )
 

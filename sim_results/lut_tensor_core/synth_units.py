@@ -7,6 +7,9 @@ interrupted run keeps what it finished:
 - ``lut_w<B>_<act>_m<M>n<N>k<K>``: the ``lut-mpgemm`` tile (int8 tables with an int32
   accumulator, fp16 tables with the paper's fp16 accumulator);
 - ``precompute_<act>_k<K>``: one ``lut-precompute`` unit (one table per cycle);
+- ``lutfull_w<B>_<act>_m<M>n<N>k<K>``: the same tile without table symmetrisation
+  (``symmetric=False``: 2^K-entry tables, no negation), the conventional LUT design the
+  paper's 1.44x claim is made against (kind ``lut-nosym``);
 - ``mac_w<B>_<act>_m<M>n<N>k<K>``: the MAC slice of equal throughput, ``M*N*K/B`` MAC units
   (``int-mac`` int8 x int8 -> int32, or ``mac`` fp16 x fp16 -> fp16) each doing one
   multiply-add per cycle on weights dequantised to the activation format. The dequantisation
@@ -41,7 +44,7 @@ from costmodel.activity import pj_per_ge, toggle_energy_ge  # noqa: E402
 from costmodel.dataset import DFF_TRANSISTORS  # noqa: E402
 from hwsim.errors import HwsimError  # noqa: E402
 from hwsim.io import atomic_write_text  # noqa: E402
-from hwsim.numerics import lut_table  # noqa: E402
+from hwsim.numerics import lut_lookup, lut_table  # noqa: E402
 from hwsim.sourced import dump_table, read_table  # noqa: E402
 from rtl.synth import synthesize  # noqa: E402
 from rtl.toolchain import run_yosys  # noqa: E402
@@ -85,12 +88,14 @@ def _rows() -> list[tuple[str, str, dict, dict]]:
         [("fp16", 2, PAPER_TILE)] + \
         [(act, b, PAPER_TILE) for act in ACTS for b in WEIGHT_BITS if b != 2]
     assert len(order) == len(WEIGHT_BITS) * len(tiles) * len(ACTS)
-    for act, b, (m, n, k) in order:
-        rows.append((f"lut_w{b}_{act}_m{m}n{n}k{k}", "lut-mpgemm",
-                     {"k": k, "m": m, "n": n, "weight_bits": b, "format": act,
-                      "acc": ACC[act]},
-                     {"kind": "lut", "weight_bits": b, "act_format": act, "M": m, "N": n,
-                      "K": k}))
+    full = [("int8", 2, OTHER_TILES[0]), ("int8", 2, PAPER_TILE)]
+    for name, sym, points in (("lut", True, order), ("lutfull", False, full)):
+        for act, b, (m, n, k) in points:
+            params = {"k": k, "m": m, "n": n, "weight_bits": b, "format": act,
+                      "acc": ACC[act]} | ({} if sym else {"symmetric": False})
+            rows.append((f"{name}_w{b}_{act}_m{m}n{n}k{k}", "lut-mpgemm", params,
+                         {"kind": "lut" if sym else "lut-nosym", "weight_bits": b,
+                          "act_format": act, "M": m, "N": n, "K": k}))
     return rows
 
 
@@ -122,6 +127,8 @@ def _stream(unit, act: str, rng: np.random.Generator, n: int) -> dict[str, np.nd
         k = unit.params["k"]
         for r in range(unit.params["m"]):
             table = lut_table(acts((n, k)), act)
+            if not unit.params.get("symmetric", True):  # every entry: T(x) for all 2^K x
+                table = lut_lookup(table[:, None, :], np.arange(1 << k)[None, :])
             codes = entry_codes(table, "fp16" if act == "fp16" else "int", unit.inputs["t_0_0"])
             for i in range(table.shape[1]):
                 cols[f"t_{r}_{i}"] = codes[:, i]

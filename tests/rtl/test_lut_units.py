@@ -10,7 +10,7 @@ import pytest
 
 from hwsim.cli import main
 from hwsim.errors import HwsimError
-from hwsim.numerics import encode, lut_mpgemm, lut_table
+from hwsim.numerics import encode, lut_lookup, lut_mpgemm, lut_table
 from rtl.export import lint, write_verilog
 from rtl.pyrtl_sim import verify_pyrtl
 from rtl.synth import synthesize
@@ -266,6 +266,39 @@ def test_tile_computes_the_fp16_gemm() -> None:
     want = encode(lut_mpgemm(a, q, 2, "fp16", "fp16"), "fp16").ravel()
     assert _run_gemm(unit, a, q) == [int(c) for c in want]
 
+
+
+@pytest.mark.parametrize(("fmt", "bits"), [("int8", 2), ("int8", 4), ("fp16", 2)])
+def test_full_table_tile_computes_what_the_symmetrised_one_does(fmt, bits) -> None:
+    """``symmetric=False`` (no table symmetrisation: 2^K entries, no negation) fed the full
+    tables hwsim.numerics.lut_lookup expands from the golden half tables gives, cycle for
+    cycle, the golden model's accumulators (int8: the wrapped int64 sums; fp16: the codes)."""
+    k, m, n = 3, 1, 2
+    unit = build_unit("lut-mpgemm", k=k, m=m, n=n, weight_bits=bits, format=fmt,
+                      symmetric=False)
+    assert unit.name.endswith("_full") and unit.inputs["t_0_7"] and "t_0_8" not in unit.inputs
+    sym = build_unit("lut-mpgemm", k=k, m=m, n=n, weight_bits=bits, format=fmt)
+    half = _tile_vectors(sym, reps=1)
+    width = sym.inputs["t_0_0"]
+    if fmt == "int8":  # -(-2^(w-1)) needs w + 1 bits: no K-term int8 sum is that entry
+        for i in range(1 << (k - 1)):
+            half[f"t_0_{i}"][half[f"t_0_{i}"] == 1 << (width - 1)] = 0
+    codes = np.stack([half[f"t_0_{i}"] for i in range(1 << (k - 1))], -1)
+    if fmt == "fp16":
+        from hwsim.numerics import decode
+
+        table = decode(codes, "fp16").astype(np.float64)
+    else:
+        table = np.where(codes >= 1 << (width - 1), codes.astype(np.int64) - (1 << width),
+                         codes.astype(np.int64))
+    full = lut_lookup(table[:, None, :], np.arange(1 << k)[None, :])  # (cycles, 2^K)
+    cols = {p: v for p, v in half.items() if not p.startswith("t_")}
+    for x in range(1 << k):
+        cols[f"t_0_{x}"] = encode(full[:, x], "fp16").astype(np.uint64) if fmt == "fp16" else \
+            (full[:, x].astype(np.int64) & ((1 << width) - 1)).astype(np.uint64)
+    assert_ok(verify_pyrtl(unit, cols), len(cols["clr"]))
+    # and the same accumulators as the symmetrised tile on the half tables
+    assert np.array_equal(unit.reference(cols), sym.reference(half))
 
 
 @pytest.mark.parametrize("fmt", ["int8", pytest.param("fp16", marks=pytest.mark.slow)])
