@@ -75,9 +75,12 @@ def test_unsupported_ops_listed_or_kept() -> None:
     model = _model(nodes, [_vi("x", [4, 4])], [_vi("y", [4, 4])])
     with pytest.raises(HwsimError, match=r"unsupported ONNX operators: Cos \(1x\), Sin \(2x\)"):
         import_onnx(model)
+    with pytest.raises(HwsimError, match=r"supported: Conv, Gemm, MatMul"):
+        import_onnx(model)
     with pytest.warns(UserWarning, match="opaque"):
         g = import_onnx(model, keep_unsupported=True)
     assert [op.detail for op in g.ops if op.kind == "opaque"] == ["Sin", "Cos", "Sin"]
+    assert "Cos (1x), Sin (2x)" in g.info["notes"] and "no MACs" in g.info["notes"]
 
 
 def test_dynamic_shapes_are_reported() -> None:

@@ -4,8 +4,9 @@ weights downloaded), and the MACs each should cost, counted from the dimensions 
 ``LlamaBlock`` is one LLaMA-style decoder block: RMSNorm written by hand (attention) and
 ``nn.RMSNorm`` (MLP), rotate-half RoPE, grouped-query causal attention and a SwiGLU MLP. With
 ``gqa="sdpa"`` the key/value heads go to ``scaled_dot_product_attention(enable_gqa=True)``;
-with ``gqa="repeat"`` they are repeated first (Hugging Face's ``repeat_kv``), the form the
-TorchScript ONNX exporter can convert.
+with ``gqa="repeat"`` they are repeated first (Hugging Face's ``repeat_kv``) and both norms
+are written by hand: the form the TorchScript ONNX exporter converts (it has no ``rms_norm``
+below opset 23 and no ``enable_gqa``).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ class LlamaBlock(nn.Module):
                  ffn: int = FFN, seq: int = SEQ, gqa: str = "sdpa") -> None:
         super().__init__()
         self.h, self.kv, self.hd, self.gqa = heads, kv_heads, d // heads, gqa
-        self.attn_norm, self.mlp_norm = HandRMSNorm(d), nn.RMSNorm(d, eps=1e-6)
+        self.attn_norm = HandRMSNorm(d)
+        self.mlp_norm = nn.RMSNorm(d, eps=1e-6) if gqa == "sdpa" else HandRMSNorm(d)
         self.wq = nn.Linear(d, heads * self.hd, bias=False)
         self.wk = nn.Linear(d, kv_heads * self.hd, bias=False)
         self.wv = nn.Linear(d, kv_heads * self.hd, bias=False)

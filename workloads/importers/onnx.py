@@ -21,7 +21,6 @@ checks the attributes it relies on itself as well, so its errors use the ONNX na
 from __future__ import annotations
 
 import math
-import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -29,24 +28,28 @@ from typing import Any
 from hwsim.errors import HwsimError
 from workloads.formats import Precision, get_precision
 from workloads.graph import Graph
-from workloads.ops import Conv2d, Elementwise, MatMul, Norm, Op, Pool, Softmax, View
+from workloads.importers.notes import check_unsupported, unsupported_note
+from workloads.importers.onnx_fold import fold_constants
+from workloads.importers.reduce import mean_as_pool
+from workloads.ops import Attention, Conv2d, Elementwise, MatMul, Norm, Op, Pool, Softmax, View
 
 _ELEMENTWISE = {
     "Relu": "relu", "Gelu": "gelu", "Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div",
     "Sigmoid": "sigmoid", "Tanh": "tanh", "Erf": "gelu", "Sqrt": "sqrt", "Pow": "pow",
     "Exp": "exp", "Neg": "neg", "Abs": "abs", "Max": "max", "Min": "min", "Clip": "clip",
     "HardSwish": "hardswish", "LeakyRelu": "leaky_relu", "Concat": "concat",
+    "Reciprocal": "div", "Cast": "copy",
 }
 _VIEWS = {
     "Reshape": "reshape", "Transpose": "transpose", "Flatten": "flatten",
     "Squeeze": "squeeze", "Unsqueeze": "unsqueeze", "Identity": "identity",
-    "Dropout": "dropout",
+    "Dropout": "dropout", "Slice": "reshape", "Expand": "reshape", "Gather": "reshape",
 }
 _IGNORED = {"Constant"}  # values only; their outputs are treated like initializers
 SUPPORTED = (
     "Conv", "Gemm", "MatMul", "BatchNormalization", "LayerNormalization", "Softmax",
-    "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", *_ELEMENTWISE, *_VIEWS,
-    *_IGNORED,
+    "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "ReduceMean",
+    *_ELEMENTWISE, *_VIEWS, *_IGNORED,
 )
 
 
@@ -87,14 +90,22 @@ def import_onnx(
         inferred = shape_inference.infer_shapes(proto, strict_mode=True)
     except Exception as exc:
         raise HwsimError(f"{where}: ONNX shape inference failed: {_one_line(exc)}") from None
-    return _Importer(inferred, keep_unsupported).run(name or default_name,
-                                                     get_precision(precision))
+    try:
+        folded = fold_constants(inferred)
+    except Exception as exc:  # shape inference of the folded graph rejected it
+        raise HwsimError(f"{where}: folding its constant subgraphs failed: "
+                         f"{_one_line(exc)}") from None
+    return _Importer(folded.model, keep_unsupported, folded.constants).run(
+        name or default_name, get_precision(precision))
 
 
 class _Importer:
-    def __init__(self, model: Any, keep_unsupported: bool) -> None:
+    def __init__(self, model: Any, keep_unsupported: bool,
+                 folded: frozenset[str] = frozenset()) -> None:
         self.graph = model.graph
         self.keep = keep_unsupported
+        self.folded = folded  # constants computed from shapes (masks, shapes): no parameters
+        self.counted: set[str] = set()  # element-wise parameter tables already counted
         self.consts: dict[str, tuple[int, ...]] = {
             t.name: tuple(int(d) for d in t.dims) for t in self.graph.initializer
         }
@@ -108,24 +119,23 @@ class _Importer:
     def run(self, name: str, precision: Precision) -> Graph:
         nodes = list(self.graph.node)
         unsupported = Counter(n.op_type for n in nodes if n.op_type not in SUPPORTED)
-        if unsupported and not self.keep:
-            listed = ", ".join(f"{k} ({v}x)" for k, v in sorted(unsupported.items()))
-            raise HwsimError(
-                f"unsupported ONNX operators: {listed}; supported: {', '.join(SUPPORTED)}. "
-                "Pass keep_unsupported=True (CLI: --keep-unsupported) to keep them as opaque "
-                "element-wise ops"
-            )
-        if unsupported:
-            warnings.warn(
-                "kept as opaque element-wise ops (no MACs, one flop per output element): "
-                + ", ".join(f"{k} ({v}x)" for k, v in sorted(unsupported.items())),
-                stacklevel=3,
-            )
+        check_unsupported("ONNX operators", unsupported, SUPPORTED, self.keep,
+                          "keep_unsupported=True (CLI: --keep-unsupported)")
+        self.attention = _attention_groups(nodes, self)
+        absorbed = {id(n) for g in self.attention.values() for n in g[:-1]}
         ops: list[Op] = []
         for i, node in enumerate(nodes):
             if node.op_type == "Constant":
                 for out in node.output:
                     self.consts[out] = ()
+                continue
+            if id(node) in absorbed:
+                continue
+            if node.op_type in (*_VIEWS, "Cast") and node.input and all(
+                    t in self.consts for t in node.input if t):
+                # a parameter in another layout or type (a transposed weight) is a parameter
+                for out in node.output:
+                    self.consts[out] = self._shape(node, out)
                 continue
             label = self._unique(node.name or f"{node.op_type}_{i}")
             try:
@@ -139,6 +149,8 @@ class _Importer:
             if op is not None:
                 ops.append(op)
         attrs = {"model": name, "phase": "inference", "source": "onnx import"}
+        if unsupported:
+            attrs["notes"] = unsupported_note("ONNX operators", unsupported)
         return Graph(name, tuple(ops), tuple(attrs.items())).with_precision(precision)
 
     # --- helpers -----------------------------------------------------------------------
@@ -159,12 +171,45 @@ class _Importer:
             )
         return shape
 
+    def _value(self, node: Any, tensor: str) -> Any:
+        """The value of a constant input (an initializer after folding)."""
+        from onnx import numpy_helper
+
+        for t in self.graph.initializer:
+            if t.name == tensor and not t.external_data:
+                return numpy_helper.to_array(t)
+        raise HwsimError(f"ONNX node {node.name or node.op_type!r} ({node.op_type}): input "
+                         f"{tensor!r} must be a constant")
+
+    def _attention(self, node: Any, name: str) -> Attention:
+        """The ``MatMul(q, k) [+ mask] -> Softmax -> MatMul(p, v)`` ending at ``node``."""
+        qk, add, _, _ = self.attention[id(node)]
+        q = self._shape(qk, qk.input[0])
+        scores = self._shape(qk, qk.output[0])
+        batch, heads = (math.prod(scores[:-3]), scores[-3]) if len(scores) > 3 else \
+            (math.prod(scores[:-2]), 1)
+        q_len, kv_len = scores[-2:]
+        causal = False
+        if add is not None:
+            mask = next(self._value(add, t) for t in add.input if t in self.folded or
+                        t in self.consts)
+            causal = _is_causal(mask, q_len, kv_len)
+        return Attention(name=name, batch=batch, heads=heads, kv_heads=heads, q_len=q_len,
+                         kv_len=kv_len, head_dim=q[-1], causal=causal)
+
     def _acts(self, node: Any) -> list[str]:
         return [t for t in node.input if t and t not in self.consts]
 
     def _convert(self, node: Any, name: str) -> Op | None:
         t = node.op_type
         attrs = {a.name: _attr(a) for a in node.attribute}
+        if id(node) in self.attention:
+            return self._attention(node, name)
+        if t == "ReduceMean":
+            axes = attrs.get("axes")
+            if len(node.input) > 1 and node.input[1]:
+                axes = self._value(node, node.input[1]).tolist()
+            return mean_as_pool(name, self._shape(node, node.input[0]), axes)
         if t == "Conv":
             return self._conv(node, name, attrs)
         if t in ("Gemm", "MatMul"):
@@ -185,13 +230,19 @@ class _Importer:
         if t in _VIEWS:
             return View(name=name, kind=_VIEWS[t], shape=self._shape(node, node.output[0]))
         out = self._shape(node, node.output[0])
-        params = [self.consts[i] for i in node.input if i in self.consts and
+        tables = [i for i in node.input if i in self.consts and i not in self.folded and
                   math.prod(self.consts[i]) > 1]
+        # a table an earlier op already counted (RoPE's cos applied to q and to k) is read
+        # again, as an input, not counted twice as parameters
+        again = [i for i in tables if i in self.counted]
+        self.counted.update(tables)
+        params = [self.consts[i] for i in tables if i not in again]
         if len(params) > 1:  # e.g. Clip's min/max are scalars; two tensors would be unusual
             params = [tuple([sum(math.prod(p) for p in params)])]
         kind = _ELEMENTWISE.get(t, "opaque")
         return Elementwise(
-            name=name, kind=kind, shape=out or (1,), num_inputs=len(self._acts(node)),
+            name=name, kind=kind, shape=out or (1,),
+            num_inputs=len(self._acts(node)) + len(again),
             param_shape=params[0] if params else None,
             detail=t if kind == "opaque" else "",
         )
@@ -227,7 +278,7 @@ class _Importer:
             a = (1, *a)
         if len(b) == 1:
             b = (*b, 1)
-        is_param = node.input[1] in self.consts
+        is_param = node.input[1] in self.consts and node.input[1] not in self.folded
         bias = node.op_type == "Gemm" and len(node.input) > 2 and bool(node.input[2])
         return MatMul(name=name, a_shape=a, b_shape=b, b_kind="weight" if is_param else "act",
                       bias=bias and is_param)
@@ -321,3 +372,45 @@ def _attr(a: Any) -> Any:
     from onnx import helper
 
     return helper.get_attribute_value(a)
+
+
+def _attention_groups(nodes: list[Any], imp: _Importer) -> dict[int, tuple[Any, ...]]:
+    """Attention written out by an exporter: ``s = MatMul(q, k)``, optionally ``s + mask``
+    (a constant), ``p = Softmax(s, axis=-1)``, ``MatMul(p, v)``, each intermediate used once
+    and q, k, v activations with one head size. Returns, keyed by ``id`` of the last MatMul,
+    ``(qk, add or None, softmax, pv)``."""
+    users: Counter[str] = Counter(t for n in nodes for t in n.input)
+    made = {o: n for n in nodes for o in n.output}
+    groups: dict[int, tuple[Any, ...]] = {}
+    for pv in nodes:
+        if pv.op_type != "MatMul" or pv.input[1] in imp.consts:
+            continue
+        sm = made.get(pv.input[0])
+        if sm is None or sm.op_type != "Softmax" or users[sm.output[0]] != 1:
+            continue
+        axis = next((_attr(a) for a in sm.attribute if a.name == "axis"), -1)
+        src, add = made.get(sm.input[0]), None
+        if src is not None and src.op_type == "Add" and users[src.output[0]] == 1:
+            masks = [t for t in src.input if t in imp.consts]
+            if len(masks) == 1:
+                add, src = src, made.get(next(t for t in src.input if t not in imp.consts))
+        if src is None or src.op_type != "MatMul" or users[src.output[0]] != 1 or \
+                any(t in imp.consts for t in src.input):
+            continue
+        shapes = [imp.shapes.get(t) for t in (src.input[0], src.output[0], pv.input[1])]
+        if any(s is None for s in shapes) or axis not in (-1, len(shapes[1]) - 1) or \
+                shapes[0][-1] != shapes[2][-1]:
+            continue
+        groups[id(pv)] = (src, add, sm, pv)
+    return groups
+
+
+def _is_causal(mask: Any, q_len: int, kv_len: int) -> bool:
+    """Whether an additive mask keeps exactly the keys ``j <= i`` for query ``i`` (the
+    masked entries a large negative number or -inf), the same for every batch and head."""
+    import numpy as np
+
+    if q_len != kv_len or mask.shape[-2:] != (q_len, kv_len):
+        return False
+    keep = np.asarray(mask, dtype=np.float64).reshape(-1, q_len, kv_len) > -1e4
+    return bool((keep == np.tri(q_len, kv_len, dtype=bool)).all())

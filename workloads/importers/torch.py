@@ -40,6 +40,7 @@ from hwsim.errors import HwsimError
 from workloads.formats import Precision, get_precision
 from workloads.graph import Graph
 from workloads.importers.notes import check_unsupported, unsupported_note
+from workloads.importers.reduce import mean_as_pool
 from workloads.ops import (
     Attention,
     Conv2d,
@@ -479,7 +480,8 @@ def _convert(c: _Call, h: str | None) -> Op | list[Op] | None:
         return Softmax(name=c.name, shape=c.out)
     if h == "pool":
         if c.kind == "mean" and not _spatial_mean(c, x):
-            return _reduction(c, x)
+            dims = c.args[1] if len(c.args) > 1 else None
+            return mean_as_pool(c.name, x, [dims] if isinstance(dims, int) else dims)
         n, ch, hh, ww = x
         if c.kind == "mean" or (c.kind == "adaptive_avg_pool2d" and c.out[-2:] == (1, 1)):
             return Pool(name=c.name, kind="avg", x_shape=x, global_pool=True)
@@ -509,16 +511,6 @@ def _spatial_mean(c: _Call, x: tuple[int, ...]) -> bool:
     """``mean`` over H and W of an NCHW tensor (global average pooling)."""
     dims = c.args[1] if len(c.args) > 1 else None
     return len(x) == 4 and dims is not None and sorted(d % 4 for d in dims) == [2, 3]
-
-
-def _reduction(c: _Call, x: tuple[int, ...]) -> Pool:
-    """Any other ``mean``: an average over the reduced elements, priced like a global pool
-    of a (rest, 1, 1, reduced) tensor (one add per input element, one write per output)."""
-    dims = c.args[1] if len(c.args) > 1 else None
-    dims = range(len(x)) if not dims else [dims] if isinstance(dims, int) else dims
-    reduced = math.prod(x[d % len(x)] for d in set(d % len(x) for d in dims))
-    return Pool(name=c.name, kind="avg", x_shape=(math.prod(x) // reduced, 1, 1, reduced),
-                global_pool=True)
 
 
 def _attention(c: _Call) -> Attention:
