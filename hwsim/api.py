@@ -34,8 +34,9 @@ def resolve_device(device: Any, **overrides: Any) -> Any:
 
 def resolve_workload(workload: Any, *, phase: str | None = None, seq: int | None = None,
                      batch: int = 1, kv_len: int | None = None, precision: Any = None,
-                     optimizer: str = "sgd") -> Any:
-    """A :class:`workloads.Graph` from a built-in name, a saved graph file or a graph."""
+                     optimizer: str = "sgd", blocks: int | None = None) -> Any:
+    """A :class:`workloads.Graph` from a built-in name, a saved graph file or a graph;
+    ``blocks`` keeps an LLM's first N transformer blocks."""
     import workloads
 
     if isinstance(workload, workloads.Graph):
@@ -45,13 +46,13 @@ def resolve_workload(workload: Any, *, phase: str | None = None, seq: int | None
     target = str(workload)
     path = Path(target)
     if target.endswith(".json") or path.is_file():
-        if any(v is not None for v in (phase, seq, kv_len)) or batch != 1:
-            raise HwsimError("--phase/--seq/--batch/--kv-len apply to built-in workloads, "
+        if any(v is not None for v in (phase, seq, kv_len, blocks)) or batch != 1:
+            raise HwsimError("--phase/--seq/--batch/--kv-len/--blocks apply to built-in workloads, "
                              f"not to a saved graph ({target})")
         graph = workloads.load_graph(path)
         return graph.with_precision(precision) if precision is not None else graph
     return workloads.build_workload(target, phase=phase, seq=seq, batch=batch, kv_len=kv_len,
-                                    precision=precision, optimizer=optimizer)
+                                    precision=precision, optimizer=optimizer, blocks=blocks)
 
 
 def resolve_costs(costs: str | CostProvider | None) -> CostProvider:

@@ -33,6 +33,8 @@ _LLM_DESC = {
     "llama3-8b": "LLaMA-3 8B (GQA 32/8 heads, 128k vocab)",
     "opt-6.7b": "OPT 6.7B (LayerNorm, ReLU MLP, tied LM head)",
     "bitnet-b1.58-3b": "BitNet b1.58 3B (ternary weights; default precision w1.58a8)",
+    "gpt3-175b": "GPT-3 175B (96 layers, d_model 12288, GeLU MLP, tied head)",
+    "llama2-70b": "LLaMA-2 70B (GQA 64/8 heads, SwiGLU)",
 }
 _VISION: dict[str, tuple[str, str, Callable[..., Graph], tuple[str, ...]]] = {
     "resnet8": ("tinyml", "ResNet-8, MLPerf Tiny image classification (CIFAR-10 32x32)",
@@ -77,21 +79,26 @@ def build_workload(
     kv_len: int | None = None,
     precision: str | Precision | None = None,
     optimizer: str = "sgd",
+    blocks: int | None = None,
 ) -> Graph:
     """Build a built-in workload. LLMs take ``phase`` prefill/decode with ``seq`` (prefill)
-    or ``kv_len`` (decode); vision models take ``batch`` and, for the MLPerf Tiny models,
-    ``phase='train'`` (forward + backward + ``optimizer`` step)."""
+    or ``kv_len`` (decode), and ``blocks`` (the first N transformer blocks only); vision
+    models take ``batch`` and, for the MLPerf Tiny models, ``phase='train'`` (forward +
+    backward + ``optimizer`` step)."""
     info = get_info(name)
     phase = phase or info.default_phase
     if phase not in info.phases:
         raise HwsimError(f"workload {info.name!r} has no phase {phase!r}; allowed: "
                          f"{', '.join(info.phases)}")
+    if blocks is not None and info.name not in LLM_CONFIGS:
+        raise HwsimError(f"--blocks applies to the transformer LLMs ({', '.join(LLM_CONFIGS)}), "
+                         f"not to {info.name!r}")
     if info.name in MMFREE_CONFIGS:
         return build_matmulfree(MMFREE_CONFIGS[info.name], phase=phase, seq=seq, batch=batch,
                                 kv_len=kv_len, precision=precision)
     if info.family == "llm":
         return build_llm(LLM_CONFIGS[info.name], phase=phase, seq=seq,  # type: ignore[arg-type]
-                         batch=batch, kv_len=kv_len, precision=precision)
+                         batch=batch, kv_len=kv_len, precision=precision, blocks=blocks)
     if seq is not None or kv_len is not None:
         raise HwsimError(f"--seq and --kv-len apply to language models, not {info.name!r}")
     build = _VISION[info.name][2]

@@ -64,6 +64,12 @@ def _single_op(gemm: str | None, conv: str | None, p):
 @click.option("--batch", type=SIZE, default=1, show_default=True)
 @click.option("--layers", type=SIZE, default=None,
               help="Simulate only the first N ops of the workload (1 to its op count).")
+@click.option("--blocks", type=SIZE, default=None,
+              help="Build only the first N transformer blocks of an LLM (no embedding, final "
+                   "norm or LM head).")
+@click.option("--tp", type=SIZE, default=None,
+              help="Tensor-parallel degree on a GPU: the graph is sharded Megatron-style over "
+                   "N GPUs joined by NVLink and one GPU's time is reported (sets 'tp').")
 @click.option("--array", "array", default=None, metavar="RxC",
               help="Systolic array size, e.g. 32x32 (sets rows and cols).")
 @click.option("--dataflow", type=click.Choice(["os", "ws", "is"]), default=None)
@@ -91,7 +97,8 @@ def _single_op(gemm: str | None, conv: str | None, p):
 @click.option("--force", is_flag=True, help="Overwrite an existing --trace file or --report.")
 def run(device, settings, workload, gemm, conv, fmt, precision, weight, act, acc, kv, phase,
         seq, kv_len, batch, layers, array, dataflow, sram_kb, bandwidth, memory_model, costs,
-        clock_mhz, as_json, trace_path, force, report_dir=None, schedule=None) -> None:
+        clock_mhz, as_json, trace_path, force, report_dir=None, schedule=None, blocks=None,
+        tp=None) -> None:
     """Simulate a workload or a single op on a device.
 
     --format puts every operand in one number format (accumulating in fp32, or int32 for
@@ -117,7 +124,7 @@ def run(device, settings, workload, gemm, conv, fmt, precision, weight, act, acc
     prec = resolve_precision(fmt, precision, weight, act, acc, kv, "int8" if single else None)
     over: dict = _settings(settings)
     over.update({"dataflow": dataflow, "bandwidth_words": bandwidth, "clock_mhz": clock_mhz,
-                 "memory_model": memory_model})
+                 "memory_model": memory_model, "tp": tp})
     if array is not None:
         over["rows"], over["cols"] = parse_array(array)
     if sram_kb is not None:
@@ -127,13 +134,13 @@ def run(device, settings, workload, gemm, conv, fmt, precision, weight, act, acc
         spec = _with_schedule(spec, schedule)
     if workload is not None:
         graph = resolve_workload(workload, phase=phase, seq=seq, batch=batch, kv_len=kv_len,
-                                 precision=prec)
+                                 precision=prec, blocks=blocks)
         if layers is not None and layers > len(graph.ops):
             raise HwsimError(f"--layers must be from 1 to {len(graph.ops)} (the ops of "
                              f"{graph.name}), got {layers}")
     else:
         given = [o for o, v in (("--phase", phase), ("--seq", seq), ("--kv-len", kv_len),
-                                ("--layers", layers)) if v is not None]
+                                ("--layers", layers), ("--blocks", blocks)) if v is not None]
         if given or batch != 1:
             raise HwsimError(f"{'/'.join(given or ['--batch'])} applies to --workload, not to a "
                              "single --gemm/--conv")

@@ -39,9 +39,15 @@ def family(name: str) -> str:
     return next(w.family for w in list_workloads() if w.name == name)
 
 
+#: models too large for one device's memory (and slow to simulate whole): their first blocks
+BIG_LLMS = {"gpt3-175b": 1, "llama2-70b": 1}
+
+
 @functools.cache
 def graph(name: str, phase: str):
     kw = LLM_SIZES.get(phase, {})
+    if name in BIG_LLMS:
+        kw = {**kw, "blocks": BIG_LLMS[name]}
     return build_workload(name, phase=phase, **kw)
 
 
@@ -69,6 +75,13 @@ def test_every_workload_and_phase_runs(device):
                 run(spec, g)
             assert "\n" not in str(err.value), where
             g, where = g.with_precision("w4a8"), f"{where} at w4a8"
+        if kind_of(spec).name == "pulp" and name == "gpt3-175b":
+            # fc2's K = 49152 in fp16: one row and one column exceed a PULP cluster's L1 (a
+            # clean error naming the op and the bytes)
+            with pytest.raises(HwsimError, match=r"needs [\d,]+ bytes of L1") as err:
+                run(spec, g)
+            assert "\n" not in str(err.value), where
+            continue
         if kind_of(spec).name == "pulp" and not operand_formats(g) <= {"fp32", "fp16"}:
             with pytest.raises(HwsimError, match="has no PULP path") as err:
                 run(spec, g)

@@ -20,6 +20,9 @@ PARAMS = [
     ("opt-6.7b", 6.7e9, 1e-2, "OPT paper (arXiv:2205.01068) Table 1: 6.7B"),
     ("bitnet-b1.58-3b", 3.3e9, 5e-2, "bitnet.cpp README model table: 3.3B (3.43B with the "
                                      "untied 32002-row embedding and head counted)"),
+    ("gpt3-175b", 175.0e9, 5e-3, "Brown et al. 2020 (arXiv:2005.14165) Table 2.1: 175.0B"),
+    ("llama2-70b", 69e9, 1e-2, "Llama 2 paper (arXiv:2307.09288) Table 1: 70B; "
+                               "meta-llama/Llama-2-70b-hf model card: 69B parameters"),
     ("resnet50", 25.557e6, 1e-3, "torchvision resnet50 docs: 25,557,032 params"),
     ("resnet18", 11.690e6, 1e-3, "torchvision resnet18 docs: 11,689,512 params"),
     ("mobilenetv2", 3.505e6, 1e-3, "torchvision mobilenet_v2 docs: 3,504,872 params "

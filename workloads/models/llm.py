@@ -32,10 +32,17 @@ def build_llm(
     kv_len: int | None = None,
     precision: str | Precision | None = None,
     logits: Literal["last", "all"] = "last",
+    blocks: int | None = None,
 ) -> Graph:
-    """The whole model (all layers) for one prefill pass or one decode step."""
+    """The whole model for one prefill pass or one decode step; ``blocks=N`` keeps only the
+    first N transformer blocks (no embedding, final norm or LM head: one block of a model
+    too large to simulate whole, as LLMCompass's per-layer measurements are)."""
     if logits not in ("last", "all"):
         raise HwsimError(f"logits must be 'last' or 'all', got {logits!r}")
+    if blocks is not None and (isinstance(blocks, bool) or not isinstance(blocks, int)
+                               or not 1 <= blocks <= cfg.layers):
+        raise HwsimError(f"{cfg.name}: blocks must be an integer from 1 to {cfg.layers} (its "
+                         f"transformer blocks), got {blocks!r}")
     q_len, total = positions(cfg.name, cfg.max_positions, phase, seq, kv_len, batch)
     p = get_precision(precision or cfg.default_precision)
 
@@ -47,22 +54,29 @@ def build_llm(
                              vocab=cfg.max_positions + cfg.pos_offset, dim=h))
         ops.append(Elementwise(name="embed_add", kind="add", shape=(*tok, h), num_inputs=2))
     concurrent: list[tuple[str, ...]] = []
-    for i in range(cfg.layers):
+    if blocks is not None:
+        ops = []
+    for i in range(cfg.layers if blocks is None else blocks):
         pre = f"layers.{i}"
         ops.extend(_block(cfg, pre, batch, q_len, total))
         # projections that read the same normalised input and feed different consumers
         concurrent.append(tuple(f"{pre}.attn.{p}_proj" for p in "qkv"))
         if cfg.style == "llama":
             concurrent.append((f"{pre}.mlp.gate_proj", f"{pre}.mlp.up_proj"))
-    ops.append(_norm(cfg, "final_norm", (*tok, h)))
-    head_tok = (batch, 1) if logits == "last" else tok
-    ops.append(MatMul.linear(
-        "lm_head", head_tok, h, cfg.vocab, b_kind="hp",
-        shares_weights_with="embed_tokens" if cfg.tied_embeddings else None,
-    ))
     attrs = {"model": cfg.name, "phase": phase, "batch": batch,
              "seq" if phase == "prefill" else "kv_len": total, "source": cfg.source}
-    return Graph(cfg.name, tuple(ops), tuple(attrs.items()),
+    name = cfg.name
+    if blocks is None:
+        ops.append(_norm(cfg, "final_norm", (*tok, h)))
+        head_tok = (batch, 1) if logits == "last" else tok
+        ops.append(MatMul.linear(
+            "lm_head", head_tok, h, cfg.vocab, b_kind="hp",
+            shares_weights_with="embed_tokens" if cfg.tied_embeddings else None,
+        ))
+    else:
+        attrs["blocks"] = blocks
+        name = f"{cfg.name} ({blocks} of {cfg.layers} blocks)"
+    return Graph(name, tuple(ops), tuple(attrs.items()),
                  tuple(concurrent)).with_precision(p)
 
 
@@ -134,7 +148,8 @@ def _block(cfg: LlmConfig, pre: str, batch: int, q_len: int, total: int) -> list
     else:
         ops += [
             MatMul.linear(f"{pre}.mlp.fc1", tok, h, inter, bias=True),
-            Elementwise(name=f"{pre}.mlp.relu", kind="relu", shape=(*tok, inter)),
+            Elementwise(name=f"{pre}.mlp.{cfg.activation}", kind=cfg.activation,
+                        shape=(*tok, inter)),
             MatMul.linear(f"{pre}.mlp.fc2", tok, inter, h, bias=True),
         ]
     ops.append(Elementwise(name=f"{pre}.mlp_residual", kind="add", shape=(*tok, h),

@@ -28,14 +28,16 @@ from hwsim.devices.base import DeviceKind
 from hwsim.devices.gpu import kernels, vector
 from hwsim.devices.gpu.kernels import ATTN_BLOCK, Kernel
 from hwsim.devices.gpu.mpgemm import mpgemm
+from hwsim.devices.gpu.parallel import AllReduce, hbm_bytes_needed, shard
 from hwsim.devices.gpu.spec import PRESETS, GpuSpec
 from hwsim.devices.lut.driver import run_with_luts
 from hwsim.devices.lut.precompute import Precompute
 from hwsim.devices.lut.units import TableSource, shipped_table
-from hwsim.engine.driver import Piece
+from hwsim.engine.driver import Piece, graph_of
 from hwsim.engine.lowering import Gemm, Lowered, lower_op
 from hwsim.engine.result import RunResult
 from hwsim.engine.trace import TraceSink
+from hwsim.errors import HwsimError
 from hwsim.numerics import resolve
 
 
@@ -90,6 +92,7 @@ class GpuModel:
         self.source = source
         self.lut_ops: dict[str, Any] = {}  # op name -> its LUT-vs-MAC comparison
         self._epilogues: set[int] = set()  # ids of lowerings whose vector work is fused
+        self._collectives: dict[int, Piece] = {}  # ids of all-reduce lowerings -> their piece
 
     def lower(self, op: Any) -> Lowered:
         low = self._lower(op)
@@ -106,9 +109,17 @@ class GpuModel:
         return out
 
     def _lower(self, op: Any) -> Lowered:
-        from workloads import Attention
+        from workloads import Attention, MatMul
 
         spec = self.spec
+        if isinstance(op, AllReduce):
+            piece, plan = kernels.allreduce_piece(spec, op.ranks, op.link_bytes)
+            low = Lowered(vector_bytes=plan.hbm_bytes,
+                          detail=f"NVLink ring all-reduce over {op.ranks} GPUs, "
+                                 f"{op.nbytes / 1e6:.3g} MB ({op.link_bytes / 1e6:.3g} MB sent "
+                                 f"per GPU): {plan.bound(spec)}-bound")
+            self._collectives[id(low)] = piece
+            return low
         low = lower_op(op, device=spec.name, causal_block=ATTN_BLOCK)
         if not low.gemms:
             if not (low.vector_flops or low.vector_bytes):
@@ -120,6 +131,8 @@ class GpuModel:
             self.fallbacks[note] = None
         in_b = max(_bits(fmt.x if fmt else None), _bits(fmt.w if fmt else None)) / 8
         out_b = _bits(fmt.y if fmt else None) / 8
+        if isinstance(op, Attention) and spec.attention == "unfused":
+            return self._unfused_attention(op, path, in_b, out_b)
         if isinstance(op, Attention):
             blocks = tuple((g.m, g.n) for g in low.gemms[::2])
             if not op.causal:  # FlashAttention tiles the queries of an unmasked head too
@@ -134,6 +147,7 @@ class GpuModel:
             qo_bytes = op.batch * op.heads * op.q_len * d * (q_b + out_b)
             k = Kernel(op.q_len, d, op.kv_len, kind="attention", batch=op.batch * op.heads,
                        path=path, in_bytes=in_b, out_bytes=out_b, blocks=blocks,
+                       a_bytes=q_b, w_bytes=kv_b,
                        hbm_bytes=round(kv_bytes + qo_bytes), score_flops=op.score_flops)
             plan = kernels.kernel_piece(spec, k)[1]
             return replace(low, gemms=(k,), vector_flops=0, masked_macs=k.macs - op.macs,
@@ -149,10 +163,39 @@ class GpuModel:
             if mp.lut is not None:
                 self.lut_ops[op.name] = mp.lut
             self.fallbacks[mp.note] = None
-        ks = tuple(Kernel(g.m, g.k, g.n, batch=g.repeat, path=path, in_bytes=in_b,
+        shared = isinstance(op, MatMul) and len(op.b_shape) == 2
+        # a linear layer's batch dims share one weight: one GEMM of all their rows (a grid of
+        # independent instances would read the weight once per instance)
+        ks = tuple(Kernel(g.m * g.repeat if shared else g.m, g.k, g.n,
+                          batch=1 if shared else g.repeat, path=path, in_bytes=in_b,
                           out_bytes=out_b, **extra) for g in low.gemms)
         plans = "; ".join(kernels.kernel_piece(spec, k)[1].describe(spec) for k in ks)
-        return replace(low, gemms=ks, detail=f"{low.detail} ({path}): {plans}")
+        what = f"GEMM {ks[0].m}x{ks[0].k}x{ks[0].n}" if shared else low.detail
+        return replace(low, gemms=ks, detail=f"{what} ({path}): {plans}")
+
+    def _unfused_attention(self, op: Any, path: str, in_b: float, out_b: float) -> Lowered:
+        """Attention as three kernels with the scores in HBM (``attention: unfused``): the
+        batched QK^T GEMM writes every score (masked ones too), a softmax kernel reads and
+        rewrites them, the PV GEMM reads them; K and V are read in the KV cache's format.
+        The driver runs the two GEMMs, then the softmax: the order differs, the time not."""
+        from workloads import OpFormats, Softmax
+
+        spec, fmt = self.spec, op.fmt
+        kv_b = _bits(fmt.w if fmt else None) / 8
+        rep, d, q, kv = op.batch * op.heads, op.head_dim, op.q_len, op.kv_len
+        qk = Kernel(q, d, kv, batch=rep, path=path, in_bytes=in_b, out_bytes=out_b,
+                    w_bytes=kv_b)
+        pv = Kernel(q, kv, d, batch=rep, path=path, in_bytes=in_b, out_bytes=out_b,
+                    a_bytes=out_b, w_bytes=kv_b)
+        y = fmt.y if fmt else "fp16"
+        sm = Softmax(name=f"{op.name}.softmax", shape=(rep, q, kv),
+                     fmt=OpFormats(x=y, y=y, acc="fp32"))
+        soft = vector.lower(spec, sm, lower_op(sm, device=spec.name))
+        plans = [kernels.kernel_piece(spec, k)[1] for k in (qk, pv)]
+        return replace(soft, gemms=(qk, pv), masked_macs=qk.macs + pv.macs - op.macs,
+                       detail=f"unfused attention ({path}), scores in HBM: QK^T {rep}x "
+                              f"{q}x{d}x{kv}: {plans[0].describe(spec)}; PV {rep}x {q}x{kv}x{d}"
+                              f": {plans[1].describe(spec)}; {soft.detail}")
 
     def _place(self, piece: Piece) -> Generator[Any, Any, Piece]:
         yield self.env.timeout(piece.total)
@@ -164,6 +207,8 @@ class GpuModel:
         return self._place(kernels.kernel_piece(self.spec, g)[0])
 
     def run_vector(self, low: Lowered, tag: str) -> Generator[Any, Any, Piece]:
+        if id(low) in self._collectives:
+            return self._place(self._collectives[id(low)])
         return self._place(vector.vector_piece(self.spec, low, id(low) not in self._epilogues)[0])
 
     def notes(self, counts: Mapping[str, int]) -> list[str]:
@@ -184,6 +229,11 @@ class GpuModel:
         if self.precompute:
             notes.append(f"LUT table precompute fused into {len(self.precompute)} producer "
                          "ops (their cost is in those ops: see each op's detail)")
+        if spec.tp > 1:
+            notes.append(f"tensor parallel over {spec.tp} GPUs (Megatron column/row sharding): "
+                         "every time is one GPU's; each row-split GEMM is followed by an NVLink "
+                         f"ring all-reduce ({spec.nvlink_gb_s:g} GB/s per direction, "
+                         f"{spec.nvlink_latency_us:g} us latency)")
         notes += list(self.fallbacks)
         return notes
 
@@ -194,10 +244,26 @@ def run(spec: GpuSpec, workload: Any, *, costs: Any = None, trace: bool = False,
     the analytical 45 nm provider: an estimate, not the GPU's measured energy). On a LUT
     part, ``source`` gives the synthesised LUT/MAC table (default: the shipped one); the
     LUT GEMMs' MAC energy is rescaled by its LUT-vs-MAC energy per product
-    (:func:`hwsim.devices.lut.energy.relabel_lut_energy`)."""
+    (:func:`hwsim.devices.lut.energy.relabel_lut_energy`). With ``spec.tp > 1`` the graph is
+    first sharded (:func:`~hwsim.devices.gpu.parallel.shard`) and one GPU's shard runs. A
+    graph whose weights and KV cache do not fit in one GPU's HBM is refused."""
+    workload = shard(graph_of(workload), spec.tp)
+    check_fits(spec, workload)
     return run_with_luts(lambda env, sink, pre: GpuModel(env, sink, spec, pre, source),
                          workload, device=spec.name, luts=spec.tensor_core == "lut",
                          costs=costs, trace=trace, source=source)
+
+
+def check_fits(spec: GpuSpec, graph: Any) -> None:
+    """One error if a GPU's HBM cannot hold the weights and KV cache of its shard."""
+    weights, kv = hbm_bytes_needed(graph)
+    have = spec.hbm_gb * 1e9
+    if weights + kv > have:
+        raise HwsimError(
+            f"{graph.name} does not fit on gpu {spec.name} at tensor parallelism {spec.tp}: it "
+            f"needs {(weights + kv) / 1e9:.1f} GB per GPU ({weights / 1e9:.1f} GB of weights "
+            f"+ {kv / 1e9:.1f} GB of KV cache), HBM holds {have / 1e9:.0f} GB; raise --tp, "
+            "use fewer --blocks or narrower formats")
 
 
 #: ``a100``, ``h100`` and their LUT what-ifs from ``hwsim/data/gpu_presets.yaml``.
@@ -212,4 +278,4 @@ KIND = DeviceKind(
             "tensor cores; presets a100, h100 and the what-ifs a100-lut, h100-lut",
     spec_type=GpuSpec, run=run, presets=presets, default_preset="a100")
 
-__all__ = ["KIND", "GpuModel", "presets", "run", "tensor_path"]
+__all__ = ["KIND", "GpuModel", "check_fits", "presets", "run", "tensor_path"]

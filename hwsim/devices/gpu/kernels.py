@@ -46,6 +46,16 @@ TILES: tuple[tuple[int, int, int], ...] = (
 STAGES = 3
 #: FlashAttention-2's query block (rows per CTA)
 ATTN_BLOCK = 128
+#: split-K factors a GEMM heuristic tries (1: no split), and split-KV factors of flash
+#: decoding (Dao et al., Flash-Decoding, 2023: KV split so that batch x heads x splits fill
+#: the SMs); a split's partial results are FP32 (``PARTIAL_BYTES``) in an HBM workspace
+SPLITS = (1, 2, 3, 4, 6, 8, 12, 16)
+KV_SPLITS = (1, 2, 4, 8, 16, 32, 64, 128)
+PARTIAL_BYTES = 4
+#: a GEMM is split only while its split grid stays within this many waves: past a few
+#: waves the tail wave costs little and a split only adds the reduction (an assumption of
+#: how split-K heuristics restrict themselves to skinny problems)
+SPLIT_MAX_WAVES = 4
 #: elongated CTA tiles (few activation rows, many weight columns) a LUT mpGEMM kernel adds to
 #: :data:`TILES`: a table built for a row is reused by every column of the tile
 LUT_TILES: tuple[tuple[int, int, int], ...] = ((32, 256, 64), (16, 512, 64), (64, 256, 64))
@@ -122,24 +132,40 @@ class Plan:
 
     tile: str
     ctas: int
-    cta_cycles: tuple[int, ...]  # per CTA, in grid order (equal for a GEMM)
+    cta_cycles: tuple[int, ...]  # per CTA, in grid order; one value: every CTA's (a GEMM)
     hbm_bytes: int
     launch_cycles: int
-    estimate: int  # launch + max(waves x CTA, HBM), the heuristic's score
+    estimate: int  # launch + max(waves x CTA, HBM) [+ the reduction], the heuristic's score
+    split: int = 1  # split-K (GEMM) or split-KV (decode attention) factor
+    reduce_bytes: int = 0  # HBM bytes of the reduction kernel a split > 1 adds
+    link_cycles: int = 0  # an all-reduce's NVLink time (latency + bytes), beside its HBM
+    reduce_launch: int = 0  # launch cycles of the reduction kernel (no host call of its own)
 
     def waves(self, sms: int) -> int:
         return math.ceil(self.ctas / sms)
 
+    def launches(self) -> int:
+        """Launch (and host overhead) cycles of the kernel and of its reduction kernel."""
+        return self.launch_cycles + self.reduce_launch
+
     def bound(self, spec: GpuSpec) -> str:
-        """What sets the kernel's time: ``compute`` (the SMs), ``memory`` (HBM) or
-        ``launch`` (the launch and host overhead exceed both)."""
-        body = self.estimate - self.launch_cycles
-        if self.launch_cycles >= body:
+        """What sets the kernel's time: ``compute`` (the SMs), ``memory`` (HBM), ``link``
+        (NVLink) or ``launch`` (the launch and host overhead exceed the rest)."""
+        body = self.estimate - self.launches()
+        if self.launches() >= body:
             return "launch"
-        return "memory" if _hbm_cycles(spec, self.hbm_bytes) >= body else "compute"
+        if self.link_cycles:
+            return "link" if self.link_cycles >= _hbm_cycles(spec, self.hbm_bytes) else "memory"
+        hbm = _hbm_cycles(spec, self.hbm_bytes + self.reduce_bytes)
+        return "memory" if hbm >= body else "compute"
 
     def describe(self, spec: GpuSpec) -> str:
-        return (f"{self.ctas} CTAs of {self.tile} in {self.waves(spec.sms)} waves, "
+        split = ""
+        if self.split > 1:
+            what = "KV" if self.tile.endswith("query rows") else "K"
+            split = (f", split-{what} {self.split} + a reduction kernel "
+                     f"({self.reduce_bytes / 1e6:.3g} MB)")
+        return (f"{self.ctas} CTAs of {self.tile} in {self.waves(spec.sms)} waves{split}, "
                 f"{self.bound(spec)}-bound")
 
 
@@ -151,6 +177,7 @@ def _launch(spec: GpuSpec) -> int:
     return spec.cycles(spec.launch_us + spec.overhead_us)
 
 
+@lru_cache(maxsize=4096)
 def _wave_traffic(k: Kernel, tm: int, tn: int, gm: int, gn: int, sms: int) -> float:
     """HBM bytes of the operand panels, wave by wave (raster order over batch x gm x gn)."""
     per_inst = gm * gn
@@ -169,10 +196,21 @@ def _wave_traffic(k: Kernel, tm: int, tn: int, gm: int, gn: int, sms: int) -> fl
     return out
 
 
-def plan_gemm(spec: GpuSpec, k: Kernel, tile: tuple[int, int, int]) -> Plan | None:
+def plan_gemm(spec: GpuSpec, k: Kernel, tile: tuple[int, int, int],
+              split: int = 1) -> Plan | None:
     """The kernel with CTA tile ``tile``, or None if the tile's pipeline does not fit in
-    shared memory."""
+    shared memory or ``split`` leaves a CTA less than one K-step.
+
+    ``split > 1`` is parallel split-K (CUTLASS's ``GemmSplitKParallel``): the grid gains a
+    K dimension of ``split`` slices, each CTA writes its FP32 partial tile to a workspace in
+    HBM, and a second kernel reads the ``split`` partials and writes the result. The operand
+    panels' HBM traffic is taken as the unsplit grid's (a wave's CTAs of one output tile
+    read disjoint K slices of the same panels)."""
     tm, tn, ks = tile
+    if split > 1 and (math.ceil(k.k / split) < ks
+                      or k.batch * math.ceil(k.m / tm) * math.ceil(k.n / tn) * split
+                      > SPLIT_MAX_WAVES * spec.sms):
+        return None
     xb, wb = k.x_bytes, k.b_bytes
     # an mpGEMM (dequantised or LUT) moves and multiplies only the activation rows it has,
     # down to the unit's row granule (a decode GEMV is one row); a plain GEMM keeps the
@@ -183,8 +221,8 @@ def plan_gemm(spec: GpuSpec, k: Kernel, tile: tuple[int, int, int]) -> Plan | No
     if STAGES * step_bytes > spec.smem_kb_per_sm * 1024:
         return None
     gm, gn = math.ceil(k.m / tm), math.ceil(k.n / tn)
-    ctas = k.batch * gm * gn
-    steps = math.ceil(k.k / ks)
+    ctas = k.batch * gm * gn * split
+    steps = math.ceil(math.ceil(k.k / split) / ks)
     side = 0  # work beside the MMAs: dequantisation, or the LUT units' table reads
     if k.planes:
         mma = math.ceil(rows * tn * steps * ks * k.planes
@@ -204,17 +242,24 @@ def plan_gemm(spec: GpuSpec, k: Kernel, tile: tuple[int, int, int]) -> Plan | No
     operands = (compulsory if compulsory + k.batch * k.m * k.n * k.out_bytes
                 <= spec.l2_mb * 1e6 else
                 max(compulsory, _wave_traffic(k, tm, tn, gm, gn, spec.sms)))
-    hbm = math.ceil(operands + k.batch * k.m * k.n * k.out_bytes)
+    result = k.batch * k.m * k.n * k.out_bytes
+    partials = split * k.batch * k.m * k.n * PARTIAL_BYTES if split > 1 else 0
+    hbm = math.ceil(operands + (partials or result))
+    reduce = math.ceil(partials + result) if split > 1 else 0
     launch = _launch(spec)
-    est = launch + max(math.ceil(ctas / spec.sms) * cta, _hbm_cycles(spec, hbm))
-    return Plan(f"{tm}x{tn}x{ks}", ctas, (cta,) * ctas, hbm, launch, est)
+    second = spec.cycles(spec.launch_us) if split > 1 else 0
+    est = (launch + max(math.ceil(ctas / spec.sms) * cta, _hbm_cycles(spec, hbm))
+           + (second + _hbm_cycles(spec, reduce) if split > 1 else 0))
+    return Plan(f"{tm}x{tn}x{ks}", ctas, (cta,), hbm, launch, est, split, reduce,
+                reduce_launch=second)
 
 
 def best_gemm_plan(spec: GpuSpec, k: Kernel) -> Plan:
-    """The fastest plan over :data:`TILES` (ties: the first listed), as a library heuristic
-    that tries its tile set would pick."""
+    """The fastest plan over :data:`TILES` x :data:`SPLITS` (ties: the first listed, so no
+    split unless it is faster), as a library heuristic that tries its tile set and split-K
+    factors would pick."""
     tiles = TILES + LUT_TILES if k.planes else TILES
-    plans = [p for t in tiles if (p := plan_gemm(spec, k, t)) is not None]
+    plans = [p for s in SPLITS for t in tiles if (p := plan_gemm(spec, k, t, s)) is not None]
     if not plans:
         from hwsim.errors import HwsimError
 
@@ -223,19 +268,63 @@ def best_gemm_plan(spec: GpuSpec, k: Kernel) -> Plan:
     return min(plans, key=lambda p: p.estimate)
 
 
-def plan_attention(spec: GpuSpec, k: Kernel) -> Plan:
-    """FlashAttention-2 forward: one CTA per (batch x head, query block)."""
+def plan_attention(spec: GpuSpec, k: Kernel, split: int = 1) -> Plan:
+    """FlashAttention-2 forward: one CTA per (batch x head, query block); with ``split > 1``
+    (flash decoding) each block's keys are cut into ``split`` slices, one CTA each, whose
+    partial outputs and log-sum-exps (FP32) a combine kernel reads back and reduces. A MMA
+    runs at least :data:`MMA_M` query rows (a decode step's single row is padded). A CTA
+    takes at least the time to stream its K/V slice (in the KV cache's format) and its Q/O
+    rows through its share of the L2 bandwidth, as a GEMM's CTA streams its panels: a grid
+    of few CTAs cannot draw the whole HBM bandwidth, which is what the KV split is for."""
     rate = spec.macs_per_sm_cycle(k.path) * spec.tensor_efficiency
     fp32 = spec.fp32_flops_per_sm_cycle()
-    per_block = tuple(math.ceil(2 * rows * keys * k.k / rate + rows * keys * k.score_flops / fp32)
-                      for rows, keys in k.blocks)
+    l2 = spec.l2_bytes_per_sm_cycle()
+
+    def cta(rows: int, keys: int) -> int:
+        math_ = 2 * max(rows, MMA_M) * keys * k.k / rate + rows * keys * k.score_flops / fp32
+        stream = (2 * keys * k.b_bytes + rows * (k.x_bytes + k.out_bytes)) * k.k / l2
+        return math.ceil(max(math_, stream))
+
+    per_block = tuple(cta(rows, math.ceil(keys / split))
+                      for rows, keys in k.blocks for _ in range(split))
     ctas = per_block * k.batch
     launch = _launch(spec)
     loads = [0] * spec.sms
     for i, c in enumerate(ctas):  # round-robin, as :func:`simulate` deals them
         loads[i % spec.sms] += c
-    est = launch + max(max(loads), _hbm_cycles(spec, k.hbm_bytes))
-    return Plan(f"{ATTN_BLOCK} query rows", len(ctas), ctas, k.hbm_bytes, launch, est)
+    rows = k.batch * sum(r for r, _ in k.blocks)
+    partials = split * rows * (k.k + 1) * PARTIAL_BYTES if split > 1 else 0
+    reduce = math.ceil(partials + rows * k.k * k.out_bytes) if split > 1 else 0
+    hbm = k.hbm_bytes + partials - (rows * k.k * k.out_bytes if split > 1 else 0)
+    second = spec.cycles(spec.launch_us) if split > 1 else 0
+    est = (launch + max(max(loads), _hbm_cycles(spec, hbm))
+           + (second + _hbm_cycles(spec, reduce) if split > 1 else 0))
+    return Plan(f"{ATTN_BLOCK} query rows", len(ctas), ctas, math.ceil(hbm), launch, est,
+                split, reduce, reduce_launch=second)
+
+
+def best_attention_plan(spec: GpuSpec, k: Kernel) -> Plan:
+    """The fastest of :data:`KV_SPLITS` (ties: no split), each slice at least one
+    :data:`ATTN_BLOCK` of keys and the split grid within :data:`SPLIT_MAX_WAVES` waves: what
+    a flash-decoding heuristic picks for the grid."""
+    shortest = min(keys for _, keys in k.blocks)
+    grid = k.batch * len(k.blocks)
+    plans = [plan_attention(spec, k, s) for s in KV_SPLITS
+             if s == 1 or (shortest >= s * ATTN_BLOCK
+                           and grid * s <= SPLIT_MAX_WAVES * spec.sms)]
+    return min(plans, key=lambda p: p.estimate)
+
+
+def plan_allreduce(spec: GpuSpec, ranks: int, link_bytes: float) -> Plan:
+    """A ring all-reduce: NVLink latency + ``link_bytes`` at one direction's bandwidth, and
+    as many HBM bytes read (the chunks sent) and written (the chunks received), after a
+    launch (see :mod:`~hwsim.devices.gpu.parallel`)."""
+    launch = _launch(spec)
+    link = spec.cycles(spec.nvlink_latency_us) + math.ceil(
+        link_bytes / (spec.nvlink_gb_s * 1e9) * spec.hz)
+    hbm = math.ceil(2 * link_bytes)
+    est = launch + max(link, _hbm_cycles(spec, hbm))
+    return Plan(f"ring of {ranks}", 0, (), hbm, launch, est, link_cycles=link)
 
 
 def simulate(spec: GpuSpec, plan: Plan, macs: int, kind: str = "compute") -> Piece:
@@ -247,8 +336,13 @@ def simulate(spec: GpuSpec, plan: Plan, macs: int, kind: str = "compute") -> Pie
     hbm = MemoryLevel(env, MemorySpec("hbm", int(spec.hbm_gb * 1e9),
                                       spec.hbm_bytes_per_cycle()), sink)
     queues: list[list[int]] = [[] for _ in range(spec.sms)]
-    for i, c in enumerate(plan.cta_cycles):
-        queues[i % spec.sms].append(c)
+    if len(plan.cta_cycles) == 1 < plan.ctas:  # equal CTAs: dealt evenly, tail to the first
+        for i in range(spec.sms):
+            queues[i] = [plan.cta_cycles[0]] * (plan.ctas // spec.sms
+                                                + (i < plan.ctas % spec.sms))
+    else:
+        for i, c in enumerate(plan.cta_cycles):
+            queues[i % spec.sms].append(c)
     per_cta = macs / plan.ctas if plan.ctas else 0
 
     def kernel() -> Any:
@@ -256,9 +350,16 @@ def simulate(spec: GpuSpec, plan: Plan, macs: int, kind: str = "compute") -> Pie
         work = [env.process(sms.run_tile(sum(q), f"{len(q)} CTAs ({plan.tile})", "",
                                          macs=round(per_cta * len(q)), kind=kind))
                 for q in queues if q]
+        if plan.link_cycles:
+            link = ComputeUnit(env, "nvlink", sink)
+            # a busy slice, not a transfer: the cost seam prices no link level
+            work.append(env.process(link.run_tile(plan.link_cycles, plan.tile, "")))
         if plan.hbm_bytes:
             work.append(env.process(hbm.transfer(plan.hbm_bytes, "operands and results")))
         yield simpy.AllOf(env, work)
+        if plan.split > 1:  # the reduction kernel over the partial results
+            yield env.timeout(plan.reduce_launch)
+            yield env.process(hbm.transfer(plan.reduce_bytes, f"split-{plan.split} reduction"))
 
     env.run(env.process(kernel()))
     crit = max((sum(q) for q in queues), default=0)
@@ -272,15 +373,21 @@ def simulate(spec: GpuSpec, plan: Plan, macs: int, kind: str = "compute") -> Pie
             from dataclasses import replace
 
             records[first] = replace(r, macs=r.macs + macs - got)
-    stats = PieceStats(compute_cycles=crit, stall_cycles=max(0, total - plan.launch_cycles - crit),
+    stats = PieceStats(compute_cycles=crit, stall_cycles=max(0, total - plan.launches() - crit),
                        macs=macs)
     return Piece.of_records(total, stats, records)
 
 
 @lru_cache(maxsize=4096)
 def kernel_piece(spec: GpuSpec, k: Kernel) -> tuple[Piece, Plan]:
-    plan = plan_attention(spec, k) if k.kind == "attention" else best_gemm_plan(spec, k)
+    plan = best_attention_plan(spec, k) if k.kind == "attention" else best_gemm_plan(spec, k)
     return simulate(spec, plan, k.macs), plan
+
+
+@lru_cache(maxsize=1024)
+def allreduce_piece(spec: GpuSpec, ranks: int, link_bytes: float) -> tuple[Piece, Plan]:
+    plan = plan_allreduce(spec, ranks, link_bytes)
+    return simulate(spec, plan, 0), plan
 
 
 __all__ = ["ATTN_BLOCK", "LUT_TILES", "MMA_M", "MMA_SHAPE", "STAGES", "TILES", "Kernel",

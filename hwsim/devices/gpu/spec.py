@@ -15,6 +15,9 @@ PATHS: dict[str, str] = {"fp16": "fp16_tensor_tflops", "tf32": "tf32_tensor_tflo
                          "int8": "int8_tensor_tops", "fp8": "fp8_tensor_tflops"}
 #: the kinds of tensor core a GPU may have
 TENSOR_CORES = ("mac", "lut")
+#: how attention runs: FlashAttention-2 / flash decoding, or three kernels with the scores
+#: in HBM (PyTorch eager's QK^T, softmax, PV)
+ATTENTION = ("flash", "unfused")
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,14 @@ class GpuSpec:
     ``lut`` (a what-if: ``lut_area_share`` of the MAC tensor cores' area is spent on LUT
     tensor cores at the density of our synthesised units, ``hwsim/data/lut_unit_yosys.yaml``;
     the rest stays MAC tensor cores, which keep the GEMMs with no LUT path). The peaks above
-    are the MAC tensor cores' at full area; :meth:`macs_per_sm_cycle` gives what is left."""
+    are the MAC tensor cores' at full area; :meth:`macs_per_sm_cycle` gives what is left.
+
+    ``tp`` is the tensor-parallel degree the GPU runs a graph at (Megatron-style sharding,
+    :mod:`~hwsim.devices.gpu.parallel`): ``tp`` identical GPUs joined by NVLink at
+    ``nvlink_gb_s`` per direction with ``nvlink_latency_us`` per all-reduce; every time the
+    run reports is one GPU's. ``tdp_w`` is the part's thermal design power. ``attention``
+    is how attention runs: ``flash`` (FlashAttention-2; flash decoding's split-KV for short
+    query blocks) or ``unfused`` (QK^T, softmax and PV as three kernels, the scores in HBM)."""
 
     name: str = "a100"
     sms: int = 108
@@ -50,23 +60,34 @@ class GpuSpec:
     hbm_efficiency: float = 0.8
     tensor_core: str = "mac"
     lut_area_share: float = 0.0
+    nvlink_gb_s: float = 300.0
+    nvlink_latency_us: float = 8.92
+    tdp_w: float = 400.0
+    tp: int = 1
+    attention: str = "flash"
 
     def __post_init__(self) -> None:
-        if isinstance(self.sms, bool) or not isinstance(self.sms, int) or self.sms < 1:
-            raise HwsimError(f"gpu {self.name}: sms must be a positive integer, got {self.sms!r}")
+        for f in ("sms", "tp"):
+            v = getattr(self, f)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise HwsimError(f"gpu {self.name}: {f} must be a positive integer, got {v!r}")
         positive = ("clock_mhz", "fp16_tensor_tflops", "tf32_tensor_tflops", "int8_tensor_tops",
-                    "fp32_tflops", "smem_kb_per_sm", "l2_mb", "l2_gb_s", "hbm_gb", "hbm_gb_s")
+                    "fp32_tflops", "smem_kb_per_sm", "l2_mb", "l2_gb_s", "hbm_gb", "hbm_gb_s",
+                    "nvlink_gb_s", "tdp_w")
         for f in positive:
             if not getattr(self, f) > 0:
                 raise HwsimError(f"gpu {self.name}: {f} must be positive, got "
                                  f"{getattr(self, f)!r}")
-        for f in ("fp8_tensor_tflops", "launch_us", "overhead_us"):
+        for f in ("fp8_tensor_tflops", "launch_us", "overhead_us", "nvlink_latency_us"):
             if not getattr(self, f) >= 0:
                 raise HwsimError(f"gpu {self.name}: {f} must be >= 0, got {getattr(self, f)!r}")
         for f in ("tensor_efficiency", "hbm_efficiency"):
             if not 0 < getattr(self, f) <= 1:
                 raise HwsimError(f"gpu {self.name}: {f} is a fraction of peak in (0, 1], got "
                                  f"{getattr(self, f)!r}")
+        if self.attention not in ATTENTION:
+            raise HwsimError(f"gpu {self.name}: attention {self.attention!r} is unknown; "
+                             f"allowed: {', '.join(ATTENTION)}")
         if self.tensor_core not in TENSOR_CORES:
             raise HwsimError(f"gpu {self.name}: tensor_core {self.tensor_core!r} is unknown; "
                              f"allowed: {', '.join(TENSOR_CORES)}")
@@ -112,7 +133,9 @@ class GpuSpec:
         return (f"gpu {self.name}: {self.sms} SMs at {self.clock_mhz:g} MHz, tensor fp16 "
                 f"{self.fp16_tensor_tflops:g}{fp8} TFLOP/s (x{self.tensor_efficiency:g} "
                 f"achievable), HBM {self.hbm_gb:g} GB at {self.hbm_gb_s:g} GB/s "
-                f"(x{self.hbm_efficiency:g}), L2 {self.l2_mb:g} MB{lut}")
+                f"(x{self.hbm_efficiency:g}), L2 {self.l2_mb:g} MB{lut}"
+                + (f"; one of {self.tp} GPUs in tensor parallel over NVLink "
+                   f"{self.nvlink_gb_s:g} GB/s" if self.tp > 1 else ""))
 
 
 #: the presets of the sourced table, one group per preset
@@ -121,4 +144,4 @@ preset = PRESETS.spec
 preset_names = PRESETS.names
 
 
-__all__ = ["PATHS", "TENSOR_CORES", "GpuSpec", "PRESETS", "preset", "preset_names"]
+__all__ = ["ATTENTION", "PATHS", "TENSOR_CORES", "GpuSpec", "PRESETS", "preset", "preset_names"]
