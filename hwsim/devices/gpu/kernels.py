@@ -21,6 +21,9 @@ Traffic assumptions, stated:
   a head's K/V while its query blocks run); the score matrix never leaves the SM. Causal
   blocks skip the fully masked key blocks. The scale and softmax run on the CUDA cores,
   serialised with the MMA (a stated simplification).
+- Splits (a GEMM's K, a decode step's keys): the heuristic also tries :data:`SPLITS` /
+  :data:`KV_SPLITS` and keeps the fastest; a split writes FP32 partials to HBM and a second
+  kernel (its launch only: no host call of its own) reads them and writes the result.
 """
 
 from __future__ import annotations
