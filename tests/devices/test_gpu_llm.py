@@ -207,6 +207,18 @@ def test_megatron_sharding_splits_every_gemm_and_adds_two_all_reduces_per_block(
     assert all(op.shape == (2, 256, cfg.hidden) for op in reduces)
 
 
+def test_an_op_tensor_parallelism_cannot_shard_is_refused():
+    """Attention written as a matmul of two activations (as some imports give it) sits between
+    a column-split projection and its row-split partner: one error, not a wrong shard."""
+    ops = (MatMul.linear("q", (1, 64), 512, 512, fmt=FP16),
+           MatMul(name="scores", a_shape=(8, 64, 64), b_shape=(8, 64, 64), b_kind="act",
+                  fmt=FP16),
+           MatMul.linear("o", (1, 64), 512, 512, fmt=FP16))
+    with pytest.raises(HwsimError, match=r"op 'scores' \(matmul\): --tp 2 cannot shard"):
+        run(get_device("a100", tp=2), list(ops))
+    assert run(get_device("a100"), list(ops)).macs == sum(op.macs for op in ops)
+
+
 def test_all_reduce_costs_latency_plus_ring_bytes_over_nvlink():
     """2 (N-1)/N x bytes at one direction's NVLink bandwidth (NVIDIA: 600 GB/s both
     directions on A100), plus the link latency and one kernel launch."""

@@ -10,8 +10,10 @@ whose input is sharded, is split by rows (its input features; o_proj, down_proj,
 partial sums are summed over the GPUs by an :class:`AllReduce` op inserted after it, so the
 residual stream, the norms and the embeddings stay replicated. A column split that does not
 divide pads (Megatron pads the vocabulary the same way); GQA key/value heads fewer than
-``tp`` are replicated, one per GPU. Ops of other kinds (convolutions, imported attention
-matmuls) are not sharded: they run whole on every GPU.
+``tp`` are replicated, one per GPU. Ops outside a column/row pair (embeddings, norms,
+residual adds, convolutions) run whole on every GPU; an op of another kind inside a pair (an
+imported attention written as matmuls and a softmax) is refused with one error rather than
+sharded wrongly.
 
 The all-reduce is the ring algorithm (Patarasuk and Yuan, 2009): ``2 (tp - 1)`` steps, each
 sending ``1/tp`` of the tensor to the next GPU over NVLink, so it costs the link latency plus
@@ -100,6 +102,12 @@ def shard(graph: Graph, tp: int) -> Graph:
             *lead, last = op.shape
             ops.append(replace(op, shape=(*lead, _split(last, tp))))
             sharded, columns = True, False
+        elif (columns or sharded) and op.OP_TYPE != "view":
+            raise HwsimError(
+                f"{op.where}: --tp {tp} cannot shard this op between a column-split GEMM and "
+                "its row-split partner; tensor parallelism shards the GEMMs, attention ops "
+                "and element-wise ops of a transformer block (the built-in LLMs, or an import "
+                "whose attention is one attention op)")
         else:
             ops.append(op)
     attrs = (*graph.attrs, ("tp", tp))
