@@ -138,3 +138,43 @@ def test_ffn_dimension_is_used() -> None:
     # guard on the fixture counts: a wider MLP must change the analytic and imported counts
     assert llama_block_macs(ffn=FFN + 16) - llama_block_macs() == \
         BATCH * SEQ * 3 * D_MODEL * 16
+
+
+class _Sdpa(nn.Module):
+    def __init__(self, **kw) -> None:
+        super().__init__()
+        self.kw = kw
+
+    def forward(self, q, k, v):
+        return torch.nn.functional.scaled_dot_product_attention(q, k, v, **self.kw)
+
+
+@pytest.mark.parametrize("route", ["export", "fx"])
+@pytest.mark.parametrize(("kw", "q_len", "kv_len", "kv_heads", "pairs"), [
+    ({}, 16, 16, 4, 16 * 16),
+    ({"is_causal": True}, 16, 16, 4, causal_pairs(16)),
+    # PyTorch's causal mask is top-left aligned: query i sees keys 0..i of the 24
+    ({"is_causal": True}, 8, 24, 4, causal_pairs(8)),
+    ({"is_causal": True, "enable_gqa": True}, 16, 16, 2, causal_pairs(16)),
+])
+def test_sdpa_arguments(route, kw, q_len, kv_len, kv_heads, pairs) -> None:
+    q, k = _x(BATCH, 4, q_len, 8), _x(BATCH, kv_heads, kv_len, 8)
+    g = import_torch(_Sdpa(**kw), (q, k, k), route=route)
+    (attn,) = g.ops
+    assert (attn.heads, attn.kv_heads) == (4, kv_heads)
+    assert attn.macs == 2 * BATCH * 4 * pairs * 8
+
+
+def test_exported_program_file(llama, tmp_path) -> None:
+    from hwsim.errors import HwsimError
+    from workloads.importers.torch import import_exported
+
+    model, g = llama
+    path = tmp_path / "block.pt2"
+    torch.export.save(torch.export.export(model, (_x(BATCH, SEQ, D_MODEL),)), path)
+    from_file = import_exported(path)
+    assert (from_file.name, from_file.macs, from_file.params) == ("block", g.macs, g.params)
+    bad = tmp_path / "bad.pt2"
+    bad.write_text("not a zip archive")
+    with pytest.raises(HwsimError, match="cannot read exported program .*bad.pt2"):
+        import_exported(bad)

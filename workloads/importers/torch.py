@@ -82,6 +82,8 @@ _SKIP = {
 _CASTS = ("to", "_to_copy", "type_as")
 _PARAM_VIEWS = {*_VIEW, *_CASTS, "getitem", "split", "split_with_sizes", "chunk", "unbind"}
 _ATTENTION = ("scaled_dot_product_attention",)
+_SDPA_ARGS = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale",
+              "enable_gqa")
 #: recurrent layers and cells: kind -> gates per hidden unit
 _RNN_GATES = {"lstm": 4, "gru": 3, "rnn_tanh": 1, "rnn_relu": 1}
 _NAMED = {
@@ -134,12 +136,53 @@ def import_torch(
     with torch.no_grad():
         calls = _export_calls(module, example_inputs) if route == "export" else \
             _fx_calls(module, example_inputs)
-    graph_name = name or type(module).__name__.lower()
-    ops, kept = _to_ops(calls, keep_unsupported)
-    attrs = {"model": graph_name, "phase": "inference", "source": f"torch.{route} import"}
+    return _graph(calls, name or type(module).__name__.lower(), f"torch.{route} import",
+                  precision, keep_unsupported)
+
+
+def import_exported(
+    program: Any,
+    *,
+    name: str | None = None,
+    precision: str | Precision = "fp16",
+    keep_unsupported: bool = False,
+) -> Graph:
+    """The IR graph of a ``torch.export.ExportedProgram``, or of a ``.pt2`` file written by
+    ``torch.export.save`` (its shapes are the ones it was exported with)."""
+    from pathlib import Path
+
+    try:
+        import torch
+    except ImportError:
+        raise HwsimError(
+            "importing PyTorch models needs torch: pip install 'hwsim[torch]'"
+        ) from None
+    default = "exported"
+    if isinstance(program, str | Path):
+        path = Path(program)
+        if not path.is_file():
+            raise HwsimError(f"exported program {path} does not exist")
+        try:
+            program = torch.export.load(str(path))
+        except Exception as exc:
+            raise HwsimError(f"cannot read exported program {path} (expected a .pt2 file "
+                             f"written by torch.export.save): {type(exc).__name__}: "
+                             f"{' '.join(str(exc).split())}") from None
+        default = path.stem
+    if not isinstance(program, torch.export.ExportedProgram):
+        raise HwsimError(f"expected a torch.export.ExportedProgram or a .pt2 path, got "
+                         f"{type(program).__name__}")
+    return _graph(_program_calls(program), name or default, "torch.export import",
+                  precision, keep_unsupported)
+
+
+def _graph(calls: list[_Call], name: str, source: str, precision: str | Precision,
+           keep: bool) -> Graph:
+    ops, kept = _to_ops(calls, keep)
+    attrs = {"model": name, "phase": "inference", "source": source}
     if kept:
         attrs["notes"] = unsupported_note("PyTorch operations", kept)
-    return Graph(graph_name, tuple(ops), tuple(attrs.items())).with_precision(
+    return Graph(name, tuple(ops), tuple(attrs.items())).with_precision(
         get_precision(precision))
 
 
@@ -198,6 +241,10 @@ def _export_calls(module: Any, inputs: tuple[Any, ...]) -> list[_Call]:
         ep = torch.export.export(module, inputs)
     except Exception as exc:
         raise HwsimError(f"torch.export failed: {type(exc).__name__}: {exc}") from None
+    return _program_calls(ep)
+
+
+def _program_calls(ep: Any) -> list[_Call]:
     params = set(ep.graph_signature.inputs_to_parameters)
     nodes = list(ep.graph.nodes)
     for n in nodes:  # views and pieces of a parameter (MHA's split in_proj) are parameters
@@ -340,6 +387,10 @@ def _fx_calls(module: Any, inputs: tuple[Any, ...]) -> list[_Call]:
                 kind = target if isinstance(target, str) else getattr(target, "__name__", "?")
             if kind in ("flatten",):
                 plain = []
+            if kind in _ATTENTION:  # keyword arguments (is_causal=True) matter here
+                given = [*node.args, *[None] * 8][:8]
+                plain = [node.kwargs.get(k, a) for k, a in zip(_SDPA_ARGS, given, strict=True)]
+                plain = [_T(None, False) if hasattr(a, "op") else a for a in plain]
             call = _Call(kind, node.name, shapes, [False] * len(shapes), plain, out)
         calls.append(call)
     return calls
