@@ -92,6 +92,13 @@ def test_attention_is_one_op_with_its_mask_read(exported) -> None:
     assert kinds["llama"] == [(HEADS, SEQ, SEQ, True)]  # KV heads repeated before export
 
 
+def test_written_out_rmsnorm_is_one_norm(exported) -> None:
+    g = import_onnx(exported["llama"][1])
+    norms = [(op.kind, op.shape, op.params) for op in g.ops if op.OP_TYPE == "norm"]
+    assert norms == [("rmsnorm", (BATCH * SEQ, D_MODEL), D_MODEL)] * 2
+    assert not [op for op in g.ops if op.OP_TYPE == "pool" or getattr(op, "kind", "") == "pow"]
+
+
 def test_exported_model_runs_from_the_cli(exported, tmp_path, capsys) -> None:
     from hwsim.cli import main
 

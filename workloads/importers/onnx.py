@@ -122,7 +122,9 @@ class _Importer:
         check_unsupported("ONNX operators", unsupported, SUPPORTED, self.keep,
                           "keep_unsupported=True (CLI: --keep-unsupported)")
         self.attention = _attention_groups(nodes, self)
-        absorbed = {id(n) for g in self.attention.values() for n in g[:-1]}
+        self.rmsnorm = _rmsnorm_groups(nodes, self)
+        absorbed = {id(n) for g in (*self.attention.values(), *self.rmsnorm.values())
+                    for n in g[:-1]}
         ops: list[Op] = []
         for i, node in enumerate(nodes):
             if node.op_type == "Constant":
@@ -205,6 +207,12 @@ class _Importer:
         attrs = {a.name: _attr(a) for a in node.attribute}
         if id(node) in self.attention:
             return self._attention(node, name)
+        if id(node) in self.rmsnorm:
+            x = self._shape(node, self.rmsnorm[id(node)][0].input[0])
+            weight = node.op_type == "Mul" and any(
+                t in self.consts and t not in self.folded for t in node.input)
+            return Norm(name=name, kind="rmsnorm", shape=(math.prod(x[:-1]), x[-1]),
+                        affine=weight, bias=False)
         if t == "ReduceMean":
             axes = attrs.get("axes")
             if len(node.input) > 1 and node.input[1]:
@@ -414,3 +422,71 @@ def _is_causal(mask: Any, q_len: int, kv_len: int) -> bool:
         return False
     keep = np.asarray(mask, dtype=np.float64).reshape(-1, q_len, kv_len) > -1e4
     return bool((keep == np.tri(q_len, kv_len, dtype=bool)).all())
+
+
+def _rmsnorm_groups(nodes: list[Any], imp: _Importer) -> dict[int, list[Any]]:
+    """RMSNorm written out by an exporter: ``Pow(x, 2)`` (or ``Mul(x, x)``), ``ReduceMean``
+    over the last axis, ``Add(eps)``, ``Sqrt``, then ``x / sqrt`` (as ``Div(x, s)``,
+    ``Mul(x, Div(1, s))`` or ``Mul(x, Reciprocal(s))``) and optionally ``Mul`` by a weight
+    of the last axis' size; each intermediate used once. Keyed by ``id`` of the last node,
+    the chain's nodes in order."""
+    users: dict[str, list[Any]] = {}
+    for n in nodes:
+        for t in n.input:
+            users.setdefault(t, []).append(n)
+
+    def only(n: Any, op: str | tuple[str, ...]) -> Any:
+        u = users.get(n.output[0], [])
+        return u[0] if len(u) == 1 and u[0].op_type in (op if isinstance(op, tuple)
+                                                        else (op,)) else None
+
+    groups: dict[int, list[Any]] = {}
+    for sq in nodes:
+        if sq.op_type == "Pow" and sq.input[1] in imp.consts:
+            if _const(imp, sq, sq.input[1]) != 2:
+                continue
+        elif not (sq.op_type == "Mul" and sq.input[0] == sq.input[1]):
+            continue
+        x = sq.input[0]
+        shape = imp.shapes.get(x)
+        mean = only(sq, "ReduceMean")
+        if shape is None or mean is None or not _last_axis_mean(mean, imp, len(shape)):
+            continue
+        add = only(mean, "Add")
+        sqrt = add and only(add, "Sqrt")
+        if sqrt is None or not any(t in imp.consts for t in add.input):
+            continue
+        chain = [sq, mean, add, sqrt]
+        nxt = only(sqrt, ("Div", "Reciprocal"))
+        if nxt is not None and nxt.op_type == "Div" and nxt.input[0] == x:
+            chain.append(nxt)
+        elif nxt is not None and (nxt.op_type == "Reciprocal" or nxt.input[0] in imp.consts):
+            scale = only(nxt, "Mul")
+            if scale is None or x not in scale.input:
+                continue
+            chain += [nxt, scale]
+        else:
+            continue
+        last = only(chain[-1], "Mul")
+        if last is not None and any(imp.consts.get(t) == (shape[-1],) for t in last.input):
+            chain.append(last)
+        groups[id(chain[-1])] = chain
+    return groups
+
+
+def _last_axis_mean(node: Any, imp: _Importer, rank: int) -> bool:
+    attrs = {a.name: _attr(a) for a in node.attribute}
+    axes = attrs.get("axes")
+    if len(node.input) > 1 and node.input[1] in imp.consts:
+        axes = _const(imp, node, node.input[1])
+    return attrs.get("keepdims", 1) == 1 and axes is not None and \
+        [a % rank for a in axes] == [rank - 1]
+
+
+def _const(imp: _Importer, node: Any, tensor: str) -> Any:
+    """A constant's value as a Python number or list, None when its data is not in the
+    file (stored externally)."""
+    try:
+        return imp._value(node, tensor).tolist()
+    except HwsimError:
+        return None
