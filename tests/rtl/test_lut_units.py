@@ -344,3 +344,44 @@ def _miss(measured: str):
 ])
 def test_paper_claim_more_than_10x_vs_mac(row, what) -> None:
     assert _ratio(row, what) > CLAIM_X
+
+
+# The v2 abstract's claim: 1.44x compute density and energy efficiency over earlier LUT-based
+# accelerators (which ones, at which tile and format, the abstract does not say). Ours: the
+# authors' tile (2x64x4, int8, W2) against the same tile without table symmetrisation
+# (``lutfull_*`` rows, lut-mpgemm symmetric=False), a model of one of the differences the paper
+# names. Tolerance: the claim as stated (>= 1.44x), fixed before measuring.
+CLAIM_PRIOR_X = 1.44
+
+
+def _prior_ratio(what: str) -> float:
+    from hwsim.sourced import load_table  # noqa: PLC0415
+
+    t = load_table("hwsim", "data/lut_unit_yosys.yaml")
+    field = "area_transistors" if what == "density" else "energy_pj_per_op"
+    return t.value(f"lutfull_w2_int8_m2n64k4.{field}") / t.value(f"lut_w2_int8_m2n64k4.{field}")
+
+
+@pytest.mark.parametrize("what", [
+    pytest.param("density", marks=pytest.mark.xfail(strict=True, reason=(
+        "paper claims 1.44x over earlier LUT designs; table symmetrisation alone measures "
+        "1.22x (2x64x4 int8 W2, Yosys)"))),
+    pytest.param("energy", marks=pytest.mark.xfail(strict=True, reason=(
+        "paper claims 1.44x over earlier LUT designs; table symmetrisation alone measures "
+        "0.91x energy efficiency (the negation toggles more than the wider lookup saves)"))),
+])
+def test_paper_claim_1_44x_over_a_tile_without_symmetrisation(what) -> None:
+    assert _prior_ratio(what) >= CLAIM_PRIOR_X
+
+
+def test_full_table_tile_is_larger_than_the_symmetrised_one() -> None:
+    """What the table symmetrisation saves at any tile synthesised: area (a 2^K:1 lookup per
+    cell and twice the table wires against a 2^(K-1):1 lookup and a negation)."""
+    from hwsim.sourced import load_table  # noqa: PLC0415
+
+    t = load_table("hwsim", "data/lut_unit_yosys.yaml")
+    full = [k for k in t.children() if k.startswith("lutfull_")]
+    assert len(full) >= 2
+    for k in full:
+        ours = k.replace("lutfull_", "lut_", 1)
+        assert t.value(f"{k}.area_transistors") > t.value(f"{ours}.area_transistors"), k
