@@ -20,6 +20,7 @@ from tests.workloads.transformer_models import (  # noqa: E402
     BATCH,
     D_MODEL,
     HEADS,
+    KV_HEADS,
     MEMORY,
     SEQ,
     Decoder,
@@ -83,13 +84,14 @@ def test_attention_is_one_op_with_its_mask_read(exported) -> None:
     kinds = {}
     for name in MODELS:
         g = import_onnx(exported[name][1])
-        kinds[name] = [(a.heads, a.q_len, a.kv_len, a.causal) for a in g.ops
+        kinds[name] = [(a.heads, a.kv_heads, a.q_len, a.kv_len, a.causal) for a in g.ops
                        if a.OP_TYPE == "attention"]
         assert not [op for op in g.ops if op.OP_TYPE == "softmax"]
-    assert kinds["encoder"] == [(4, SEQ, SEQ, False)] * 2
+    assert kinds["encoder"] == [(4, 4, SEQ, SEQ, False)] * 2
     # the causal mask the exporter builds from Trilu/Where folds to a constant that is read
-    assert kinds["decoder"] == [(4, SEQ, SEQ, True), (4, SEQ, MEMORY, False)] * 2
-    assert kinds["llama"] == [(HEADS, SEQ, SEQ, True)]  # KV heads repeated before export
+    assert kinds["decoder"] == [(4, 4, SEQ, SEQ, True), (4, 4, SEQ, MEMORY, False)] * 2
+    # the KV heads the block repeats (Unsqueeze, Expand, Reshape) before attention
+    assert kinds["llama"] == [(HEADS, KV_HEADS, SEQ, SEQ, True)]
 
 
 def test_written_out_rmsnorm_is_one_norm(exported) -> None:

@@ -1,10 +1,17 @@
 """Import an ONNX model into the workload IR, using ONNX's own shape inference.
 
-Supported: Conv, Gemm, MatMul, BatchNormalization, LayerNormalization, Softmax, element-wise
-ops (Relu, Gelu, Add, Mul, ...), MaxPool/AveragePool/GlobalAveragePool/GlobalMaxPool, and
-layout ops (Reshape, Transpose, Flatten, ...) as free views. Anything else is an error that
-lists the unsupported operators, or, with ``keep_unsupported=True``, an opaque element-wise op
-(with a warning) so the rest of the graph can still be costed.
+Supported: Conv, Gemm, MatMul, BatchNormalization, LayerNormalization, Softmax, ReduceMean,
+element-wise ops (Relu, Gelu, Add, Mul, Cast, ...), MaxPool/AveragePool/GlobalAveragePool/
+GlobalMaxPool, and layout ops (Reshape, Transpose, Flatten, Slice, Expand, Gather, ...) as free
+views. Anything else is an error that lists the unsupported operators and the supported ones,
+or, with ``keep_unsupported=True``, an opaque element-wise op (with a warning and a graph note
+``notes``) so the rest of the graph can still be costed.
+
+Exported transformer code first has its static subgraphs (shape arithmetic, masks) folded by
+:mod:`workloads.importers.onnx_fold`. Then attention written out as ``MatMul(q, k)``, an
+optional constant mask ``Add``, ``Softmax`` and ``MatMul(p, v)`` becomes one attention op
+(causal when the folded mask is exactly the lower triangle; KV heads from an ``Expand`` that
+repeats them), and a written-out RMSNorm one rmsnorm op.
 
 Weights are the initializers: a MatMul/Gemm whose B is an initializer is a layer with
 parameters, otherwise a product of two activations. Initializer inputs of element-wise ops
@@ -121,6 +128,7 @@ class _Importer:
         unsupported = Counter(n.op_type for n in nodes if n.op_type not in SUPPORTED)
         check_unsupported("ONNX operators", unsupported, SUPPORTED, self.keep,
                           "keep_unsupported=True (CLI: --keep-unsupported)")
+        self.made = {o: n for n in nodes for o in n.output}
         self.attention = _attention_groups(nodes, self)
         self.rmsnorm = _rmsnorm_groups(nodes, self)
         absorbed = {id(n) for g in (*self.attention.values(), *self.rmsnorm.values())
@@ -196,8 +204,29 @@ class _Importer:
             mask = next(self._value(add, t) for t in add.input if t in self.folded or
                         t in self.consts)
             causal = _is_causal(mask, q_len, kv_len)
-        return Attention(name=name, batch=batch, heads=heads, kv_heads=heads, q_len=q_len,
+        reps = {self._repeats(qk.input[1]), self._repeats(node.input[1])}
+        rep = reps.pop() if len(reps) == 1 else 1
+        kv_heads = heads // rep if heads % rep == 0 else heads
+        return Attention(name=name, batch=batch, heads=heads, kv_heads=kv_heads, q_len=q_len,
                          kv_len=kv_len, head_dim=q[-1], causal=causal)
+
+    def _repeats(self, tensor: str) -> int:
+        """How many times an ``Expand`` upstream of ``tensor`` (through layout ops and scalar
+        scaling) repeats it: Hugging Face's ``repeat_kv`` for grouped-query attention."""
+        for _ in range(8):
+            node = self.made.get(tensor)
+            if node is None:
+                return 1
+            if node.op_type == "Expand":
+                src, out = self.shapes.get(node.input[0]), self.shapes.get(node.output[0])
+                return math.prod(out) // math.prod(src) if src and out else 1
+            if node.op_type not in (*_VIEWS, "Mul", "Div"):
+                return 1
+            acts = [t for t in node.input if t and t not in self.consts]
+            if len(acts) != 1:
+                return 1
+            tensor = acts[0]
+        return 1
 
     def _acts(self, node: Any) -> list[str]:
         return [t for t in node.input if t and t not in self.consts]
