@@ -129,8 +129,12 @@ class _Importer:
         check_unsupported("ONNX operators", unsupported, SUPPORTED, self.keep,
                           "keep_unsupported=True (CLI: --keep-unsupported)")
         self.made = {o: n for n in nodes for o in n.output}
-        self.attention = _attention_groups(nodes, self)
-        self.rmsnorm = _rmsnorm_groups(nodes, self)
+        try:
+            self.attention = _attention_groups(nodes, self)
+            self.rmsnorm = _rmsnorm_groups(nodes, self)
+        except (TypeError, ValueError, IndexError, KeyError) as exc:  # defensive, as below
+            raise HwsimError(f"ONNX model {name!r}: malformed attention or norm nodes "
+                             f"({type(exc).__name__}: {_one_line(exc)})") from None
         absorbed = {id(n) for g in (*self.attention.values(), *self.rmsnorm.values())
                     for n in g[:-1]}
         ops: list[Op] = []
