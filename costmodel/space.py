@@ -120,9 +120,9 @@ class DesignPoint:
         if self.unit == "dyadic-requant" and self.acc:
             p["acc"] = int(self.acc)
         if self.unit in ("mixpe", "dequant-mac"):  # --- mixpe (see MIXPE_POINTS)
-            p.update(weight_bits=int(self.mul.removeprefix("int")), acc=int(self.acc))
+            p.update(weight_bits=int(self.mul.removeprefix("int") or 4), acc=int(self.acc or 32))
             if self.unit == "mixpe":
-                p.update(group=self.block, dequant=self.direction)
+                p.update(group=self.block or 128, dequant=self.direction or "pe")
         if self.unit == "block-dot":
             p["block"] = self.block
         if self.unit == "convert":

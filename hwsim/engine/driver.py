@@ -159,7 +159,9 @@ def _pieces(low: Lowered) -> list[tuple[Hashable, Gemm | None, int]]:
     """(cache key, GEMM or None for vector work, repeat count) of a lowered op, in order."""
     out: list[tuple[Hashable, Gemm | None, int]] = []
     for g in low.gemms:
-        out.append((("gemm", g.m, g.k, g.n, low.word_bits, low.out_bits), g, g.repeat))
+        # weight_bits: a device's lowering may pack weights narrower than the word
+        wb = getattr(low, "weight_bits", low.word_bits)
+        out.append((("gemm", g.m, g.k, g.n, low.word_bits, low.out_bits, wb), g, g.repeat))
     if low.vector_flops or low.vector_bytes:
         out.append((("vec", low.vector_flops, low.vector_bytes, low.word_bits), None, 1))
     return out

@@ -109,9 +109,11 @@ class Tile:
     sram_words: int
 
 
-def _halves(spec: SystolicSpec, word_bits: int) -> list[int]:
-    """Words in one half of each SRAM; an error when one array-sized tile does not fit."""
-    halves = [spec.half_words(i, word_bits) for i in range(3)]
+def _halves(spec: SystolicSpec, word_bits: int, weight_bits: int | None = None) -> list[int]:
+    """Words in one half of each SRAM (filter words of ``weight_bits``, packed, when given);
+    an error when one array-sized tile does not fit."""
+    halves = [spec.half_words(i, weight_bits or word_bits if i == 1 else word_bits)
+              for i in range(3)]
     rows, cols = spec.rows, spec.cols
     need = rows * cols
     for i, what in enumerate(("ifmap", "filter", "ofmap")):
@@ -242,7 +244,8 @@ def _classes(n: int) -> list[tuple[int, int]]:
     return [(0, 1), (1, n - 2), (n - 1, 1)]
 
 
-def plan(g: Gemm, spec: SystolicSpec, word_bits: int) -> TilePlan:
+def plan(g: Gemm, spec: SystolicSpec, word_bits: int,
+         weight_bits: int | None = None) -> TilePlan:
     """Group one GEMM instance's folds into tiles (see the module doc for the rules).
 
     Folds differ only by being in the first row/column fold or the last (partial) one, so
@@ -254,7 +257,7 @@ def plan(g: Gemm, spec: SystolicSpec, word_bits: int) -> TilePlan:
     sr, sc, t = mapping(g, df)
     rf, cf = fold_counts(g, rows, cols, df)
     per_fold = cycles_per_fold(g, rows, cols, df)
-    halves = _halves(spec, word_bits)
+    halves = _halves(spec, word_bits, weight_bits)
     ifmap_fits = g.m * g.k <= 2 * halves[0]
     filter_fits = g.k * g.n <= 2 * halves[1]
 
@@ -347,14 +350,15 @@ def plan_tiles(g: Gemm, spec: SystolicSpec, word_bits: int) -> list[Tile]:
     return plan(g, spec, word_bits).tiles()
 
 
-def plan_tiles_by_fold(g: Gemm, spec: SystolicSpec, word_bits: int) -> list[Tile]:
+def plan_tiles_by_fold(g: Gemm, spec: SystolicSpec, word_bits: int,
+                       weight_bits: int | None = None) -> list[Tile]:
     """The tiles of :func:`plan`, found by walking every fold (the reference it is tested
     against; its cost grows with the fold count)."""
     rows, cols, df = spec.rows, spec.cols, spec.dataflow
     sr, sc, t = mapping(g, df)
     rf, cf = fold_counts(g, rows, cols, df)
     per_fold = cycles_per_fold(g, rows, cols, df)
-    halves = _halves(spec, word_bits)
+    halves = _halves(spec, word_bits, weight_bits)
     ifmap_total, filter_total = g.m * g.k, g.k * g.n
     ifmap_fits = ifmap_total <= 2 * halves[0]
     filter_fits = filter_total <= 2 * halves[1]
@@ -564,7 +568,8 @@ class SystolicArray:
         return check_cycles(math.ceil(words / words_per_cycle), "a DRAM transfer")
 
     def run_gemm(self, plan: TilePlan, op: str, word_bits: int, out_bits: int, g: Gemm,
-                 min_jump: int | None = None) -> Generator[Any, Any, _Steady]:
+                 min_jump: int | None = None,
+                 weight_bits: int | None = None) -> Generator[Any, Any, _Steady]:
         """Process: load, compute and write back one GEMM instance.
 
         With ``min_jump`` the compute process looks for the pipeline's steady state inside
@@ -573,6 +578,8 @@ class SystolicArray:
         every tile.
         """
         env, spec = self.env, self.spec
+        # bits of an ifmap / filter word: weights narrower than the activations are packed
+        bits = (word_bits, weight_bits or word_bits)
         calc = spec.bandwidth_words is None
         inbuf = DoubleBuffer(env, "operands", 0)
         outbuf = DoubleBuffer(env, "ofmap", 0)
@@ -587,14 +594,17 @@ class SystolicArray:
                 total = g.m * g.k if what == 0 else g.k * g.n
                 first_read = first_demand_cycle(g, spec.rows, spec.dataflow,
                                                 ("ifmap", "filter")[what])
-                return calc_prefetch_cycles(total, spec.sram_words(what, word_bits), first_read)
-            return self._words_cycles(words, spec.bandwidth_words)
+                return calc_prefetch_cycles(total, spec.sram_words(what, bits[what]), first_read)
+            # packed weights: the DRAM channel moves word_bits-wide words
+            packed = words if bits[what] == word_bits else math.ceil(words * bits[what]
+                                                                      / word_bits)
+            return self._words_cycles(packed, spec.bandwidth_words)
 
         def loader() -> Generator[Any, Any, None]:
             while st.pos["load"] < n:
                 i = st.pos["load"]
                 tl = plan.locate(i)[0]
-                loads = [self.dram.transfer(math.ceil(words * word_bits / 8),
+                loads = [self.dram.transfer(math.ceil(words * bits[j] / 8),
                                             f"load {what} t{i}", op,
                                             cycles=check_cycles(load_cycles(j, words, i == 0),
                                                                 "an operand load"))
@@ -684,17 +694,22 @@ def _check_reach(g: Gemm, spec: SystolicSpec) -> None:
 
 
 def _simulate_gemm(g: Gemm, spec: SystolicSpec, word_bits: int, out_bits: int, *,
-                   min_jump: int | None = MIN_JUMP_TILES, by_fold: bool = False) -> Piece:
+                   min_jump: int | None = MIN_JUMP_TILES, by_fold: bool = False,
+                   weight_bits: int | None = None) -> Piece:
     """One GEMM instance. ``by_fold=True`` with ``min_jump=None`` is the uncompressed
-    reference (every fold planned, every tile simulated) the tests compare against."""
+    reference (every fold planned, every tile simulated) the tests compare against.
+    ``weight_bits`` (default ``word_bits``): filter words narrower than the activations are
+    packed in the filter SRAM and in DRAM traffic (SRAM read energy still counts every
+    operand word at ``word_bits``)."""
     env = simpy.Environment()
     sink = TraceSink()
     dev = SystolicArray(env, spec, sink)
     one = replace(g, repeat=1)
     _check_reach(g, spec)
-    tiles = (TilePlan.of_tiles(plan_tiles_by_fold(one, spec, word_bits)) if by_fold else
-             plan(one, spec, word_bits))
-    proc = env.process(dev.run_gemm(tiles, "", word_bits, out_bits, one, min_jump))
+    wbits = weight_bits if weight_bits and weight_bits < word_bits else None
+    tiles = (TilePlan.of_tiles(plan_tiles_by_fold(one, spec, word_bits, wbits)) if by_fold else
+             plan(one, spec, word_bits, wbits))
+    proc = env.process(dev.run_gemm(tiles, "", word_bits, out_bits, one, min_jump, wbits))
     env.run()
     st: _Steady = proc.value
     compute = compute_cycles(one, spec.rows, spec.cols, spec.dataflow)
@@ -704,7 +719,7 @@ def _simulate_gemm(g: Gemm, spec: SystolicSpec, word_bits: int, out_bits: int, *
     total, stall = st.now, st.stall
     if spec.memory_model == "scalesim" and spec.bandwidth_words is not None:
         # keep the tile schedule's traffic, lead and tail; swap its stalls for SCALE-Sim's
-        sram = (spec.sram_words(0, word_bits), spec.sram_words(1, word_bits),
+        sram = (spec.sram_words(0, word_bits), spec.sram_words(1, wbits or word_bits),
                 spec.sram_words(2, out_bits))
         stall = scalesim_memory.stall_cycles(one, spec.rows, spec.cols, spec.dataflow, sram,
                                              int(spec.bandwidth_words))

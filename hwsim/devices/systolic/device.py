@@ -12,6 +12,7 @@ SCALE-Sim's.
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping
+from dataclasses import dataclass, fields
 from typing import Any
 
 import simpy
@@ -19,12 +20,22 @@ import simpy
 from hwsim.devices.base import DeviceKind
 from hwsim.devices.systolic import fpga
 from hwsim.devices.systolic.array import _simulate_gemm, _simulate_vector
+from hwsim.devices.systolic.pe_kinds import PeCosts, get_pe_kind
 from hwsim.devices.systolic.spec import SystolicSpec
-from hwsim.engine.driver import Piece, run_ops
-from hwsim.engine.lowering import Gemm, Lowered, lower_op
+from hwsim.engine.driver import Piece, graph_of, run_ops
+from hwsim.engine.lowering import Gemm, Lowered, format_bits, lower_op
 from hwsim.engine.result import RunResult
 from hwsim.engine.trace import TraceSink
 from hwsim.numerics import resolve
+from hwsim.numerics.mixpe import check_group
+
+
+@dataclass(frozen=True)
+class PackedLowered(Lowered):
+    """A lowered op whose weights are narrower than its activations: the filter SRAM and the
+    weights' DRAM traffic hold ``weight_bits``-bit words, packed."""
+
+    weight_bits: int = 8
 
 
 class SystolicModel:
@@ -44,14 +55,29 @@ class SystolicModel:
         self.piece_identity = spec
 
     def lower(self, op: Any) -> Lowered:
-        return lower_op(op, device=self.spec.name)
+        low = lower_op(op, device=self.spec.name)
+        fmt = getattr(op, "fmt", None)
+        if not low.gemms or fmt is None:
+            return low
+        kind = get_pe_kind(self.spec.pe)
+        where = f"op {op.name!r}"
+        kind.check(fmt.x, fmt.w, where)
+        if kind.dequant == "group":
+            for g in low.gemms:
+                check_group(g.k, self.spec.pe_group, f"{where} on PE kind {kind.name!r}")
+        wbits = format_bits(fmt.w)
+        if wbits >= low.word_bits:
+            return low
+        return PackedLowered(**{f.name: getattr(low, f.name) for f in fields(low)},
+                             weight_bits=wbits)
 
     def _place(self, seg: Piece) -> Generator[Any, Any, Piece]:
         yield self.env.timeout(seg.total)
         return seg
 
     def run_gemm(self, g: Gemm, low: Lowered, tag: str) -> Generator[Any, Any, Piece]:
-        return self._place(_simulate_gemm(g, self.spec, low.word_bits, low.out_bits))
+        return self._place(_simulate_gemm(g, self.spec, low.word_bits, low.out_bits,
+                                          weight_bits=getattr(low, "weight_bits", None)))
 
     def run_vector(self, low: Lowered, tag: str) -> Generator[Any, Any, Piece]:
         return self._place(_simulate_vector(low, self.spec))
@@ -69,6 +95,12 @@ class SystolicModel:
         if spec.bandwidth_words is not None and spec.memory_model == "scalesim":
             notes.append("stalls from SCALE-Sim 3.0.0's USER-bandwidth buffer model "
                          "(memory_model='scalesim'), shown as one slice per layer")
+        kind = get_pe_kind(spec.pe)
+        if kind.dequant != "none" and counts["macs"]:
+            per = spec.pe_group if kind.dequant == "group" else 1
+            notes.append(f"PE {kind.name}: {counts['macs'] // per:,} weight dequantisations "
+                         f"(one per {'group of ' + str(per) + ' MACs' if per > 1 else 'MAC'}), "
+                         "pipelined in the PE: no extra cycles")
         if spec.bandwidth_words is None:
             notes.append("DRAM in SCALE-Sim CALC mode: no stalls; only the first prefetch and "
                          "the last ofmap drain of each layer add to total_cycles")
@@ -79,8 +111,23 @@ def run(spec: SystolicSpec, workload: Any, *, costs: Any = None,
         trace: bool = False) -> RunResult:
     """Run a graph (or ops in order) on the array; ``costs`` prices MACs and traffic
     (default: the analytical Horowitz 45 nm provider)."""
+    if get_pe_kind(spec.pe).rows is not None:
+        costs = pe_costs(spec, workload, costs)
     return run_ops(lambda env, sink: SystolicModel(env, sink, spec), workload, costs=costs,
                    keep_trace=trace)
+
+
+def pe_costs(spec: SystolicSpec, workload: Any, costs: Any = None) -> PeCosts:
+    """The run's cost provider with the PE kind's MAC prices (see
+    :mod:`hwsim.devices.systolic.pe_kinds`): an op's MACs are priced by its activation format,
+    so the first weight format met for each activation format sets the price."""
+    from costmodel.provider import get_provider
+
+    pc = PeCosts(costs if costs is not None else get_provider("analytical"), spec)
+    for op in graph_of(workload).ops:
+        if getattr(op, "fmt", None) is not None and op.MAC_BASED:
+            pc.weight_for(op.fmt.x, op.fmt.w)
+    return pc
 
 
 def simulate_gemm(m: int, k: int, n: int, spec: SystolicSpec, *, fmt: str = "int8",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hwsim.devices.systolic.pe_kinds import get_pe_kind
 from hwsim.devices.systolic.timing import check_dataflow
 from hwsim.errors import HwsimError
 
@@ -26,8 +27,9 @@ class SystolicSpec:
     clock_mhz: float = 200.0
     name: str = "systolic"
     vector_lanes: int | None = None  # fallback unit width; None = cols
-    pe: str = "mac"  # label of the PE kind (the FPGA presets name theirs)
+    pe: str = "mac"  # PE kind, one of hwsim.devices.systolic.pe_kinds.PE_KINDS
     memory_model: str = "tiles"  # stalls under a bandwidth limit; see MEMORY_MODELS
+    pe_group: int = 128  # quantisation group (weights along K) of group-dequantising PEs
 
     def __post_init__(self) -> None:
         for f in ("rows", "cols"):
@@ -51,6 +53,11 @@ class SystolicSpec:
         if self.memory_model not in MEMORY_MODELS:
             raise HwsimError(f"systolic array: unknown memory model {self.memory_model!r}; "
                              f"known: {', '.join(MEMORY_MODELS)}")
+        get_pe_kind(self.pe)  # names the known kinds if it is not one
+        g = self.pe_group
+        if isinstance(g, bool) or not isinstance(g, int) or g < 1:
+            raise HwsimError(f"systolic array: pe_group must be a positive integer (weights "
+                             f"per quantisation group), got {g!r}")
         bw = self.bandwidth_words
         if self.memory_model == "scalesim" and bw is not None and int(bw) != bw:
             raise HwsimError("systolic array: memory_model='scalesim' needs a whole number "
@@ -72,9 +79,13 @@ class SystolicSpec:
         bw = "CALC" if self.bandwidth_words is None else f"{self.bandwidth_words:g} words/cycle"
         if self.bandwidth_words is not None and self.memory_model != "tiles":
             bw += f" ({self.memory_model} memory model)"
+        pe = ""
+        if get_pe_kind(self.pe).rows is not None:
+            group = get_pe_kind(self.pe).dequant == "group"
+            pe = f", PE {self.pe}" + (f" (groups of {self.pe_group})" if group else "")
         return (f"{self.name} {self.rows}x{self.cols} {self.dataflow}, SRAM "
                 f"{'/'.join(f'{s:g}' for s in self.sram_kb)} KiB, DRAM {bw}, "
-                f"{self.clock_mhz:g} MHz")
+                f"{self.clock_mhz:g} MHz{pe}")
 
 
 def parse_array(text: str) -> tuple[int, int]:

@@ -1,0 +1,128 @@
+"""PE kinds of the systolic array (:mod:`hwsim.devices.systolic.pe_kinds`): each takes only its
+precisions (one clear error otherwise), prices its MACs by its rows of the cost dataset (read
+here independently with pandas), counts its dequantisations, and weights narrower than the
+activations are packed in SRAM and DRAM traffic."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+import pytest
+
+from costmodel.data import shipped_path
+from costmodel.provider import get_provider
+from hwsim.devices.systolic import SystolicSpec
+from hwsim.devices.systolic.device import run
+from hwsim.errors import HwsimError
+from workloads import Graph, MatMul, OpFormats
+
+DESIGNS = pd.read_csv(shipped_path("designs.csv")).set_index("module")
+
+
+def gemm(m: int, k: int, n: int, x: str = "int8", w: str = "int4") -> Graph:
+    op = MatMul(name="gemm", a_shape=(m, k), b_shape=(k, n),
+                fmt=OpFormats(x=x, w=w, y=x, acc="int32" if x == "int8" else "fp32"))
+    return Graph(f"gemm {m}x{k}x{n}", (op,))
+
+
+def test_unknown_kind_and_bad_group_are_one_error_each() -> None:
+    with pytest.raises(HwsimError, match="unknown PE kind 'systolic-ish'; known: mac, mixpe"):
+        SystolicSpec(pe="systolic-ish")
+    with pytest.raises(HwsimError, match="pe_group must be a positive integer"):
+        SystolicSpec(pe="mixpe", pe_group=0)
+    SystolicSpec(pe="int8-dsp")  # the FPGA presets' labels stay valid
+
+
+@pytest.mark.parametrize(("pe", "x", "w", "needle"), [
+    ("mixpe", "int8", "int8", "takes weights in int2, int4, not int8"),
+    ("mixpe", "bf16", "int4", "takes activations in int8, fp16, not bf16"),
+    ("dequant-mac", "int8", "fp8_e4m3fn", "takes weights in int2, int4"),
+    ("ternary-acc", "int8", "int4", "takes weights in int2, not int4"),
+    ("olive-decode", "int8", "int4", "takes weights in olive4, olive8"),
+])
+def test_precisions_a_pe_does_not_take(pe, x, w, needle) -> None:
+    with pytest.raises(HwsimError, match=needle):
+        run(SystolicSpec(pe=pe), gemm(32, 256, 32, x, w))
+
+
+def test_mixpe_group_must_divide_k() -> None:
+    with pytest.raises(HwsimError, match="group size 128 does not divide the reduction "
+                                         "length K=192"):
+        run(SystolicSpec(pe="mixpe"), gemm(32, 192, 32))
+    run(SystolicSpec(pe="mixpe", pe_group=32), gemm(32, 192, 32))  # 32 divides 192
+
+
+@pytest.mark.parametrize(("pe", "w", "module"), [
+    ("mixpe", "int4", "mixpe_int8_w4_g128_acc32_p0"),
+    ("mixpe", "int2", "mixpe_int8_w2_g128_acc32_p0"),
+    ("dequant-mac", "int4", "dequant_mac_int8_w4_acc32_p0"),
+    ("ternary-acc", "int2", "ternary_acc_int8_acc24_p0"),
+])
+def test_mac_energy_is_the_units_dataset_row(pe, w, module) -> None:
+    g = gemm(64, 256, 64, w=w)
+    base = run(SystolicSpec(), g)
+    r = run(SystolicSpec(pe=pe), g)
+    per_mac = r.energy_pj["mac"] / r.macs
+    assert per_mac == pytest.approx(DESIGNS.loc[module, "energy_pj"], rel=1e-12)
+    assert per_mac != pytest.approx(base.energy_pj["mac"] / base.macs, rel=1e-3)
+    # the PEs dequantise in their pipeline: the same cycles as the plain MAC array
+    assert r.total_cycles == base.total_cycles
+
+
+def test_olive_decoder_share_is_one_per_column_of_rows_pes() -> None:
+    spec = SystolicSpec(pe="olive-decode", rows=16, cols=16)
+    r = run(spec, gemm(64, 256, 64, w="olive4"))
+    want = (DESIGNS.loc["int_mac_int8_acc32_p0", "energy_pj"]
+            + DESIGNS.loc["olive_decode_olive4_p0", "energy_pj"] / 16)
+    assert r.energy_pj["mac"] / r.macs == pytest.approx(want, rel=1e-12)
+
+
+def test_dequantisations_are_counted_per_group_or_per_element() -> None:
+    g = gemm(64, 512, 64)
+    macs = 64 * 512 * 64
+    mix = run(SystolicSpec(pe="mixpe", pe_group=32), g)
+    base = run(SystolicSpec(pe="dequant-mac"), g)
+    assert any(f"{macs // 32:,} weight dequantisations (one per group of 32" in n
+               for n in mix.notes)
+    assert any(f"{macs:,} weight dequantisations (one per MAC)" in n for n in base.notes)
+    assert "PE mixpe (groups of 32)" in mix.device
+
+
+def test_fp16_activations_on_mixpe_are_priced_by_the_provider() -> None:
+    g = gemm(64, 256, 64, x="fp16")
+    r = run(SystolicSpec(pe="mixpe"), g)
+    fp16_mac = get_provider("analytical").energy_pj(
+        __import__("costmodel.provider", fromlist=["Op"]).Op("mac", "fp16"))
+    assert r.energy_pj["mac"] / r.macs == pytest.approx(fp16_mac)
+
+
+def test_narrow_weights_are_packed_in_dram_traffic() -> None:
+    """A GEMM whose operands each fit their SRAM is read from DRAM once: int4 weights move
+    half the bytes of int8 ones, int2 a quarter (K x N weights, K x N / 2 bytes at int4)."""
+    m, k, n = 64, 256, 64
+    spec = SystolicSpec(bandwidth_words=8.0)
+    moved = {w: run(spec, gemm(m, k, n, w=w)).bytes_moved["dram"] for w in ("int8", "int4", "int2")}
+    assert moved["int8"] - moved["int4"] == k * n // 2
+    assert moved["int8"] - moved["int2"] == k * n * 3 // 4
+    # and the cached piece of the int8 run is not reused for the int4 one (same shape)
+    assert run(spec, gemm(m, k, n, w="int8")).bytes_moved["dram"] == moved["int8"]
+    # a memory-bound decode GEMM waits less for packed weights
+    cyc = {w: run(spec, gemm(1, 4096, 256, w=w)).total_cycles for w in ("int8", "int4")}
+    assert cyc["int4"] < 0.6 * cyc["int8"]
+
+
+def test_packed_filter_sram_holds_more_weights() -> None:
+    """The filter SRAM's words are sized by the weight's bits; the others by the word's."""
+    from hwsim.devices.systolic.array import _halves
+
+    spec = SystolicSpec(sram_kb=(64, 8, 64))
+    h8, h2 = _halves(spec, 8), _halves(spec, 8, 2)
+    assert h2[1] == 4 * h8[1] == 4 * 8 * 1024 // 2 and (h2[0], h2[2]) == (h8[0], h8[2])
+
+
+def test_default_spec_is_unchanged_by_the_pe_field() -> None:
+    spec = SystolicSpec()
+    assert spec.pe == "mac" and spec.pe_group == 128
+    assert "PE" not in spec.describe()
+    assert dataclasses.replace(spec, pe="mac") == spec
