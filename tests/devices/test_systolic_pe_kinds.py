@@ -126,3 +126,41 @@ def test_default_spec_is_unchanged_by_the_pe_field() -> None:
     assert spec.pe == "mac" and spec.pe_group == 128
     assert "PE" not in spec.describe()
     assert dataclasses.replace(spec, pe="mac") == spec
+
+
+# MixPE's abstract (arXiv 2411.16158): 2.6x speedup and 1.4x energy reduction over prior
+# quantisation accelerators; tolerance fixed before measuring (sim_results/mixpe): +-25%.
+# Our baseline is the per-element dequantise MAC; one LLaMA-2-7B 4096 x 4096 projection at
+# prefill (M = 2048), W4A8, group 128.
+CLAIM_TOL = 0.25
+
+
+def _prefill_projection() -> Graph:
+    return gemm(2048, 4096, 4096)
+
+
+def _iso_area_rows() -> int:
+    """Rows of 32-column MixPE PEs (dequantiser shared per row) in a 32x32 dequant-mac
+    array's PE area."""
+    t = DESIGNS.transistors
+    pe = t["mixpe_int8_w4_g128_shared_p0"]
+    deq = t["mixpe_int8_w4_g128_acc32_p0"] - pe
+    return int(32 * 32 * t["dequant_mac_int8_w4_acc32_p0"] // (32 * pe + deq))
+
+
+def test_mixpe_energy_claim_at_prefill() -> None:
+    g = _prefill_projection()
+    ratio = (run(SystolicSpec(pe="dequant-mac"), g).energy_total_pj
+             / run(SystolicSpec(pe="mixpe"), g).energy_total_pj)
+    assert (1 - CLAIM_TOL) * 1.4 <= ratio <= (1 + CLAIM_TOL) * 1.4, ratio
+
+
+@pytest.mark.xfail(strict=True, reason="MixPE's 2.6x speedup (+-25%) is not reproduced "
+                   "against a per-element dequantise MAC: 1.36x at iso-area on a "
+                   "compute-bound prefill projection (44x32 vs 32x32 PEs), 1.00x at equal "
+                   "PE count (neither PE adds cycles)")
+def test_mixpe_speedup_claim_at_iso_area() -> None:
+    g = _prefill_projection()
+    speedup = (run(SystolicSpec(pe="dequant-mac"), g).total_cycles
+               / run(SystolicSpec(pe="mixpe", rows=_iso_area_rows()), g).total_cycles)
+    assert (1 - CLAIM_TOL) * 2.6 <= speedup <= (1 + CLAIM_TOL) * 2.6, speedup
