@@ -122,12 +122,7 @@ def import_torch(
 
     ``example_inputs`` are the positional arguments of ``module``'s forward (a tuple; a single
     tensor is wrapped)."""
-    try:
-        import torch
-    except ImportError:
-        raise HwsimError(
-            "importing PyTorch models needs torch: pip install 'hwsim[torch]'"
-        ) from None
+    torch = _torch()
     if route not in ("export", "fx"):
         raise HwsimError(f"unknown import route {route!r}; allowed: export, fx")
     if not isinstance(example_inputs, tuple):
@@ -151,12 +146,7 @@ def import_exported(
     ``torch.export.save`` (its shapes are the ones it was exported with)."""
     from pathlib import Path
 
-    try:
-        import torch
-    except ImportError:
-        raise HwsimError(
-            "importing PyTorch models needs torch: pip install 'hwsim[torch]'"
-        ) from None
+    torch = _torch()
     default = "exported"
     if isinstance(program, str | Path):
         path = Path(program)
@@ -184,6 +174,16 @@ def _graph(calls: list[_Call], name: str, source: str, precision: str | Precisio
         attrs["notes"] = unsupported_note("PyTorch operations", kept)
     return Graph(name, tuple(ops), tuple(attrs.items())).with_precision(
         get_precision(precision))
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        raise HwsimError(
+            "importing PyTorch models needs torch: pip install 'hwsim[torch]'"
+        ) from None
+    return torch
 
 
 # A traced call, normalised across the two routes: an op kind (ATen-style name), the node
