@@ -32,6 +32,7 @@ COMMAND_STUDIES: dict[str, tuple[str, ...]] = {
 QUICK_ARGS: dict[str, tuple[str, ...]] = {
     "lmul_precision": ("--pairs", "20000"),
     "fpga_minifloat_vs_int": ("--quick",),
+    "gpu_llm": ("--quick",),
 }
 #: the folder, inside a study's output folder, of its sweep store (if it has one)
 SWEEP_STORE = "sweep"
