@@ -70,6 +70,19 @@ def test_mac_energy_is_the_units_dataset_row(pe, w, module) -> None:
     assert r.total_cycles == base.total_cycles
 
 
+def test_pe_area_through_the_cost_seam() -> None:
+    from costmodel.provider import Op
+    from hwsim.devices.systolic.pe_kinds import PeCosts
+
+    base = get_provider("analytical")
+    pc = PeCosts(base, SystolicSpec(pe="dequant-mac"))
+    pc.weight_for("int8", "int2")
+    got = pc.area(Op("mac", "int8"))
+    assert got.value == DESIGNS.loc["dequant_mac_int8_w2_acc32_p0", "transistors"]
+    assert "dequant_mac_int8_w2_acc32_p0" in got.source
+    assert pc.area(Op("mac", "fp16")).value == base.area(Op("mac", "fp16")).value
+
+
 def test_olive_decoder_share_is_one_per_column_of_rows_pes() -> None:
     spec = SystolicSpec(pe="olive-decode", rows=16, cols=16)
     r = run(spec, gemm(64, 256, 64, w="olive4"))

@@ -163,14 +163,18 @@ class PeCosts:
     def weight_for(self, x: str, w: str) -> None:
         self._w.setdefault(resolve(x).name, resolve(w).name)
 
+    def _price(self, q: Any) -> PePrice | None:
+        if q.kind == "mac" and q.fmt in self._w:
+            return pe_price(self.spec, q.fmt, self._w[q.fmt])
+        return None
+
     def energy(self, q: Any) -> Any:
         from costmodel.provider import Price
 
-        if q.kind == "mac" and q.fmt in self._w:
-            p = pe_price(self.spec, q.fmt, self._w[q.fmt])
-            if p is not None:
-                return Price(p.energy_pj, "pJ", f"PE {self.spec.pe}: {p.source}")
-        return self.base.energy(q)
+        p = self._price(q)
+        if p is None:
+            return self.base.energy(q)
+        return Price(p.energy_pj, "pJ", f"PE {self.spec.pe}: {p.source}")
 
     def energy_pj(self, q: Any) -> float:
         return self.energy(q).value
@@ -178,11 +182,10 @@ class PeCosts:
     def area(self, q: Any) -> Any:
         from costmodel.provider import Price
 
-        if q.kind == "mac" and q.fmt in self._w:
-            p = pe_price(self.spec, q.fmt, self._w[q.fmt])
-            if p is not None:
-                return Price(p.transistors, "transistors", f"PE {self.spec.pe}: {p.source}")
-        return self.base.area(q)
+        p = self._price(q)
+        if p is None:
+            return self.base.area(q)
+        return Price(p.transistors, "transistors", f"PE {self.spec.pe}: {p.source}")
 
     def fpga_resources(self, q: Any, family: str = "xilinx") -> Any:
         return self.base.fpga_resources(q, family)
