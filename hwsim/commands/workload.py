@@ -204,18 +204,25 @@ def export_cmd(name, phase, seq, batch, kv_len, optimizer, fmt, precision, weigh
 @json_option
 def import_cmd(model, out, name, fmt, precision, weight, act, acc, kv, keep_unsupported,
                force, as_json) -> None:
-    """Import an ONNX model (MODEL.onnx) into a graph JSON."""
+    """Import an ONNX model (MODEL.onnx) or a torch.export program (MODEL.pt2, written by
+    torch.export.save) into a graph JSON."""
     import warnings
 
     from hwsim.io import check_output_file
-    from workloads.importers.onnx import import_onnx
 
+    suffix = Path(model).suffix.lower()
+    if suffix == ".onnx":
+        from workloads.importers.onnx import import_onnx as importer
+    elif suffix == ".pt2":
+        from workloads.importers.torch import import_exported as importer
+    else:
+        raise HwsimError(f"cannot import {model}: expected an .onnx file or a .pt2 file "
+                         f"(torch.export.save), got {suffix or 'no suffix'}")
     check_output_file(out, force=force)
     prec = resolve_precision(fmt, precision, weight, act, acc, kv, "fp16")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        graph = import_onnx(model, name=name, precision=prec,
-                            keep_unsupported=keep_unsupported)
+        graph = importer(model, name=name, precision=prec, keep_unsupported=keep_unsupported)
     for w in caught:
         click.echo(f"warning: {w.message}", err=True)
     _write_graph(graph, out, force, as_json)

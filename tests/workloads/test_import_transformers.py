@@ -180,6 +180,25 @@ def test_exported_program_file(llama, tmp_path) -> None:
         import_exported(bad)
 
 
+def test_cli_imports_a_pt2_file_and_refuses_other_suffixes(tmp_path, llama, capsys) -> None:
+    """``hwsim workload import`` takes a .pt2 file by its suffix; the graph it writes has the
+    analytic MACs; a file that is neither .onnx nor .pt2 is one error line naming both."""
+    import json
+
+    from hwsim.cli import main
+
+    model, g = llama
+    path, out = tmp_path / "block.pt2", tmp_path / "g.json"
+    torch.export.save(torch.export.export(model, (_x(BATCH, SEQ, D_MODEL),)), path)
+    assert main(["workload", "import", str(path), "-o", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["macs"] == g.macs
+    other = tmp_path / "block.pth"
+    other.write_bytes(b"x")
+    assert main(["workload", "import", str(other), "-o", str(tmp_path / "h.json")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and ".onnx" in err and ".pt2" in err and ".pth" in err
+
+
 def test_llama3_8b_sized_block_matches_the_builtin_block() -> None:
     """At LLaMA-3-8B's dimensions (meta tensors: nothing allocated) the imported block has the
     analytic MACs and the built-in block's GEMMs, attention and norms: the same kernels and
