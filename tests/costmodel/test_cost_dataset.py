@@ -210,3 +210,18 @@ def test_lut_energy_grows_with_the_tile():
 
     one, two = energy(1), energy(2)
     assert 1.5 * one < two < 3 * one
+
+
+def test_shipped_lut_rows_are_the_designs_their_parameters_name(shipped_df):
+    """The LUT families' rows: both families present; each row's K/M/N/weight bits rebuild its
+    key and are the ones in the generator's module name (rtl/units/lut_*.py)."""
+    lut = shipped_df[shipped_df["unit"].isin(LUT_FAMILIES)]
+    assert set(lut["unit"]) == set(LUT_FAMILIES)
+    cols = list(DesignPoint.__dataclass_fields__)
+    for row in lut[[*cols, "key", "module"]].to_dict("records"):
+        p = DesignPoint.from_dict(row)
+        assert p.key == row["key"], row["module"]
+        name = (f"lut_precompute_{p.format}_k{p.k}_p{p.pipeline}" if p.unit == "lut-precompute"
+                else f"lut_mpgemm_{p.format}_{p.acc}_w{p.weight_bits}_k{p.k}_m{p.m}_n{p.n}"
+                     f"_p{p.pipeline}")
+        assert row["module"] == name
