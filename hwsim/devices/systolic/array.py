@@ -594,11 +594,15 @@ class SystolicArray:
                 total = g.m * g.k if what == 0 else g.k * g.n
                 first_read = first_demand_cycle(g, spec.rows, spec.dataflow,
                                                 ("ifmap", "filter")[what])
-                return calc_prefetch_cycles(total, spec.sram_words(what, bits[what]), first_read)
-            # packed weights: the DRAM channel moves word_bits-wide words
-            packed = words if bits[what] == word_bits else math.ceil(words * bits[what]
-                                                                      / word_bits)
-            return self._words_cycles(packed, spec.bandwidth_words)
+                return calc_prefetch_cycles(packed(total, what),
+                                            spec.sram_words(what, word_bits), first_read)
+            return self._words_cycles(packed(words, what), spec.bandwidth_words)
+
+        def packed(words: int, what: int) -> int:
+            """Packed weights move as word_bits-wide words over the DRAM channel."""
+            if bits[what] == word_bits:
+                return words
+            return math.ceil(words * bits[what] / word_bits)
 
         def loader() -> Generator[Any, Any, None]:
             while st.pos["load"] < n:
