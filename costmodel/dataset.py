@@ -234,8 +234,6 @@ def run_sweep(out: str | Path, *, jobs: int = 1, points: Sequence[DesignPoint] |
 
 def collect(out: str | Path) -> Path:
     """Gather every finished record under ``out/designs`` into ``out/designs.csv``."""
-    import pandas as pd
-
     out = Path(out)
     recs = [r for f in sorted((out / "designs").glob("*.json"))
             if (r := _load_record(f)) is not None]
@@ -243,16 +241,24 @@ def collect(out: str | Path) -> Path:
     if not recs:
         atomic_write_text(path, "")
         return path
-    df = pd.DataFrame.from_records(recs)
+    atomic_write_text(path, records_frame(recs).to_csv(index=False))
+    return path
+
+
+def records_frame(recs: Sequence[dict[str, Any]]):
+    """The dataset table (the rows of ``designs.csv``) of design records as
+    :func:`evaluate_design` returns them; ``hwsim.sweep`` builds the same table from a unit
+    sweep's store (``sweeps/costmodel_dataset.yaml``)."""
+    import pandas as pd
+
+    df = pd.DataFrame.from_records(list(recs))
     cells = sorted(c for c in df.columns if c.startswith("cell_"))
     df[cells] = df[cells].fillna(0).astype(int)
     for c in ("acc", "mul", "direction"):
         df[c] = df[c].fillna("").astype(str)
     df = _with_lut_columns(df)
     df = df.drop(columns=["record_version", "features_version"], errors="ignore")
-    df = df.sort_values(["unit", "format", "key"])
-    atomic_write_text(path, df.to_csv(index=False))
-    return path
+    return df.sort_values(["unit", "format", "key"])
 
 
 def shipped_dataset_path() -> Path:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from hwsim.sweep.spec import COST_METRICS, METRICS, Sweep
+from hwsim.sweep.spec import ALL_NAMES, COST_METRICS, Sweep
 
 
 @lru_cache(maxsize=256)
@@ -90,7 +90,8 @@ def constraint_values(sweep: Sweep, metrics: dict[str, Any]) -> list[float]:
     return [c.excess(metrics.get(c.metric)) for c in sweep.constraints]
 
 
-ALL_METRICS = METRICS + COST_METRICS
+#: every metric a stored row may hold
+ALL_METRICS = ALL_NAMES
 
 __all__ = ["ALL_METRICS", "assess", "constraint_values", "features", "objective_values",
            "preflight"]

@@ -11,6 +11,15 @@ samplers' ``constraints_func``, deprecated in 5.0). ``budget`` counts evaluation
 proposals: a proposal of a point already evaluated is answered from what is known, at no
 cost.
 
+Before the sampler chooses anything, a warm start (``warm_start`` of the budget, see
+:mod:`hwsim.sweep.spec`) enqueues the points that a cheap prediction of every grid point
+(:func:`hwsim.sweep.surrogate.predict`: closed forms and the cost model, no simulation) ranks
+best: its non-dominated layers in turn, the predicted first front first, points predicted to
+break a constraint last. They are evaluated through the study like any trial, so the sampler
+is told their true objectives and spends the rest of the budget from there. The grid's own
+front is never consulted. Sweeps whose devices are not predicted (or grids over
+:data:`WARM_START_MAX_GRID` points) start from the sampler alone.
+
 A re-run in the same folder first tells Optuna every stored point of the sweep (its values
 and constraints), so a resumed search continues from what was done and never evaluates a key
 twice. Stored failures count as spent evaluations and are not retried.
@@ -36,6 +45,8 @@ DUPLICATE_LIMIT = 20
 #: budget of 50 or so, Optuna's default would make the whole search its random first
 #: generation); never below 8
 NSGA2_MAX_POPULATION = 50
+#: grids larger than this are not predicted point by point for a warm start
+WARM_START_MAX_GRID = 20_000
 
 
 def _numeric(values: tuple[Any, ...]) -> bool:
@@ -175,6 +186,38 @@ class _Search:
                 repeats = 0
         return batch
 
+    def warm_start(self) -> int:
+        """Enqueue the predicted-best points not evaluated yet (see the module doc); returns
+        how many were planned in all (the same on a resumed run)."""
+        import numpy as np
+
+        from hwsim.sweep.surrogate import predict
+
+        sweep = self.sweep
+        n = round(sweep.warm_start * (sweep.budget or 0))
+        if n == 0 or sweep.grid_size > WARM_START_MAX_GRID:
+            return 0
+        choices, losses, broken = [], [], []
+        signs = [-1.0 if d == "max" else 1.0 for d in sweep.directions]
+        seen: set[str] = set()
+        for i in range(sweep.grid_size):
+            point = make_point(sweep._choice(i))
+            if point.key in seen:
+                continue
+            seen.add(point.key)
+            guess = predict(point)
+            if guess is None or any(guess.get(o) is None for o in sweep.objectives):
+                return 0
+            choices.append((point.key, point.choice))
+            losses.append([s * guess[o] for s, o in zip(signs, sweep.objectives, strict=True)])
+            broken.append(any(c.violation(guess.get(c.metric)) for c in sweep.constraints))
+        order = _layers(np.asarray(losses), np.asarray(broken))
+        planned = [choices[i] for i in order[:n]]
+        for key, choice in planned:
+            if key not in self.known:
+                self.study.enqueue_trial(self._params(choice))
+        return len(planned)
+
     def _unseen(self, batch: dict[str, Any]) -> dict[str, Any] | None:
         """A random choice of the grid whose point is neither known nor in ``batch``."""
         n = self.sweep.grid_size
@@ -187,6 +230,43 @@ class _Search:
         return None
 
 
+def _layers(losses: Any, last: Any) -> list[int]:
+    """Row indices by non-dominated layer of ``losses`` (every column minimised), rows in
+    ``last`` after all others; within a layer, spread along it (:func:`_spread`), so that
+    a budget that ends inside a layer takes points from all of it."""
+    import numpy as np
+
+    from hwsim.sweep.pareto import non_dominated
+
+    order: list[int] = []
+    for group in (np.flatnonzero(~last), np.flatnonzero(last)):
+        left = group
+        while len(left):
+            front = non_dominated(losses[left])
+            layer = left[front]
+            order += _spread(sorted(layer.tolist(), key=lambda i: tuple(losses[i])))
+            left = left[~front]
+    return order
+
+
+def _spread(items: list[int]) -> list[int]:
+    """``items`` reordered so that every prefix spreads over the whole list: both ends, the
+    middle, the quarters, ... (positions in van der Corput order)."""
+    n = len(items)
+    if n <= 2:
+        return items
+    out, taken = [items[0], items[-1]], {0, n - 1}
+    denom = 2
+    while len(out) < n:
+        for num in range(1, denom, 2):
+            i = round(num * (n - 1) / denom)
+            if i not in taken:
+                taken.add(i)
+                out.append(items[i])
+        denom *= 2
+    return out
+
+
 def run_guided(sweep: Sweep, store: Store, evaluator: Callable[[list[Point]], Iterable[Any]],
                progress: Callable[[int, int], Any] | None = None) -> int:
     """Spend what is left of ``sweep.budget`` in ``store``; returns the evaluations made."""
@@ -194,6 +274,7 @@ def run_guided(sweep: Sweep, store: Store, evaluator: Callable[[list[Point]], It
     with _quiet_optuna():
         search = _Search(sweep)
         search.reseed(store.finished())
+        search.warm_start()
         spent = len(search.known)
         bar = progress(min(spent, sweep.budget), sweep.budget) if progress else None
         if bar is not None:

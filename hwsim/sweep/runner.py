@@ -9,33 +9,18 @@ everything finished before the kill and a re-run computes only what is missing.
 from __future__ import annotations
 
 import time
-import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from hwsim import __version__
 from hwsim.errors import HwsimError
 from hwsim.sweep.costs import assess, preflight
+from hwsim.sweep.graphs import mac_format, workload_graph
 from hwsim.sweep.spec import METRICS, Point, Sweep, load_sweep
 from hwsim.sweep.store import DB_NAME, SPEC_NAME, Store
-
-
-@lru_cache(maxsize=64)
-def _graph(name: str, phase: str, seq: int | None, kv_len: int | None, batch: int,
-           layers: int | None, precision: str | None) -> Any:
-    """A workload graph, built once per worker process for each distinct workload."""
-    import json
-
-    from hwsim.api import resolve_workload
-    from workloads.formats import Precision
-
-    prec = Precision(**json.loads(precision)) if precision else None
-    graph = resolve_workload(name, phase=phase, seq=seq, kv_len=kv_len, batch=batch,
-                             precision=prec)
-    return graph.head(layers) if layers is not None else graph
+from hwsim.sweep.units import evaluate_unit, failed
 
 
 def evaluate(task: dict[str, Any]) -> dict[str, Any]:
@@ -44,32 +29,21 @@ def evaluate(task: dict[str, Any]) -> dict[str, Any]:
 
     from hwsim.api import simulate
 
+    if "unit" in task:
+        return evaluate_unit(task)
     start = time.perf_counter()
     try:
         wl = task["workload"]
         prec = task["precision"]
-        graph = _graph(wl["name"], wl["phase"], wl["seq"], wl["kv_len"], wl["batch"],
+        graph = workload_graph(wl["name"], wl["phase"], wl["seq"], wl["kv_len"], wl["batch"],
                        wl["layers"], json.dumps(prec, sort_keys=True) if prec else None)
         res = simulate(task["device"], graph, **task["overrides"])
         metrics = {m: getattr(res, m) for m in METRICS}
-        mac_fmt, acc_fmt = _mac_format(graph)
+        mac_fmt, acc_fmt = mac_format(graph)
         return {"status": "done", "metrics": metrics, "energy_pj": dict(res.energy_pj),
                 "mac_fmt": mac_fmt, "acc_fmt": acc_fmt, "wall_s": time.perf_counter() - start}
     except Exception as exc:  # recorded, never stops the sweep
-        last = traceback.extract_tb(exc.__traceback__)[-1:]
-        where = f" (at {Path(last[0].filename).name}:{last[0].lineno})" if last else ""
-        return {"status": "failed", "error": f"{type(exc).__name__}: {exc}{where}",
-                "wall_s": time.perf_counter() - start}
-
-
-def _mac_format(graph: Any) -> tuple[str | None, str | None]:
-    """(activation format, accumulator) of the op with the most MACs: what a MAC is priced
-    by (hwsim.engine.pricing) on the bulk of the work."""
-    ops = [o for o in graph.ops if o.fmt is not None and getattr(o, "macs", 0)]
-    if not ops:
-        return None, None
-    top = max(ops, key=lambda o: o.macs)
-    return top.fmt.x, top.fmt.acc
+        return failed(exc, start)
 
 
 Evaluator = Callable[[list[Point]], Iterator[tuple[Point, dict[str, Any]]]]

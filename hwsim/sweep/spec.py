@@ -13,7 +13,8 @@ A sweep file (YAML or JSON) is a mapping::
     objectives: [total_cycles, energy_total_pj]   # or {name: utilisation, direction: max}
     constraints: [{metric: area_transistors, max: 2.0e7}]
     search: grid                  # or random (+ samples, seed), or guided (+ budget, seed,
-                                  #   sampler: tpe | nsga2 | random, or {name: ..., knobs})
+                                  #   sampler: tpe | nsga2 | random, or {name: ..., knobs},
+                                  #   warm_start: share of the budget, see below)
 
 Every axis is a value or a list of values; the points are their product (``grid``) or
 ``samples`` distinct points drawn from it (``random``). A point's canonical form holds what
@@ -26,6 +27,11 @@ Objectives and constraints name a run metric (:data:`METRICS`) or a cost-model f
 (:data:`COST_METRICS`: the learned cost model's prices of the point's MAC unit, times the PEs
 where the device has an array; see :mod:`hwsim.sweep.costs`). Objectives are minimised unless
 their direction says ``max`` (the default for :data:`HIGHER_IS_BETTER` metrics).
+
+A guided search first evaluates the points a cheap prediction ranks best
+(:mod:`hwsim.sweep.surrogate`: closed forms and the cost model, no simulation), spending
+``warm_start`` of its budget on them (default :data:`WARM_START`; 0 leaves every choice to the
+sampler), then lets the sampler, told those results, spend the rest.
 """
 
 from __future__ import annotations
@@ -43,9 +49,10 @@ from typing import Any
 from hwsim import __version__
 from hwsim.errors import HwsimError
 from hwsim.io import read_mapping
+from hwsim.sweep.units import UNIT_AXES, UNIT_METRICS
 
-TOP_KEYS = ("device", "workload", "precision", "format", "objectives", "constraints", "search",
-            "samples", "budget", "sampler", "seed")
+TOP_KEYS = ("device", "workload", "unit", "precision", "format", "objectives", "constraints",
+            "search", "samples", "budget", "sampler", "seed", "warm_start")
 WORKLOAD_AXES = ("phase", "seq", "kv_len", "batch", "layers")
 SEARCHES = ("grid", "random", "guided")
 #: numeric RunResult fields a sweep stores for every point (objectives name some of them)
@@ -55,6 +62,8 @@ METRICS = ("total_cycles", "compute_cycles", "stall_cycles", "macs", "peak_macs_
 #: of one MAC (pJ) and FPGA LUTs of the PEs (FPGA presets only); names follow costmodel's
 #: dataset columns (costmodel.models.TARGETS)
 COST_METRICS = ("area_transistors", "mac_energy_pj", "fpga_luts")
+#: every metric a sweep file may name
+ALL_NAMES = tuple(dict.fromkeys(METRICS + COST_METRICS + UNIT_METRICS))
 #: metrics whose default direction is ``max``
 HIGHER_IS_BETTER = ("utilisation", "macs", "peak_macs_per_cycle", "clock_mhz")
 #: Optuna samplers a guided search may name, and the knobs each takes (name -> type)
@@ -66,6 +75,11 @@ SAMPLERS: dict[str, dict[str, type]] = {
 #: TPE: with budgets of tens of evaluations NSGA-II hardly gets past its first generations
 #: (benchmarks/bench_sweep.py prints both)
 DEFAULT_SAMPLER = "tpe"
+#: share of a guided search's budget spent first on the points the surrogate ranks best
+#: (fixed from the design, not fitted: half the budget to the prediction, half to the sampler,
+#: so a poor prediction costs at most half the search; benchmarks/bench_sweep.py prints the
+#: recall with and without it)
+WARM_START = 0.5
 
 
 @dataclass(frozen=True)
@@ -121,6 +135,7 @@ class Sweep:
     constraints: tuple[Constraint, ...] = ()
     budget: int | None = None  # guided: evaluations
     sampler: tuple[str, tuple[tuple[str, Any], ...]] = ("tpe", ())  # name, knobs
+    warm_start: float = WARM_START  # guided: share of the budget for predicted-best points
 
     def __post_init__(self) -> None:
         if not self.directions:
@@ -128,10 +143,16 @@ class Sweep:
                 "max" if o in HIGHER_IS_BETTER else "min" for o in self.objectives))
 
     @property
+    def units(self) -> bool:
+        """Whether this sweeps RTL units (:mod:`hwsim.sweep.units`), not devices."""
+        return self.axes[0][0] == "unit"
+
+    @property
     def needs_costs(self) -> bool:
         """Whether an objective or a constraint names a cost-model feature (only then are
-        they computed: the learned model takes seconds to load, more under load)."""
-        return any(m in COST_METRICS for m in (*self.objectives,
+        they computed: the learned model takes seconds to load, more under load); a unit
+        sweep measures its own."""
+        return not self.units and any(m in COST_METRICS for m in (*self.objectives,
                                                *(c.metric for c in self.constraints)))
 
     @property
@@ -193,10 +214,48 @@ def parse_sweep(data: dict[str, Any]) -> Sweep:
     if unknown:
         raise HwsimError(f"sweep file: unknown field {unknown[0]!r}; allowed: "
                          f"{', '.join(TOP_KEYS)}")
+    if "unit" in data:
+        return _parse_unit_sweep(data)
     for key in ("device", "workload"):
         if key not in data:
             raise HwsimError(f"sweep file: '{key}' is missing (a name, a list of names, or a "
-                             "mapping with 'name' and axes)")
+                             "mapping with 'name' and axes; or 'unit' for an RTL unit sweep)")
+    devices, dev_axes = _names_and_axes(data["device"], "device")
+    workloads, wl_axes = _names_and_axes(data["workload"], "workload")
+    for k in wl_axes:
+        if k not in WORKLOAD_AXES:
+            raise HwsimError(f"sweep file: workload axis {k!r} is unknown; allowed: name, "
+                             f"{', '.join(WORKLOAD_AXES)}")
+    if "precision" in data and "format" in data:
+        raise HwsimError("sweep file: give 'precision' or 'format', not both")
+    axes: list[tuple[str, tuple[Any, ...]]] = [("device", devices)]
+    axes += [(f"device.{k}", _values(v, f"device.{k}")) for k, v in sorted(dev_axes.items())]
+    axes.append(("workload", workloads))
+    axes += [(f"workload.{k}", _values(v, f"workload.{k}")) for k, v in sorted(wl_axes.items())]
+    for key in ("precision", "format"):
+        if key in data:
+            axes.append((key, _values(data[key], key)))
+    return _finish(data, axes)
+
+
+def _parse_unit_sweep(data: dict[str, Any]) -> Sweep:
+    """An RTL unit sweep (:mod:`hwsim.sweep.units`): ``unit`` (names and axes) only."""
+    other = [k for k in ("device", "workload", "precision", "format") if k in data]
+    if other:
+        raise HwsimError(f"sweep file: '{other[0]}' does not apply to a unit sweep ('unit'); "
+                         "give the format as an axis of 'unit'")
+    units, axes = _names_and_axes(data["unit"], "unit")
+    for k in axes:
+        if k not in UNIT_AXES:
+            raise HwsimError(f"sweep file: unit axis {k!r} is unknown; allowed: name, "
+                             f"{', '.join(UNIT_AXES)}")
+    return _finish({"objectives": list(UNIT_METRICS[:3]), **data},
+                   [("unit", units), *((f"unit.{k}", _values(v, f"unit.{k}"))
+                                       for k, v in sorted(axes.items()))])
+
+
+def _finish(data: dict[str, Any], axes: list[tuple[str, tuple[Any, ...]]]) -> Sweep:
+    """The search, objectives and constraints of a sweep file, and its checked axes."""
     search = data.get("search", "grid")
     if search not in SEARCHES:
         raise HwsimError(f"sweep file: search {search!r} is unknown; allowed: "
@@ -216,7 +275,7 @@ def parse_sweep(data: dict[str, Any]) -> Sweep:
             if key not in data:
                 raise HwsimError(f"sweep file: search 'guided' needs '{key}' ({what})")
     else:
-        for key in ("budget", "sampler"):
+        for key in ("budget", "sampler", "warm_start"):
             if key in data:
                 raise HwsimError(f"sweep file: '{key}' applies to search 'guided', not "
                                  f"{search!r}")
@@ -224,24 +283,13 @@ def parse_sweep(data: dict[str, Any]) -> Sweep:
                                                   ["total_cycles", "energy_total_pj"]))
     constraints = _constraints(data.get("constraints", []))
     sampler = _sampler(data.get("sampler", DEFAULT_SAMPLER))
+    warm = data.get("warm_start", WARM_START)
+    if isinstance(warm, bool) or not isinstance(warm, int | float) or not 0 <= warm <= 1:
+        raise HwsimError(f"sweep file: warm_start must be a number from 0 to 1 (the share of "
+                         f"the budget spent on predicted-best points), got {warm!r}")
 
-    devices, dev_axes = _names_and_axes(data["device"], "device")
-    workloads, wl_axes = _names_and_axes(data["workload"], "workload")
-    for k in wl_axes:
-        if k not in WORKLOAD_AXES:
-            raise HwsimError(f"sweep file: workload axis {k!r} is unknown; allowed: name, "
-                             f"{', '.join(WORKLOAD_AXES)}")
-    if "precision" in data and "format" in data:
-        raise HwsimError("sweep file: give 'precision' or 'format', not both")
-    axes: list[tuple[str, tuple[Any, ...]]] = [("device", devices)]
-    axes += [(f"device.{k}", _values(v, f"device.{k}")) for k, v in sorted(dev_axes.items())]
-    axes.append(("workload", workloads))
-    axes += [(f"workload.{k}", _values(v, f"workload.{k}")) for k, v in sorted(wl_axes.items())]
-    for key in ("precision", "format"):
-        if key in data:
-            axes.append((key, _values(data[key], key)))
     sweep = Sweep(tuple(axes), objectives, search, samples, seed, data, directions,
-                  constraints, budget, sampler)
+                  constraints, budget, sampler, float(warm))
     if budget is not None and budget > sweep.grid_size:
         raise HwsimError(f"sweep file: budget {budget} exceeds the grid's {sweep.grid_size} "
                          f"points; allowed: 1 to {sweep.grid_size} (or search: grid)")
@@ -255,9 +303,9 @@ def parse_sweep(data: dict[str, Any]) -> Sweep:
 
 
 def _metric(name: Any, where: str) -> str:
-    if name not in METRICS + COST_METRICS:
+    if name not in ALL_NAMES:
         raise HwsimError(f"sweep file: {where} {name!r} is unknown; allowed: "
-                         f"{', '.join(METRICS + COST_METRICS)}")
+                         f"{', '.join(ALL_NAMES)}")
     return name
 
 
@@ -372,6 +420,14 @@ def make_point(choice: dict[str, Any]) -> Point:
     from hwsim.devices.base import build_spec, get_device, kind_of, spec_fields
     from workloads.registry import get_info
 
+    if "unit" in choice:
+        from hwsim.sweep.units import design_point, unit_canonical
+
+        with _context("unit"):
+            design = design_point(choice)
+            canonical = unit_canonical(design)
+        return Point(point_key(canonical), {"unit": design.to_dict()}, canonical,
+                     dict(choice))
     device = choice["device"]
     if not isinstance(device, str):
         raise HwsimError(f"sweep file: device {device!r} must be a kind or preset name")

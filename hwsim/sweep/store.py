@@ -8,8 +8,9 @@ appears twice. A killed driver loses at most the points it had not committed yet
 
 Columns added since the first schema (a store made before them gains them, empty, when a
 sweep next runs in it): ``plan.choice`` (the axis values of the point, JSON), the cost-model
-features (:data:`~hwsim.sweep.spec.COST_METRICS`) and ``results.violation`` (why the point
-breaks the sweep's constraints; NULL when it meets them).
+features (:data:`~hwsim.sweep.spec.COST_METRICS`), ``results.violation`` (why the point
+breaks the sweep's constraints; NULL when it meets them), and for RTL unit sweeps the unit's
+other targets (:data:`UNIT_ONLY`) and its dataset record (``record``, JSON).
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from hwsim.errors import HwsimError
-from hwsim.sweep.spec import COST_METRICS, METRICS, Point
+from hwsim.sweep.spec import COST_METRICS, METRICS, UNIT_METRICS, Point
 
+#: unit-sweep metrics without a column of their own above
+UNIT_ONLY = tuple(m for m in UNIT_METRICS if m not in COST_METRICS)
 DB_NAME = "sweep.db"
 SPEC_NAME = "sweep.yaml"
 
@@ -37,15 +40,18 @@ CREATE TABLE IF NOT EXISTS results (
     wall_s REAL,
     version TEXT NOT NULL,
     {", ".join(f"{m} NUMERIC" for m in COST_METRICS)},
-    violation TEXT
+    violation TEXT,
+    {", ".join(f"{m} NUMERIC" for m in UNIT_ONLY)},
+    record TEXT
 );
 """
 #: columns added after the first schema: table -> (column, type)
 _ADDED = {"plan": (("choice", "TEXT"),),
-          "results": (*((m, "NUMERIC") for m in COST_METRICS), ("violation", "TEXT"))}
+          "results": (*((m, "NUMERIC") for m in COST_METRICS), ("violation", "TEXT"),
+                      *((m, "NUMERIC") for m in UNIT_ONLY), ("record", "TEXT"))}
 #: what record() writes
 _COLUMNS = ("key", "status", "error", "params", *METRICS, "energy_pj", "wall_s", "version",
-            *COST_METRICS, "violation")
+            *COST_METRICS, "violation", *UNIT_ONLY, "record")
 
 
 class Store:
@@ -117,7 +123,8 @@ class Store:
                *(metrics.get(m) for m in METRICS),
                json.dumps(energy, sort_keys=True) if energy is not None else None,
                outcome.get("wall_s"), version, *(metrics.get(m) for m in COST_METRICS),
-               outcome.get("violation")]
+               outcome.get("violation"), *(metrics.get(m) for m in UNIT_ONLY),
+               json.dumps(outcome["record"]) if "record" in outcome else None]
         updates = ", ".join(f"{c}=excluded.{c}" for c in cols[1:])
         with self._transaction():
             self.db.execute(
@@ -151,6 +158,19 @@ class _Transaction:
 
     def __exit__(self, exc_type: Any, *rest: Any) -> None:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def dataset_frame(folder: str | Path) -> Any:
+    """The cost-model dataset table (``designs.csv``'s rows) of a unit sweep's finished
+    designs (:func:`costmodel.dataset.records_frame`)."""
+    from costmodel.dataset import records_frame
+
+    with Store(folder) as store:
+        recs = [json.loads(r) for (r,) in store.db.execute(
+            "SELECT record FROM results WHERE status='done' AND record IS NOT NULL")]
+    if not recs:
+        raise HwsimError(f"{str(folder)!r} holds no finished unit designs")
+    return records_frame(recs)
 
 
 def export(folder: str | Path, out: str | Path) -> Path:

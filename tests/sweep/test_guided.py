@@ -110,24 +110,111 @@ def test_cost_features_are_the_learned_providers_prices(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def grid_front(tmp_path_factory):
+def grid_folder(tmp_path_factory):
     folder = tmp_path_factory.mktemp("grid")
     status = run_sweep(parse_sweep(GRID), folder, pool_evaluator(2))
     assert status == {"done": 96, "failed": 0, "pending": 0}
-    return pareto_front(folder, GRID["objectives"])
+    return folder
+
+
+@pytest.fixture(scope="module")
+def grid_front(grid_folder):
+    return pareto_front(grid_folder, GRID["objectives"])
+
+
+@pytest.fixture(scope="module")
+def grid_rows(grid_folder):
+    with Store(grid_folder) as store:
+        rows = store.frame()
+        choices = dict(store.db.execute("SELECT key, choice FROM plan"))
+    return rows.assign(choice=rows["key"].map(choices))
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "measured: TPE (seed 0) found 0 of the grid's 7 front points with 19 of 96 evaluations "
-    "(NSGA-II 1, random 2, over seeds 0-1: 0-2); the whole front is ws + int8, which ten "
-    "random start-up trials and nine guided ones rarely reach"))
+    "measured: the default search (warm start from the surrogate on 10 of the 19 "
+    "evaluations, then TPE) found 6 of the grid's 7 front points (86%) with seeds 0, 1 and "
+    "2 alike; the target, 90% of a 7-point front, needs all 7"))
 def test_guided_finds_the_grids_front_with_a_fifth_of_the_evaluations(tmp_path, grid_front):
-    evaluator, calls = _counting(pool_evaluator(1))
-    status = run_sweep(parse_sweep(_guided()), tmp_path, evaluator)
-    assert status == {"done": BUDGET, "failed": 0, "pending": 0}
-    assert len(calls) == len(set(calls)) == BUDGET <= 0.2 * 96
+    """The default search against the grid's true front, which the search never sees, over
+    three seeds (the claim is for their mean); every evaluation counts, the warm start's
+    too."""
+    recalls = []
+    for seed in (0, 1, 2):
+        evaluator, calls = _counting(pool_evaluator(1))
+        status = run_sweep(parse_sweep(_guided(seed=seed)), tmp_path / str(seed), evaluator)
+        assert status == {"done": BUDGET, "failed": 0, "pending": 0}
+        assert len(calls) == len(set(calls)) == BUDGET <= 0.2 * 96
+        recalls.append(front_recall(grid_front, _rows(tmp_path / str(seed)),
+                                    GRID["objectives"]))
+    assert min(recalls) > 0  # the warm start reaches the front (the sampler alone did not)
+    assert np.mean(recalls) >= RECALL_TARGET, f"recalls {recalls} of {len(grid_front)} points"
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "measured: TPE alone (warm_start 0, seed 0) found 0 of the grid's 7 front points with 19 "
+    "of 96 evaluations (NSGA-II 1, random 2, over seeds 0-1: 0-2); the whole front is ws + "
+    "int8, which ten random start-up trials and nine guided ones rarely reach; in batches of "
+    "2, as the benchmark runs it, seeds 0-2 found 1, 4 and 3 of 7 (mean 38%)"))
+def test_the_sampler_alone_misses_the_front(tmp_path, grid_front):
+    run_sweep(parse_sweep(_guided(warm_start=0)), tmp_path, pool_evaluator(1))
     recall = front_recall(grid_front, _rows(tmp_path), GRID["objectives"])
     assert recall >= RECALL_TARGET, f"recall {recall:.0%} of {len(grid_front)} front points"
+
+
+def _surrogate_vs_grid(grid_rows):
+    """(simulated, predicted) cycles, energy and area of every grid point."""
+    from hwsim.sweep import make_point
+    from hwsim.sweep.surrogate import predict
+
+    sim, pred = [], []
+    for _, r in grid_rows.iterrows():
+        p = make_point({k: tuple(v) if isinstance(v, list) else v
+                        for k, v in json.loads(r["choice"]).items()})
+        sim.append((r["total_cycles"], r["energy_total_pj"], r["area_transistors"]))
+        guess = predict(p)
+        pred.append((guess["total_cycles"], guess["energy_total_pj"],
+                     guess["area_transistors"]))
+    return np.array(sim, float), np.array(pred, float)
+
+
+def test_the_surrogate_ranks_the_grid_as_the_simulator_does(grid_rows):
+    """The warm start's predictions (closed forms, no simulation) against the simulator on
+    every point of the grid: a lower bound of the cycles, ranked as the simulator ranks them
+    (Spearman >= 0.95: the ranking is what the warm start uses); the cost features exact."""
+    from scipy.stats import spearmanr
+
+    sim, pred = _surrogate_vs_grid(grid_rows)
+    assert (pred[:, 0] <= sim[:, 0]).all()
+    for col in (0, 1):
+        assert spearmanr(sim[:, col], pred[:, col])[0] >= 0.95
+    assert pred[:, 2] == pytest.approx(sim[:, 2])
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "measured: the predicted energy is 2.34x-2.44x the simulated one on this grid (CALC mode, "
+    "no DRAM bandwidth), though ranked alike; 1.03x-1.36x on the ResNet-18 systolic+FPGA grid "
+    "and 1.00x on the LLaMA-2 decode grid"))
+def test_the_surrogates_energy_is_within_half_of_the_simulators(grid_rows):
+    sim, pred = _surrogate_vs_grid(grid_rows)
+    ratio = pred[:, 1] / sim[:, 1]
+    assert (ratio > 1 / 1.5).all() and (ratio < 1.5).all(), f"{ratio.min()}-{ratio.max()}"
+
+
+def test_the_warm_start_is_the_predicted_first_layers(tmp_path):
+    """The first evaluations are the points the surrogate ranks best, in its order; the
+    grid's own results play no part."""
+    from hwsim.sweep import make_point
+    from hwsim.sweep.guided import _layers
+    from hwsim.sweep.surrogate import predict
+
+    sweep = parse_sweep(_guided(sampler="random"))
+    evaluator, calls = _counting(pool_evaluator(1))
+    run_sweep(sweep, tmp_path, evaluator)
+    points = [make_point(sweep._choice(i)) for i in range(sweep.grid_size)]
+    losses = np.array([[predict(p)[o] for o in GRID["objectives"]] for p in points])
+    order = _layers(losses, np.zeros(len(points), dtype=bool))
+    warm = round(0.5 * BUDGET)
+    assert set(calls[:warm]) == {points[i].key for i in order[:warm]}
 
 
 def test_a_resumed_guided_search_spends_only_what_is_left(tmp_path):
@@ -193,6 +280,7 @@ def test_a_store_made_before_the_cost_columns_gains_them(tmp_path):
     ({"budget": 97}, "budget 97 exceeds the grid's 96 points; allowed: 1 to 96"),
     ({"constraints": [{"metric": "area", "max": 1}]}, "constraint metric 'area' is unknown"),
     ({"objectives": None}, "search 'guided' needs 'objectives'"),
+    ({"warm_start": 1.5}, "warm_start must be a number from 0 to 1"),
 ])
 def test_bad_guided_sweeps_are_one_error_and_write_nothing(tmp_path, capsys, edit, says):
     data = {k: v for k, v in _guided(**edit).items() if v is not None}
