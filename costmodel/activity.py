@@ -12,7 +12,8 @@ The LUT tensor core units take their operands as a LUT core would (:func:`_lut_s
 ``lut-precompute`` the stream's K activations per cycle; ``lut-mpgemm`` per row the table of K
 stream activations (``hwsim.numerics.lut_table``), per column the weight bit-plane of K
 weights (N(0, 1) values, +-3 sigma quantised to B-bit codes), tables and weights held while
-``plane`` steps 0..B-1, ``clr`` on the first plane of every 32nd K-group.
+``plane`` steps 0..B-1, ``clr`` on the first plane of every 32nd K-group. Their "operation"
+is one cycle of the unit (one table; one bit-plane of the tile), as for every other unit.
 
 This is a proxy for comparing designs with each other, not a power-signoff figure: glitches,
 wire capacitance and the synthesised gate structure are ignored.
