@@ -6,8 +6,8 @@ had, the model loaded in under 1 s, ``hwsim cost predict`` under 2 s end to end.
 
 - never-seen designs: every distinct design of a grid of formats and widths the dataset does
   not hold (float e{X}m{Y}, integers, all pipeline depths and flags), features computed from
-  the parameters (caches cleared first), all five targets with their 90% intervals, repeated
-  to 100,000 designs as a sweep's queries would be;
+  the parameters as arrays over the batch (caches cleared first), all five targets with their
+  90% intervals, repeated to 100,000 designs as a sweep's queries would be;
 - feature matrix: the features already computed, all five targets with intervals;
 - load: the model file read by ``costmodel.store.load_model`` in a fresh interpreter, split
   into the imports (skops, scikit-learn) and the file itself; the CLI's wall time end to end.
@@ -52,10 +52,10 @@ def unseen_points(known_keys: set[str]) -> list:
 
 
 def _clear_caches() -> None:
-    from costmodel import features, structure
+    from costmodel import batch_features, features, structure
 
     for f in (features._format_fields, structure._resolve, structure.register_bits,
-              structure._structure):
+              structure._structure, batch_features._format_row):
         f.cache_clear()
 
 
@@ -90,8 +90,9 @@ def main() -> int:
     ap.add_argument("--no-load", action="store_true", help="skip the load and CLI timings")
     args = ap.parse_args()
 
+    from costmodel.batch_features import feature_matrix
     from costmodel.dataset import load_dataset
-    from costmodel.features import design_features, with_structure
+    from costmodel.features import with_structure
     from costmodel.models import single_thread
     from costmodel.store import load_model, shipped_model_path
 
@@ -102,7 +103,7 @@ def main() -> int:
     results: dict[str, float] = {"unseen_distinct_designs": len(pts)}
     with single_thread():
         _clear_caches()
-        wall, cpu = _timed(lambda: [design_features(p, model.features) for p in pts])
+        wall, cpu = _timed(lambda: feature_matrix(pts, model.features))
         results["unseen_features_us_per_design_cpu"] = cpu / len(pts) * 1e6
         _clear_caches()
         wall, cpu = _timed(lambda: model.predict_points(pts))

@@ -5,7 +5,8 @@ widths and the analytical structure of :mod:`costmodel.structure`), so a design 
 predicted in microseconds. :func:`make_model` builds one regressor per registered kind:
 histogram gradient boosting (``hgb``), a physically-informed baseline (``phys``: a
 non-negative linear model without intercept over the analytical structure counts, i.e.
-cost ~ sum of c_k x bits of structure k, so that an empty design costs nothing) and boosting on
+cost ~ sum of c_k x bits of structure k, so that an empty design costs nothing; a family the
+fit never saw gets a pooled fit over all families instead) and boosting on
 top of that baseline (``hgb-phys``: trees learn log(target / baseline), a correction that varies
 far less with design size than the target itself). The ``--refine`` kinds (``gates``,
 ``hgb-phys-gates``) do the same over the netlist's gate-level counts, which need the netlist.
@@ -210,9 +211,10 @@ def _columns(spec: FeatureSpec, names: Sequence[str]) -> list[int]:
     return [index[n] for n in spec.names if n in index]
 
 
-def _kind_x(k: ModelKind, x_full: np.ndarray, names: Sequence[str]) -> np.ndarray:
+def _kind_x(k: ModelKind, x_full: np.ndarray, names: Sequence[str],
+            pooled: bool = False) -> np.ndarray:
     x = x_full[:, _columns(k.features, names)]
-    if not k.per_family:
+    if not k.per_family or pooled:
         return x
     # the families the model's features name (a family added after training has no column)
     known = [i for i, u in enumerate(FAMILIES) if f"unit_{u}" in names]
@@ -223,9 +225,20 @@ def _kind_x(k: ModelKind, x_full: np.ndarray, names: Sequence[str]) -> np.ndarra
 
 def _fit_kind(kind: str, x_full: np.ndarray, y: np.ndarray, names: Sequence[str],
               seed: int) -> Any:
-    """The fitted estimator; for a kind on a baseline a dict {"base": ..., "boost": ...}."""
+    """The fitted estimator; for a kind on a baseline a dict {"base": ..., "boost": ...}; for
+    a per-family kind a dict {"family": ..., "pooled": ..., "seen": [families trained on]}:
+    the pooled fit (one coefficient per feature, all families together) predicts a family
+    the per-family fit never saw, which has no coefficients there."""
     k = MODEL_KINDS[kind]
     x = _kind_x(k, x_full, names)
+    if k.per_family:
+        fam = _families(x_full, names)
+        seen = sorted({FAMILIES[i] for i in fam if i >= 0})
+        # weighted by 1/y^2: relative errors, so that the large designs do not set the
+        # coefficients alone (a family it predicts is unseen, whatever its size)
+        pooled = make_model(kind, seed).fit(_kind_x(k, x_full, names, pooled=True), y,
+                                            linearregression__sample_weight=1 / y ** 2)
+        return {"family": make_model(kind, seed).fit(x, y), "pooled": pooled, "seen": seen}
     if k.baseline:
         base = _fit_kind(k.baseline, x_full, y, names, seed)
         b = _predict_kind(k.baseline, base, x_full, names)
@@ -240,6 +253,16 @@ def _predict_kind(kind: str, est: Any, x_full: np.ndarray, names: Sequence[str])
     if k.baseline:
         b = _predict_kind(k.baseline, est["base"], x_full, names)
         return b * np.exp(est["boost"].predict(np.c_[x, np.log(b)]))
+    if k.per_family and not isinstance(est, dict):  # a model saved before the pooled fit
+        return np.maximum(est.predict(x), 1e-9)
+    if k.per_family:
+        p = est["family"].predict(x)
+        fam = _families(x_full, names)
+        seen = np.array([u in est["seen"] for u in FAMILIES] + [False])
+        unseen = ~seen[fam]  # index -1 (a family the features do not name) is unseen too
+        if unseen.any():
+            p[unseen] = est["pooled"].predict(_kind_x(k, x_full[unseen], names, pooled=True))
+        return np.maximum(p, 1e-9)
     p = est.predict(x)
     return np.exp(p) if k.log_target else np.maximum(p, 1e-9)
 
@@ -449,13 +472,14 @@ class CostModel:
 
     def predict_points(self, points: Sequence[Any], targets: Sequence[str] | None = None,
                        interval: bool = True) -> dict[str, dict[str, np.ndarray]]:
-        """Batch prediction for design points; features are computed once per distinct point."""
-        from costmodel.features import design_features
+        """Batch prediction for design points; features are computed once per distinct point,
+        as arrays over the batch (:func:`costmodel.batch_features.feature_matrix`)."""
+        from costmodel.batch_features import feature_matrix
 
         uniq: dict[Any, int] = {}
         idx = np.fromiter((uniq.setdefault(p, len(uniq)) for p in points), dtype=np.int64,
                           count=len(points))
-        feats = self.features.matrix([design_features(p, self.features) for p in uniq])
+        feats = feature_matrix(list(uniq), self.features)
         res = self.predict_matrix(feats, targets, interval)
         return {t: {k: v[idx] for k, v in d.items()} for t, d in res.items()}
 

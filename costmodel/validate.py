@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,8 @@ class ValidationReport:
     parity: dict[str, dict[str, Any]]
     baseline: str = "phys"
     features: str = "parameters"
+    # leave-one-family-out: target -> held-out family -> (model MAPE, baseline MAPE)
+    per_family: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (strict: a score that is undefined, e.g. the R^2 of a hold-out of one
@@ -97,6 +99,9 @@ class ValidationReport:
                 "features": self.features, "baseline": self.baseline,
                 "targets_mape_pct": MAPE_TARGETS,
                 "scores": [{k: finite(v) for k, v in asdict(s).items()} for s in self.scores],
+                "family_mape_pct": {t: {u: {"mape": finite(m), "baseline_mape": finite(b)}
+                                        for u, (m, b) in d.items()}
+                                    for t, d in self.per_family.items()},
                 "checks": self.checks()}
 
     def get(self, split: str, target: str) -> SplitScore:
@@ -129,7 +134,21 @@ class ValidationReport:
             missed = [k for k, c in checks.items() if not c["ok"]]
             lines += ["", f"targets met: {len(checks) - len(missed)}/{len(checks)}"
                       + (f"; missed: {', '.join(missed)}" if missed else "")]
-        return "\n".join(lines)
+        return "\n".join(lines + self._family_table())
+
+    def _family_table(self) -> list[str]:
+        """Leave-one-family-out per held-out family: model MAPE% (baseline MAPE%)."""
+        if not self.per_family:
+            return []
+        targets = list(self.per_family)
+        fams = sorted({u for d in self.per_family.values() for u in d})
+        lines = ["", "leave-one-family-out, MAPE% per held-out family: model (baseline)",
+                 f"{'family':<16}" + "".join(f"{t:>18}" for t in targets)]
+        for u in fams:
+            cells = [self.per_family[t].get(u) for t in targets]
+            lines.append(f"{u:<16}" + "".join(
+                f"{'-':>18}" if c is None else f"{c[0]:>9.1f} ({c[1]:>6.1f})" for c in cells))
+        return lines
 
 
 def split_groups(df: Any, split: str) -> np.ndarray:
@@ -162,8 +181,11 @@ def _holdout(groups: np.ndarray, seed: int) -> np.ndarray:
 
 def _leave_one_group_out(t: str, x: np.ndarray, y: np.ndarray, groups: np.ndarray,
                          names: Sequence[str], kind: str, baseline: str,
-                         exact: tuple[float, np.ndarray] | None) -> tuple[np.ndarray, ...]:
+                         exact: tuple[float, np.ndarray] | None) -> tuple[Any, ...]:
+    """Pooled held-out truth, prediction, baseline, group count, learned truth and learned
+    prediction, and the MAPE of each held-out group (model, baseline)."""
     truth, pred, base, learned_truth, learned_pred = [], [], [], [], []
+    per_group: dict[str, tuple[float, float]] = {}
     uniq = np.unique(groups)
     for g in uniq:
         te = groups == g
@@ -176,8 +198,9 @@ def _leave_one_group_out(t: str, x: np.ndarray, y: np.ndarray, groups: np.ndarra
         base.append(_predict_kind(baseline, b, x[te], names) + ft.exact(x[te], names))
         learned_truth.append(_learned(y, exact)[te])
         learned_pred.append(ft.learned(x[te], names))
+        per_group[str(g)] = (_mape(truth[-1], pred[-1]), _mape(truth[-1], base[-1]))
     return (np.concatenate(truth), np.concatenate(pred), np.concatenate(base), len(uniq),
-            np.concatenate(learned_truth), np.concatenate(learned_pred))
+            np.concatenate(learned_truth), np.concatenate(learned_pred), per_group)
 
 
 def _learned(y: np.ndarray, exact: tuple[float, np.ndarray] | None) -> np.ndarray:
@@ -222,6 +245,7 @@ def validate(df: Any, *, splits: Sequence[str] = SPLITS, targets: Sequence[str] 
     exact_all = exact_costs(df)
     scores: list[SplitScore] = []
     parity: dict[str, dict[str, Any]] = {}
+    per_family: dict[str, dict[str, tuple[float, float]]] = {}
     with single_thread():
         for t in targets:
             y = np.maximum(df[TARGETS[t]].to_numpy(float), 1e-9)
@@ -245,12 +269,14 @@ def validate(df: Any, *, splits: Sequence[str] = SPLITS, targets: Sequence[str] 
                        _mape(ly[test], ft.learned(x[test], names)))
             if "family" in order:
                 kind = chosen["design"].kind
-                yt, p, b, ng, lt, lp = _leave_one_group_out(
+                yt, p, b, ng, lt, lp, per_group = _leave_one_group_out(
                     t, x, y, split_groups(df, "family"), names, kind, baseline, exact)
                 _score(scores, parity, "family", t, kind, yt, p, b, ng, _mape(lt, lp))
+                per_family[t] = per_group
     scores.sort(key=lambda s: (SPLITS.index(s.split), list(TARGETS).index(s.target)))
     return ValidationReport(tuple(scores), len(df), seed, parity, baseline,
-                            "parameters and netlist" if spec.needs_netlist else "parameters")
+                            "parameters and netlist" if spec.needs_netlist else "parameters",
+                            per_family)
 
 
 def _grouped_folds(folds: int, groups: np.ndarray) -> None:

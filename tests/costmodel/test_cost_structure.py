@@ -133,3 +133,21 @@ def test_a_family_added_after_training_gets_a_warning_not_a_crash(shipped_model)
         assert why and len(preds) == len(shipped_model.targets)
     if len(refused) == len(new):
         pytest.skip(f"no new family builds with int8: {refused}")
+
+
+def test_batch_features_are_the_per_design_features(shipped_df):
+    """costmodel.batch_features (arrays over a batch) gives exactly the rows
+    costmodel.features.design_features gives one design at a time (its register bits checked
+    against PyRTL above): every dataset design and the never-seen ones."""
+    from costmodel.batch_features import feature_matrix
+    from costmodel.features import FEATURES, design_features
+
+    cols = list(DesignPoint.__dataclass_fields__)
+    pts = [DesignPoint.from_dict(r) for r in shipped_df[cols].to_dict("records")]
+    pts += [*UNSEEN_PIPELINED, DesignPoint("mac", "e2m5", 0, acc="fp16"),
+            DesignPoint("block-dot", "mxfp4", 0, block=8)]
+    batch = feature_matrix(pts, FEATURES)
+    one = FEATURES.matrix([design_features(p) for p in pts])
+    bad = np.argwhere(batch != one)
+    assert not len(bad), [(pts[i], FEATURES.names[j], batch[i, j], one[i, j]) for i, j in bad[:5]]
+    assert feature_matrix([], FEATURES).shape == (0, len(FEATURES.names))

@@ -24,12 +24,14 @@ def small_df(shipped_df):
 
 def test_design_groups_hold_every_variant_of_a_base_design(shipped_df):
     groups = val.split_groups(shipped_df, "design")
-    base = shipped_df[["unit", "format", "acc", "block"]].astype(str).agg("|".join, axis=1)
-    # one group per (unit, format, accumulator, block), whatever the pipeline/saturate/mul
+    # one group per (unit, format, accumulator, block; a LUT unit's K, M, N, weight bits),
+    # whatever the pipeline/saturate/mul
+    cols = ["unit", "format", "acc", "block", "k", "m", "n", "weight_bits"]
+    base = shipped_df[cols].astype(str).agg("|".join, axis=1)
     assert len(np.unique(groups)) == base.nunique()
-    for _, rows in shipped_df.groupby(["unit", "format", "acc", "block"]):
+    for _, rows in shipped_df.groupby(cols):
         assert len(set(groups[rows.index])) == 1
-    assert shipped_df.groupby(["unit", "format", "acc", "block"]).size().max() > 1
+    assert shipped_df.groupby(cols).size().max() > 1
 
 
 def test_format_groups_resolve_aliases(small_df):
@@ -96,3 +98,40 @@ def test_cli_default_split_is_design(tmp_path, small_df, capsys):
     assert out["targets_mape_pct"]["design"]["delay"] == 3.0
     assert main([*argv[:-1], "--split", "format", "--folds", "99"]) == 2
     assert capsys.readouterr().err.startswith("error: folds must be")
+
+
+def test_a_family_never_seen_is_predicted_by_the_pooled_baseline(small_df):
+    """The per-family baseline has no coefficients for a family it never saw: such a family
+    gets the pooled fit (all families together), not zero."""
+    from costmodel.features import FEATURES, with_structure
+    from costmodel.models import _fit_kind, _predict_kind
+
+    df = with_structure(small_df)
+    x, names = FEATURES.matrix(df), FEATURES.names
+    y = df["area_transistors"].to_numpy(float)
+    lmul = (df["unit"] == "lmul").to_numpy()
+    est = _fit_kind("phys", x[~lmul], y[~lmul], names, 0)
+    assert est["seen"] == ["minifloat-mul"]
+    got = _predict_kind("phys", est, x[lmul], names)
+    pooled = est["pooled"].predict(x[lmul][:, _phys_columns(names)])
+    np.testing.assert_allclose(got, np.maximum(pooled, 1e-9))
+    assert np.all(got > 1.0)
+
+
+def _phys_columns(names):
+    from costmodel.features import PHYSICAL
+
+    return [list(names).index(n) for n in PHYSICAL.names]
+
+
+def test_leave_one_family_out_reports_each_family(small_df):
+    rep = val.validate(small_df, splits=("family",), kinds=("phys", "hgb-phys"), folds=2,
+                       targets=("area",))
+    fams = rep.per_family["area"]
+    assert set(fams) == {"minifloat-mul", "lmul"}
+    # the baseline of an unseen family is the pooled fit: a real estimate, not zero (which
+    # scored 100%)
+    for model_mape, base_mape in fams.values():
+        assert abs(base_mape - 100) > 1 and np.isfinite(model_mape)
+    assert "leave-one-family-out" in rep.table()
+    assert set(rep.to_dict()["family_mape_pct"]["area"]) == set(fams)
