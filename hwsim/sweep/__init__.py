@@ -1,7 +1,8 @@
 """Declarative design-space sweeps: a sweep file expanded into points (a grid, a random
-sample, or a guided search by Optuna), run on a local process pool or a Dask cluster, each
-point stored once in SQLite (resumable, lossless) with its cost-model features; the Pareto
-front of what is stored.
+sample, or a guided search by Optuna warm-started from a cheap surrogate), run on a local
+process pool or a Dask cluster, each point stored once in SQLite (resumable, lossless) with
+its cost-model features; the Pareto front of what is stored. Devices x workloads, or RTL
+units (``unit:``, synthesised as the cost-model dataset is: :func:`dataset_frame`).
 
 >>> from hwsim.sweep import load_sweep, run_sweep, pool_evaluator
 >>> run_sweep(load_sweep("sweeps/quick.yaml"), "out/quick", pool_evaluator(2))
@@ -31,9 +32,9 @@ from hwsim.sweep.spec import (
     make_point,
     parse_sweep,
 )
-from hwsim.sweep.store import Store, export
+from hwsim.sweep.store import Store, dataset_frame, export
 
 __all__ = ["ALL_METRICS", "COST_METRICS", "METRICS", "Constraint", "Point", "PoolEvaluator",
-           "Store", "Sweep", "connect_dask", "dask_evaluator", "evaluate", "export",
-           "front_recall", "load_sweep", "make_point", "pareto_front", "parse_sweep",
+           "Store", "Sweep", "connect_dask", "dask_evaluator", "dataset_frame", "evaluate",
+           "export", "front_recall", "load_sweep", "make_point", "pareto_front", "parse_sweep",
            "pool_evaluator", "prepare_folder", "run_file", "run_sweep"]
