@@ -34,12 +34,53 @@ FORMAT_VERSION = 2
 TRUSTED_TYPES: tuple[str, ...] = ()
 
 
+#: The scikit-learn estimator classes a cost model holds (costmodel.models.MODEL_KINDS):
+#: module -> class names. See :func:`_skops_io`.
+MODEL_ESTIMATORS = {
+    "sklearn.ensemble": ("HistGradientBoostingRegressor",),
+    "sklearn.linear_model": ("LinearRegression",),
+    "sklearn.pipeline": ("Pipeline",),
+    "sklearn.preprocessing": ("StandardScaler",),
+}
+
+
+def _model_estimators(type_filter: Any = None) -> list[tuple[str, type]]:
+    """``sklearn.utils.all_estimators`` narrowed to :data:`MODEL_ESTIMATORS`."""
+    import importlib
+
+    return [(n, getattr(importlib.import_module(m), n))
+            for m, names in MODEL_ESTIMATORS.items() for n in names]
+
+
 def _skops_io() -> Any:
-    try:
-        import skops.io as sio
-    except ImportError as exc:  # pragma: no cover - skops is a dependency of the cost model
-        raise HwsimError("the cost model needs skops: pip install skops") from exc
-    return sio
+    """``skops.io``, imported so that it does not import every scikit-learn module.
+
+    Importing ``skops.io`` (0.16) computes its default trusted types from
+    ``sklearn.utils.all_estimators()``, which walks and imports every scikit-learn module; the
+    walk imports ``sklearn.externals.array_api_compat.torch`` and with it PyTorch where it is
+    installed. Measured here (CPU seconds, shared 2-core machine): scikit-learn 2.6, PyTorch
+    3.2, the walk 2.3; with the walk narrowed 1.1. So, when this process has not imported
+    ``skops.io`` yet, the walk is narrowed to the estimator classes a cost model holds
+    (:data:`MODEL_ESTIMATORS`) for the duration of the import: skops' default trust then names
+    those classes instead of every estimator, which admits nothing a full import would not.
+    Loading still goes through ``skops.io.loads`` with the explicit :data:`TRUSTED_TYPES`."""
+    import sys
+
+    if "skops.io" not in sys.modules:
+        try:
+            import sklearn.utils
+        except ImportError as exc:  # pragma: no cover - a dependency of the cost model
+            raise HwsimError("the cost model needs scikit-learn: pip install scikit-learn") \
+                from exc
+        full = sklearn.utils.all_estimators
+        sklearn.utils.all_estimators = _model_estimators
+        try:
+            import skops.io  # noqa: F401
+        except ImportError as exc:  # pragma: no cover - skops is a dependency
+            raise HwsimError("the cost model needs skops: pip install skops") from exc
+        finally:
+            sklearn.utils.all_estimators = full
+    return sys.modules["skops.io"]
 
 
 def dataset_hash(path: str | Path) -> str:

@@ -135,3 +135,29 @@ def test_predictions_for_unseen_designs_match_yosys(shipped_model, tmp_path):
     # not asserted here, 0.8-10.7%
     assert max(errors["area"]) < 0.10 and np.mean(errors["area"]) < 0.05
     assert max(errors["delay"]) < 0.05
+
+
+def test_loading_imports_only_the_estimators_a_model_holds():
+    """costmodel.store narrows skops' import-time walk of every scikit-learn module (which
+    imports PyTorch) to the estimator classes a cost model holds; the shipped file still needs
+    nothing beyond TRUSTED_TYPES, and each narrowed class is a public scikit-learn estimator."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from costmodel.store import load_model, shipped_model_path, "
+            "TRUSTED_TYPES, _skops_io; load_model(shipped_model_path()); "
+            "from skops.io import _trusted_types as t; "
+            "print('torch' in sys.modules, sorted(_skops_io().get_untrusted_types("
+            "data=shipped_model_path().read_bytes())) == list(TRUSTED_TYPES), "
+            "len(t.SKLEARN_ESTIMATOR_TYPE_NAMES))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).parents[2]).stdout.split()
+    assert out == ["False", "True", "4"]
+    from sklearn.base import BaseEstimator
+
+    from costmodel.store import MODEL_ESTIMATORS, _model_estimators
+
+    for name, cls in _model_estimators():
+        assert issubclass(cls, BaseEstimator) and not name.startswith("_")
+        assert cls.__module__.split(".")[0] == "sklearn"
+    assert len(_model_estimators()) == sum(map(len, MODEL_ESTIMATORS.values()))
