@@ -1,18 +1,22 @@
 """``hwsim reproduce STUDY|all``: regenerate the folders of ``sim_results/`` from scratch.
 
 Each study runs its ``run.py`` (or its ``hwsim`` command) in a fresh process of this
-interpreter; ``all`` runs every study in name order and goes on past a failing one. The
-studies and their claims are :mod:`hwsim.studies.registry`'s.
+interpreter, as one point of a study sweep (:mod:`hwsim.sweep.studies`) whose store lives in
+``<out>/.reproduce/`` (``sim_results/.reproduce/`` without ``--out``): a failing study is
+recorded there and does not stop the others, a re-run skips the studies done, ``--force``
+starts afresh, ``--workers N`` runs N studies at once. The studies and their claims are
+:mod:`hwsim.studies.registry`'s.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import click
 
-from hwsim.commands.options import OutputPath, echo_json, force_option, json_option
+from hwsim.commands.options import JOBS, OutputPath, echo_json, force_option, json_option
 from hwsim.errors import HwsimError
 
 
@@ -33,17 +37,6 @@ def _list(studies, as_json: bool) -> None:
     Console(width=None if sys.stdout.isatty() else 120).print(table)
 
 
-def _outputs(chosen, out: Path | None, *, per_study: bool, force: bool) -> list[Path]:
-    """Each study's output folder (``out`` itself, or ``out/<name>`` with ``per_study``),
-    every one checked before any study runs."""
-    from hwsim.io import check_output_dir
-
-    dirs = [s.folder if out is None else out / s.name if per_study else out for s in chosen]
-    for d in dirs:
-        check_output_dir(d, force=force, what="study folder")
-    return dirs
-
-
 @click.command()
 @click.argument("study", required=False)
 @click.option("--list", "list_only", is_flag=True, help="List the studies and exit.")
@@ -53,16 +46,20 @@ def _outputs(chosen, out: Path | None, *, per_study: bool, force: bool) -> list[
 @click.option("--quick", is_flag=True,
               help="Small arguments where a study takes them (a first look, tests); needs "
                    "--out, since its results are not the published ones.")
+@click.option("--workers", type=JOBS, default=1, show_default=True,
+              help="Studies run at once (local worker processes).")
 @force_option
 @json_option
 @click.pass_context
 def reproduce(ctx: click.Context, study: str | None, list_only: bool, out: Path | None,
-              quick: bool, force: bool, as_json: bool) -> None:
+              quick: bool, workers: int, force: bool, as_json: bool) -> None:
     """Regenerate a study of sim_results/ (or 'all') from scratch in a fresh process each.
 
-    A folder that is not empty (such as the study's own) is refused unless --force. With
-    'all', a failing study does not stop the others; the exit status is 1 if any failed."""
-    from hwsim.studies.registry import SWEEP_STORE, discover, run_study, select
+    A folder that is not empty (such as the study's own) is refused unless --force. The
+    studies run as a sweep stored in OUT/.reproduce (sim_results/.reproduce without --out):
+    a re-run skips the studies done there, --force starts afresh. With 'all', a failing
+    study does not stop the others; the exit status is 1 if any failed."""
+    from hwsim.studies.registry import REPRODUCE_STORE, discover, results_root, select
 
     studies = discover()
     if list_only:
@@ -71,49 +68,81 @@ def reproduce(ctx: click.Context, study: str | None, list_only: bool, out: Path 
     if study is None:
         raise HwsimError(f"name a study or all (known: {', '.join(studies)}); --list shows "
                          "what each checks")
-    chosen = select(study, studies)
+    select(study, studies)  # an unknown name: one error naming the known
     if quick and out is None:
         raise HwsimError("--quick writes small-run results: give --out (a folder other than "
                          "the studies' own)")
-    dirs = _outputs(chosen, out, per_study=study == "all", force=force)
-    if force:  # from scratch: a sweep store left by an earlier run starts afresh
-        for d in dirs:
-            if (d / SWEEP_STORE / "sweep.db").is_file():
-                shutil.rmtree(d / SWEEP_STORE)
+    folder = (results_root() if out is None else out) / REPRODUCE_STORE
+    sweep, points, done = _plan(study, out, quick, folder, force=force)
+    from rich.console import Console
+
+    from hwsim.commands.sweep import _progress
+    from hwsim.sweep import pool_evaluator, run_sweep
+
+    evaluator = pool_evaluator(workers)
+    try:
+        run_sweep(sweep, folder, evaluator, force=force, progress=None if as_json else
+                  _progress(Console(stderr=True), "reproduce"))
+    finally:
+        evaluator.close()
+    outcomes = _outcomes(folder, points, done)
+    failed = [o for o in outcomes if o["status"] != "ok"]
     if as_json:
-        outcomes = [run_study(s, d, quick=quick) for s, d in zip(chosen, dirs, strict=True)]
-    else:
-        outcomes = _run_with_progress(chosen, dirs, quick)
-    failed = [o for o in outcomes if not o.ok]
-    if as_json:
-        echo_json({"studies": [o.to_dict() for o in outcomes], "ok": len(outcomes) - len(failed),
-                   "failed": len(failed)})
+        echo_json({"studies": outcomes, "ok": len(outcomes) - len(failed),
+                   "failed": len(failed), "store": str(folder)})
     else:
         for o in failed:
-            click.echo(f"{o.name} failed:\n  " + o.error.replace("\n", "\n  "), err=True)
+            click.echo(f"{o['name']} failed:\n  " + (o["error"] or "").replace("\n", "\n  "),
+                       err=True)
         click.echo(f"{len(outcomes) - len(failed)} of {len(outcomes)} studies regenerated"
-                   + (f"; failed: {', '.join(o.name for o in failed)}" if failed else ""))
+                   + (f"; failed: {', '.join(o['name'] for o in failed)}" if failed else "")
+                   + (f" ({len(done)} already done in {folder}, skipped)" if done else ""))
     if failed:
         ctx.exit(1)
 
 
-def _run_with_progress(chosen, dirs, quick: bool):
-    """One rich progress line per study: a spinner and the time while it runs, then its
-    outcome."""
-    from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+def _plan(study: str, out: Path | None, quick: bool, folder: Path, *, force: bool):
+    """The study sweep, its points and the keys already done in ``folder``'s store; the
+    folder of every study still to run is checked (and, with ``force``, cleared of an
+    earlier sweep store) before anything is written."""
+    from hwsim.io import check_output_dir
+    from hwsim.studies.registry import SWEEP_STORE
+    from hwsim.sweep import Store, parse_sweep
+    from hwsim.sweep.store import DB_NAME
+    from hwsim.sweep.studies import NAME_FIELD
 
-    from hwsim.studies.registry import run_study
+    spec: dict[str, object] = {"name": study, "quick": quick}
+    if out is not None:
+        spec["out"] = str(out / NAME_FIELD if study == "all" else out)
+    sweep = parse_sweep({"study": spec})
+    points = sweep.points()
+    done: set[str] = set()
+    if not force and (folder / DB_NAME).is_file():
+        with Store(folder) as store:
+            done = store.done_keys() & {p.key for p in points}
+    todo = [Path(p.task["out"]) for p in points if p.key not in done]
+    for d in todo:
+        check_output_dir(d, force=force, what="study folder")
+    if force:  # from scratch: sweep stores left by an earlier run start afresh
+        for d in (folder, *(d / SWEEP_STORE for d in todo)):
+            if (d / DB_NAME).is_file():
+                shutil.rmtree(d)
+    return sweep, points, done
 
+
+def _outcomes(folder: Path, points, done: set[str]) -> list[dict[str, object]]:
+    """Each study's outcome, in name order, from the store (``resumed``: done before)."""
+    from hwsim.sweep import Store
+
+    with Store(folder) as store:
+        rows = {r["key"]: r for r in store.finished()}
     outcomes = []
-    columns = (SpinnerColumn(finished_text=" "), TextColumn("{task.description}"),
-               TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True)) as progress:
-        for s, d in zip(chosen, dirs, strict=True):
-            task = progress.add_task(f"{s.name} (typically {s.typical or '?'}) -> {d}", total=1)
-            o = run_study(s, d, quick=quick)
-            mark = "[green]ok[/green]" if o.ok else "[red]FAILED[/red]"
-            progress.update(task, completed=1, description=f"{s.name}: {mark}, "
-                            f"{len(o.files)} files written in {d} ({o.seconds:.0f} s)")
-            outcomes.append(o)
+    for p in points:
+        row = rows.get(p.key)
+        if row is None:
+            continue
+        o = json.loads(row["record"]) if row["record"] else {
+            "name": p.task["study"], "status": "failed", "seconds": row["wall_s"],
+            "out": p.task["out"], "files": [], "error": row["error"]}
+        outcomes.append({**o, "resumed": p.key in done})
     return outcomes

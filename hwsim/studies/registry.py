@@ -7,7 +7,8 @@ the first ``~N s`` or ``~N min`` of its "regenerate" column); a study
 without a row there shows its ``run.py`` docstring's first line. :data:`COMMAND_STUDIES` adds
 the studies an ``hwsim`` command regenerates instead of a ``run.py`` (the cost-model study).
 
-Running a study runs its script in a fresh process of this interpreter with ``--out DIR``.
+Running a study runs its script in a fresh process of this interpreter with ``--out DIR``;
+``hwsim reproduce`` runs its studies as a sweep (:mod:`hwsim.sweep.studies`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ QUICK_ARGS: dict[str, tuple[str, ...]] = {
 }
 #: the folder, inside a study's output folder, of its sweep store (if it has one)
 SWEEP_STORE = "sweep"
+#: the folder, inside ``hwsim reproduce``'s output folder (``sim_results/`` by default), of
+#: the store of the study sweep it runs (:mod:`hwsim.sweep.studies`)
+REPRODUCE_STORE = ".reproduce"
 
 
 @dataclass(frozen=True)
@@ -174,5 +178,6 @@ def run_study(study: Study, out: Path, *, quick: bool = False, cwd: Path | None 
         ok, tail = False, [f"cannot start the study: {exc}"]
     seconds = time.perf_counter() - start
     after = _snapshot(out)
-    files = tuple(sorted(k for k, t in after.items() if before.get(k) != t))
+    files = tuple(sorted(k for k, t in after.items() if before.get(k) != t
+                         and Path(k).parts[0] != REPRODUCE_STORE))
     return Outcome(study.name, ok, seconds, out, files, "" if ok else "\n".join(tail))

@@ -20,6 +20,7 @@ from hwsim.sweep.costs import assess, preflight
 from hwsim.sweep.graphs import mac_format, workload_graph
 from hwsim.sweep.spec import METRICS, Point, Sweep, load_sweep
 from hwsim.sweep.store import DB_NAME, SPEC_NAME, Store
+from hwsim.sweep.studies import evaluate_study
 from hwsim.sweep.units import evaluate_unit, failed
 
 
@@ -31,6 +32,8 @@ def evaluate(task: dict[str, Any]) -> dict[str, Any]:
 
     if "unit" in task:
         return evaluate_unit(task)
+    if "study" in task:
+        return evaluate_study(task)
     start = time.perf_counter()
     try:
         wl = task["workload"]

@@ -16,6 +16,9 @@ A sweep file (YAML or JSON) is a mapping::
                                   #   sampler: tpe | nsga2 | random, or {name: ..., knobs},
                                   #   warm_start: share of the budget, see below)
 
+``unit:`` instead of ``device:``/``workload:`` sweeps RTL units (:mod:`hwsim.sweep.units`),
+``study:`` the studies of ``sim_results/`` (:mod:`hwsim.sweep.studies`, ``hwsim reproduce``).
+
 Every axis is a value or a list of values; the points are their product (``grid``) or
 ``samples`` distinct points drawn from it (``random``). A point's canonical form holds what
 it resolves to (every device spec field after :func:`hwsim.devices.base.build_spec`, the
@@ -49,10 +52,11 @@ from typing import Any
 from hwsim import __version__
 from hwsim.errors import HwsimError
 from hwsim.io import read_mapping
+from hwsim.sweep.studies import STUDY_AXES, STUDY_METRICS, study_names
 from hwsim.sweep.units import UNIT_AXES, UNIT_METRICS
 
-TOP_KEYS = ("device", "workload", "unit", "precision", "format", "objectives", "constraints",
-            "search", "samples", "budget", "sampler", "seed", "warm_start")
+TOP_KEYS = ("device", "workload", "unit", "study", "precision", "format", "objectives",
+            "constraints", "search", "samples", "budget", "sampler", "seed", "warm_start")
 WORKLOAD_AXES = ("phase", "seq", "kv_len", "batch", "layers")
 SEARCHES = ("grid", "random", "guided")
 #: numeric RunResult fields a sweep stores for every point (objectives name some of them)
@@ -151,9 +155,10 @@ class Sweep:
     def needs_costs(self) -> bool:
         """Whether an objective or a constraint names a cost-model feature (only then are
         they computed: the learned model takes seconds to load, more under load); a unit
-        sweep measures its own."""
-        return not self.units and any(m in COST_METRICS for m in (*self.objectives,
-                                               *(c.metric for c in self.constraints)))
+        sweep measures its own, a study sweep has none."""
+        kind = self.axes[0][0] if self.axes else None
+        return kind not in ("unit", "study") and any(
+            m in COST_METRICS for m in (*self.objectives, *(c.metric for c in self.constraints)))
 
     @property
     def grid_size(self) -> int:
@@ -214,12 +219,15 @@ def parse_sweep(data: dict[str, Any]) -> Sweep:
     if unknown:
         raise HwsimError(f"sweep file: unknown field {unknown[0]!r}; allowed: "
                          f"{', '.join(TOP_KEYS)}")
+    if "study" in data:
+        return _parse_study_sweep(data)
     if "unit" in data:
         return _parse_unit_sweep(data)
     for key in ("device", "workload"):
         if key not in data:
             raise HwsimError(f"sweep file: '{key}' is missing (a name, a list of names, or a "
-                             "mapping with 'name' and axes; or 'unit' for an RTL unit sweep)")
+                             "mapping with 'name' and axes; or 'unit' for an RTL unit sweep, "
+                             "'study' for a study sweep)")
     devices, dev_axes = _names_and_axes(data["device"], "device")
     workloads, wl_axes = _names_and_axes(data["workload"], "workload")
     for k in wl_axes:
@@ -252,6 +260,26 @@ def _parse_unit_sweep(data: dict[str, Any]) -> Sweep:
     return _finish({"objectives": list(UNIT_METRICS[:3]), **data},
                    [("unit", units), *((f"unit.{k}", _values(v, f"unit.{k}"))
                                        for k, v in sorted(axes.items()))])
+
+
+def _parse_study_sweep(data: dict[str, Any]) -> Sweep:
+    """A study sweep (:mod:`hwsim.sweep.studies`): ``study`` (names and axes), a grid."""
+    other = [k for k in ("device", "workload", "unit", "precision", "format") if k in data]
+    if other:
+        raise HwsimError(f"sweep file: '{other[0]}' does not apply to a study sweep ('study')")
+    if data.get("search", "grid") != "grid":
+        raise HwsimError(f"sweep file: search {data['search']!r} does not apply to a study "
+                         "sweep; allowed: grid (every study named)")
+    names, axes = _names_and_axes(data["study"], "study")
+    for k in axes:
+        if k not in STUDY_AXES:
+            raise HwsimError(f"sweep file: study axis {k!r} is unknown; allowed: name, "
+                             f"{', '.join(STUDY_AXES)}")
+    with _context("study"):
+        names = study_names(names)
+    return _finish({"objectives": list(STUDY_METRICS), **data},
+                   [("study", names), *((f"study.{k}", _values(v, f"study.{k}"))
+                                        for k, v in sorted(axes.items()))])
 
 
 def _finish(data: dict[str, Any], axes: list[tuple[str, tuple[Any, ...]]]) -> Sweep:
@@ -420,6 +448,12 @@ def make_point(choice: dict[str, Any]) -> Point:
     from hwsim.devices.base import build_spec, get_device, kind_of, spec_fields
     from workloads.registry import get_info
 
+    if "study" in choice:
+        from hwsim.sweep.studies import study_task
+
+        with _context("study"):
+            task = study_task(choice)
+        return Point(point_key(task), task, task, dict(choice))
     if "unit" in choice:
         from hwsim.sweep.units import design_point, unit_canonical
 
