@@ -135,3 +135,22 @@ def test_leave_one_family_out_reports_each_family(small_df):
         assert abs(base_mape - 100) > 1 and np.isfinite(model_mape)
     assert "leave-one-family-out" in rep.table()
     assert set(rep.to_dict()["family_mape_pct"]["area"]) == set(fams)
+
+
+# The issue's design-split targets against the shipped study (sim_results/costmodel, written
+# by 'hwsim cost study'; test_cost_models.py checks its delay and energy numbers come back when
+# refitted). A target the model misses is a strict xfail with the measured MAPE.
+_MISSED = {"area": 10.2, "luts": 11.4, "delay": 5.5, "energy": 6.9}  # 1,352 designs
+
+
+@pytest.mark.parametrize("target", sorted(val.MAPE_TARGETS["design"]))
+def test_design_split_meets_the_issues_targets(target, request):
+    from pathlib import Path
+
+    if target in _MISSED:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            f"design split {target}: measured {_MISSED[target]:.1f}% MAPE, target "
+            f"{val.MAPE_TARGETS['design'][target]:.0f}%")))
+    path = Path(__file__).parents[2] / "sim_results" / "costmodel" / "validation.json"
+    checks = json.loads(path.read_text())["checks"]
+    assert checks[f"design/{target}"]["ok"], checks[f"design/{target}"]
