@@ -57,7 +57,8 @@ def reproduce(ctx: click.Context, study: str | None, list_only: bool, out: Path 
 
     A folder that is not empty (such as the study's own) is refused unless --force. The
     studies run as a sweep stored in OUT/.reproduce (sim_results/.reproduce without --out):
-    a re-run skips the studies done there, --force starts afresh. With 'all', a failing
+    a re-run skips the studies done there and retries the
+    failed ones, --force starts afresh. With 'all', a failing
     study does not stop the others; the exit status is 1 if any failed."""
     from hwsim.studies.registry import REPRODUCE_STORE, discover, results_root, select
 
@@ -102,9 +103,9 @@ def reproduce(ctx: click.Context, study: str | None, list_only: bool, out: Path 
 
 
 def _plan(study: str, out: Path | None, quick: bool, folder: Path, *, force: bool):
-    """The study sweep, its points and the keys already done in ``folder``'s store; the
-    folder of every study still to run is checked (and, with ``force``, cleared of an
-    earlier sweep store) before anything is written."""
+    """The study sweep, its points and the keys already done in ``folder``'s store. Before
+    anything is written, the folder of every study not recorded there is checked (a failed
+    study is retried in its folder); with ``force``, earlier sweep stores are cleared."""
     from hwsim.io import check_output_dir
     from hwsim.studies.registry import SWEEP_STORE
     from hwsim.sweep import Store, parse_sweep
@@ -117,12 +118,15 @@ def _plan(study: str, out: Path | None, quick: bool, folder: Path, *, force: boo
     sweep = parse_sweep({"study": spec})
     points = sweep.points()
     done: set[str] = set()
+    recorded: set[str] = set()  # done or failed here before: their folders are this sweep's
     if not force and (folder / DB_NAME).is_file():
         with Store(folder) as store:
             done = store.done_keys() & {p.key for p in points}
+            recorded = {r["key"] for r in store.finished()}
     todo = [Path(p.task["out"]) for p in points if p.key not in done]
-    for d in todo:
-        check_output_dir(d, force=force, what="study folder")
+    for p in points:
+        if p.key not in recorded:
+            check_output_dir(p.task["out"], force=force, what="study folder")
     if force:  # from scratch: sweep stores left by an earlier run start afresh
         for d in (folder, *(d / SWEEP_STORE for d in todo)):
             if (d / DB_NAME).is_file():

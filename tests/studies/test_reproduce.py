@@ -1,6 +1,6 @@
-"""``hwsim reproduce``: the study registry, bad input, and two quick studies end to end (L-Mul
+"""``hwsim reproduce``: the study registry, bad input, two quick studies end to end (L-Mul
 precision checked against ml_dtypes, the FPGA study through the sweep store against its
-published results)."""
+published results), and the study sweep that runs them (store, resume, failures, workers)."""
 
 from __future__ import annotations
 
@@ -106,6 +106,16 @@ def test_lmul_precision_quick_end_to_end(tmp_path, capsys) -> None:
         assert at1[method] == pytest.approx(ref, rel=0.05), method
     # Luo and Sun's 3-bit claim (arXiv 2410.00907): L-Mul-3 beats an E5M2 multiplier
     assert at1["lmul_m3"] < at1["fp8_e5m2"]
+    # it ran as the one point of a study sweep; a re-run (no --force) resumes, runs nothing
+    from hwsim.sweep import Store
+
+    with Store(out / registry.REPRODUCE_STORE) as store:
+        assert store.status() == {"done": 1, "failed": 0, "pending": 0}
+    before = (out / "results.csv").stat().st_mtime_ns
+    rc, stdout, _ = run(["reproduce", "lmul_precision", "--quick", "-o", str(out), "--json"],
+                        capsys)
+    assert rc == 0 and json.loads(stdout)["studies"][0]["resumed"] is True
+    assert (out / "results.csv").stat().st_mtime_ns == before
 
 
 @pytest.fixture(scope="module")
@@ -159,14 +169,23 @@ def test_fpga_rerun_resumes_and_force_starts_afresh(fpga_quick, capsys) -> None:
     assert db.stat().st_mtime_ns != first
 
 
-def _fake_collection(root: Path) -> None:
-    for name, code in (("a_ok", 0), ("b_fails", 3), ("c_ok", 0)):
+def _fake_collection(root: Path, studies=(("a_ok", 0), ("b_fails", 3), ("c_ok", 0))) -> None:
+    """Test studies that write ``r.txt``, print ``boom`` and exit with their code; each run
+    appends the study's name to ``runs.log`` beside ``root``."""
+    for name, code in studies:
         (root / name).mkdir(parents=True)
         (root / name / "run.py").write_text(
             '"""A test study."""\nimport sys, pathlib\n'
             'out = pathlib.Path(sys.argv[sys.argv.index("--out") + 1])\n'
             'out.mkdir(parents=True, exist_ok=True)\n(out / "r.txt").write_text("1")\n'
+            f'with open({str(root.parent / "runs.log")!r}, "a") as fh:\n'
+            f'    fh.write("{name}\\n")\n'
             f'print("boom", file=sys.stderr)\nsys.exit({code})\n')
+
+
+def _runs(tmp_path: Path) -> list[str]:
+    log = tmp_path / "runs.log"
+    return sorted(log.read_text().split()) if log.is_file() else []
 
 
 def test_all_goes_on_past_a_failure_and_exits_1(tmp_path, monkeypatch, capsys) -> None:
@@ -184,3 +203,82 @@ def test_all_goes_on_past_a_failure_and_exits_1(tmp_path, monkeypatch, capsys) -
     rc, out, err = run(["reproduce", "all", "-o", str(tmp_path / "out2")], capsys)
     assert rc == 1 and "2 of 3 studies regenerated; failed: b_fails" in out
     assert "b_fails failed" in err and "boom" in err
+
+
+def test_studies_run_through_the_sweep_store_and_resume(tmp_path, monkeypatch, capsys) -> None:
+    from hwsim.sweep import Store
+
+    root = tmp_path / "sim_results"
+    _fake_collection(root, (("a_ok", 0), ("c_ok", 0)))
+    monkeypatch.setattr(registry, "results_root", lambda: root)
+    out = tmp_path / "out"
+    argv = ["reproduce", "all", "--quick", "-o", str(out), "--json"]
+    rc, stdout, _ = run([*argv, "--workers", "2"], capsys)  # on the process pool
+    assert rc == 0, stdout
+    got = json.loads(stdout)
+    assert [(s["name"], s["status"], s["resumed"]) for s in got["studies"]] == [
+        ("a_ok", "ok", False), ("c_ok", "ok", False)]
+    assert got["store"] == str(out / registry.REPRODUCE_STORE)
+    assert _runs(tmp_path) == ["a_ok", "c_ok"]
+    with Store(out / registry.REPRODUCE_STORE) as store:
+        rows = store.finished()
+    assert sorted(json.loads(r["params"])["study"] for r in rows) == ["a_ok", "c_ok"]
+    for r in rows:
+        rec = json.loads(r["record"])
+        assert r["status"] == "done" and rec["files"] == ["r.txt"]
+        assert json.loads(r["params"])["out"] == str(out / rec["name"])
+        assert r["seconds"] == pytest.approx(rec["seconds"], abs=0.01) and r["seconds"] > 0
+    # a re-run computes nothing: every study is done in the store
+    rc, stdout, _ = run(argv, capsys)
+    assert rc == 0 and [s["resumed"] for s in json.loads(stdout)["studies"]] == [True, True]
+    assert _runs(tmp_path) == ["a_ok", "c_ok"]
+    rc, stdout, _ = run(["sweep", "status", str(out / registry.REPRODUCE_STORE), "--json"],
+                        capsys)
+    assert rc == 0 and json.loads(stdout) == {"done": 2, "failed": 0, "pending": 0}
+    # --force starts afresh: both run again
+    rc, _, _ = run([*argv, "--force"], capsys)
+    assert rc == 0 and _runs(tmp_path) == ["a_ok", "a_ok", "c_ok", "c_ok"]
+
+
+def test_a_failing_study_is_recorded_and_retried_alone(tmp_path, monkeypatch, capsys) -> None:
+    from hwsim.sweep import Store
+
+    root = tmp_path / "sim_results"
+    _fake_collection(root)
+    monkeypatch.setattr(registry, "results_root", lambda: root)
+    out = tmp_path / "out"
+    argv = ["reproduce", "all", "-o", str(out), "--json"]
+    assert run(argv, capsys)[0] == 1
+    with Store(out / registry.REPRODUCE_STORE) as store:
+        status = store.status()
+        rows = {json.loads(r["params"])["study"]: r for r in store.finished()}
+    assert status == {"done": 2, "failed": 1, "pending": 0}
+    assert rows["b_fails"]["status"] == "failed" and rows["b_fails"]["error"] == "boom"
+    assert json.loads(rows["b_fails"]["record"])["error"] == "boom"
+    assert [rows[n]["status"] for n in ("a_ok", "c_ok")] == ["done", "done"]
+    # a re-run retries the failed study in its own (non-empty) folder, and only it
+    rc, stdout, _ = run(argv, capsys)
+    assert rc == 1 and _runs(tmp_path) == ["a_ok", "b_fails", "b_fails", "c_ok"]
+    assert [(s["name"], s["resumed"]) for s in json.loads(stdout)["studies"]] == [
+        ("a_ok", True), ("b_fails", False), ("c_ok", True)]
+    rc, stdout, _ = run(["sweep", "status", str(out / registry.REPRODUCE_STORE)], capsys)
+    assert rc == 0 and stdout.strip() == "2 done, 1 failed, 0 pending"
+
+
+def test_a_study_sweep_file_names_its_errors() -> None:
+    from hwsim.errors import HwsimError
+    from hwsim.sweep import parse_sweep
+
+    for data, words in (({"study": "nope"}, "unknown study 'nope'"),
+                        ({"study": {"name": "all", "fast": 1}}, "study axis 'fast'"),
+                        ({"study": {"name": "lmul_precision", "quick": "yes"}},
+                         "quick must be true or false"),
+                        ({"study": "all", "search": "random", "samples": 2},
+                         "allowed: grid"),
+                        ({"study": "all", "device": "gpu"}, "'device' does not apply")):
+        with pytest.raises(HwsimError, match=words):
+            parse_sweep(data)
+    sweep = parse_sweep({"study": {"name": "all", "out": "/tmp/x/{name}"}})
+    assert [p.task["study"] for p in sweep.points()] == list(registry.discover())
+    assert {p.task["out"] for p in sweep.points()} == {
+        f"/tmp/x/{n}" for n in registry.discover()}
