@@ -252,14 +252,8 @@ def _parse_unit_sweep(data: dict[str, Any]) -> Sweep:
     if other:
         raise HwsimError(f"sweep file: '{other[0]}' does not apply to a unit sweep ('unit'); "
                          "give the format as an axis of 'unit'")
-    units, axes = _names_and_axes(data["unit"], "unit")
-    for k in axes:
-        if k not in UNIT_AXES:
-            raise HwsimError(f"sweep file: unit axis {k!r} is unknown; allowed: name, "
-                             f"{', '.join(UNIT_AXES)}")
-    return _finish({"objectives": list(UNIT_METRICS[:3]), **data},
-                   [("unit", units), *((f"unit.{k}", _values(v, f"unit.{k}"))
-                                       for k, v in sorted(axes.items()))])
+    units, axes = _kind_axes(data, "unit", UNIT_AXES)
+    return _finish({"objectives": list(UNIT_METRICS[:3]), **data}, [("unit", units), *axes])
 
 
 def _parse_study_sweep(data: dict[str, Any]) -> Sweep:
@@ -270,16 +264,22 @@ def _parse_study_sweep(data: dict[str, Any]) -> Sweep:
     if data.get("search", "grid") != "grid":
         raise HwsimError(f"sweep file: search {data['search']!r} does not apply to a study "
                          "sweep; allowed: grid (every study named)")
-    names, axes = _names_and_axes(data["study"], "study")
-    for k in axes:
-        if k not in STUDY_AXES:
-            raise HwsimError(f"sweep file: study axis {k!r} is unknown; allowed: name, "
-                             f"{', '.join(STUDY_AXES)}")
+    names, axes = _kind_axes(data, "study", STUDY_AXES)
     with _context("study"):
         names = study_names(names)
-    return _finish({"objectives": list(STUDY_METRICS), **data},
-                   [("study", names), *((f"study.{k}", _values(v, f"study.{k}"))
-                                        for k, v in sorted(axes.items()))])
+    return _finish({"objectives": list(STUDY_METRICS), **data}, [("study", names), *axes])
+
+
+def _kind_axes(data: dict[str, Any], kind: str, allowed: tuple[str, ...]
+               ) -> tuple[tuple[Any, ...], list[tuple[str, tuple[Any, ...]]]]:
+    """The names of a ``unit:``/``study:`` entry and its other axes (``<kind>.<axis>``, in
+    name order), each axis one of ``allowed``."""
+    names, axes = _names_and_axes(data[kind], kind)
+    for k in axes:
+        if k not in allowed:
+            raise HwsimError(f"sweep file: {kind} axis {k!r} is unknown; allowed: name, "
+                             f"{', '.join(allowed)}")
+    return names, [(f"{kind}.{k}", _values(v, f"{kind}.{k}")) for k, v in sorted(axes.items())]
 
 
 def _finish(data: dict[str, Any], axes: list[tuple[str, tuple[Any, ...]]]) -> Sweep:
