@@ -1,8 +1,9 @@
 """Declarative design-space sweeps: a sweep file expanded into points (a grid, a random
 sample, or a guided search by Optuna warm-started from a cheap surrogate), run on a local
 process pool or a Dask cluster, each point stored once in SQLite (resumable, lossless) with
-its cost-model features; the Pareto front of what is stored. Devices x workloads, or RTL
-units (``unit:``, synthesised as the cost-model dataset is: :func:`dataset_frame`).
+its cost-model features; the Pareto front of what is stored. Devices x workloads, RTL
+units (``unit:``, synthesised as the cost-model dataset is: :func:`dataset_frame`), or the
+studies of ``sim_results/`` (``study:``, what ``hwsim reproduce`` runs).
 
 >>> from hwsim.sweep import load_sweep, run_sweep, pool_evaluator
 >>> run_sweep(load_sweep("sweeps/quick.yaml"), "out/quick", pool_evaluator(2))
