@@ -24,7 +24,7 @@ def build_dequant_mac(format: str = "int8", pipeline: int = 0,  # noqa: A002
     multiply-accumulate (specification :func:`hwsim.numerics.mixpe.dequant_mac_stream`).
     Ports as ``mixpe``'s, with ``s`` and ``z`` read every cycle; the optional stage boundary
     ``operand`` registers the dequantised weight and the activation."""
-    wb, acc_bits = check_params("dequant-mac", format, weight_bits, acc, 32)
+    _, wb, acc_bits = check_params("dequant-mac", format, weight_bits, acc, 32, ("int8",))
     with fresh_block() as block:
         pipe = Pipeline(pipeline, BOUNDARIES, "dequant-mac")
         rst = pipe.rst if pipe.rst is not None else pyrtl.Input(1, "rst")

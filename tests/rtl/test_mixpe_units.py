@@ -1,8 +1,9 @@
-"""The MixPE PE (``mixpe``) and the per-element-dequantise MAC it replaces (``dequant-mac``)
-bit for bit against the golden model :mod:`hwsim.numerics.mixpe` in PyRTL and in Verilator
-through cocotb (every weight code x every zero point x corner activations and scales, then
-random streams with resets), the two circuits against each other, lint under
-``verilator -Wall``, and Yosys: the PE without its own dequantiser beside the baseline."""
+"""The MixPE PE (``mixpe``, int8 and fp16 activations) and the per-element-dequantise MAC it
+replaces (``dequant-mac``) bit for bit against the golden model :mod:`hwsim.numerics.mixpe` in
+PyRTL and in Verilator through cocotb (every weight code x every zero point x corner
+activations and scales, then random streams with resets), the two circuits against each other,
+lint under ``verilator -Wall``, and Yosys: the PE without its own dequantiser beside the
+baseline."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 
 from hwsim.errors import HwsimError
+from hwsim.numerics.mixpe import fp16_fixed, mixpe_stream, round_fp32
 from rtl.export import lint, write_verilog
 from rtl.pyrtl_sim import simulate_pyrtl, verify_pyrtl
 from rtl.synth import synthesize
@@ -21,17 +23,30 @@ from tests.rtl.unit_helpers import assert_ok, mid_stream_resets, run_verilator
 
 ACT_CORNERS = (0x80, 0x81, 0xFF, 0x00, 0x01, 0x7F)  # -128, -127, -1, 0, 1, 127
 SCALE_CORNERS = (0, 1, 0x80, 0xFF)
+# fp16: +-0, the smallest and largest subnormals, the smallest and largest normals, 1.0 and
+# -1.5, and inf / NaN (outside the golden model's domain: the unit reads them as zero)
+FP16_CORNERS = (0x0000, 0x8000, 0x0001, 0x83FF, 0x0400, 0x8400, 0x7BFF, 0xFBFF, 0x3C00,
+                0xBE00, 0x7C00, 0xFE00)
+FP16_SCALES = (0x0000, 0x8000, 0x0001, 0x3C00, 0x7BFF, 0xFBFF, 0x2E66, 0x7C00)
 
 
 def every_weight(unit, seed: int = 0, n_random: int = 3000) -> dict[str, np.ndarray]:
-    """Every (weight code, zero point) pair against every corner activation and scale, the
-    combinations shuffled so that groups mix them, then ``n_random`` random vectors."""
+    """Every (weight code, zero point) pair against every corner activation and scale (fp16:
+    against every corner activation, the scale corners taken in turn), the combinations
+    shuffled so that groups mix them, then ``n_random`` random vectors."""
     wb = unit.inputs["b"]
-    rows = list(itertools.product(range(1 << wb), range(1 << wb), ACT_CORNERS, SCALE_CORNERS))
+    if unit.params["format"] == "fp16":
+        rows = [(q, z, a, FP16_SCALES[i % len(FP16_SCALES)]) for i, (q, z, a) in enumerate(
+            itertools.product(range(1 << wb), range(1 << wb), FP16_CORNERS))]
+    else:
+        rows = list(itertools.product(range(1 << wb), range(1 << wb), ACT_CORNERS,
+                                      SCALE_CORNERS))
     rng = np.random.default_rng(seed)
     rng.shuffle(rows)
     cols = np.array(rows, dtype=np.uint64).T
     out = {"b": cols[0], "z": cols[1], "a": cols[2], "s": cols[3]}
+    if "s" not in unit.inputs:  # the shared dequantiser: no scale port
+        out.pop("s")
     more, _ = make_vectors(unit, exhaustive=False, n_random=n_random, seed=seed)
     return {p: np.concatenate([out[p], more[p]]) for p in unit.inputs}
 
@@ -49,11 +64,51 @@ def test_reference_by_hand() -> None:
     assert "s" not in shared.inputs and shared.outputs["y"] == 8 + 4 + 2 + 2
 
 
+def test_fp16_reference_by_hand() -> None:
+    """Group of 2, fp16: 3 * 1.0 + 0 * -0.5 = 3, minus z=1 times (1.0 - 0.5): r = 2.5, times
+    the scale 2.0 = 5.0; the next group: (1 - 2) * 2**-24 (the smallest subnormal) times 1.0.
+    An inf activation reads as zero."""
+    unit = build_unit("mixpe", format="fp16", group=2)
+    ins = {"a": np.array([0x3C00, 0xB800, 0x0001, 0x7C00]), "b": np.array([3, 0, 1, 9]),
+           "s": np.array([0, 0x4000, 0, 0x3C00]), "z": np.array([0, 1, 0, 2])}
+    want = np.float32([0.0, 5.0, 5.0, 5.0 - 2.0 ** -24]).view(np.uint32)
+    assert unit.reference(ins).tolist() == want.tolist()
+    shared = build_unit("mixpe", format="fp16", group=2, dequant="shared")
+    assert shared.reference(ins).tolist() == [0, int(2.5 * 2 ** 24), int(2.5 * 2 ** 24),
+                                              (1 << shared.outputs["y"]) - 1]
+    assert shared.outputs["y"] == 41 + 4 + 2 + 2
+
+
+def test_fp16_shared_reference_dequantised_is_the_golden_stream() -> None:
+    """The shared PE's ``r`` stream (its reference, built here from the golden model's decode
+    and shift-and-add), dequantised once per group as the golden model defines it (``s * r``
+    rounded once to fp32, fp32 accumulation), is the golden MixPE stream."""
+    rng = np.random.default_rng(1)
+    n, group = 4000, 8
+    a = rng.integers(0, 0x7C00, n) | (rng.integers(0, 2, n) << 15)  # finite fp16 codes
+    q, z = rng.integers(0, 16, n), rng.integers(0, 16, n)
+    s = rng.integers(0, 0x7C00, n) | (rng.integers(0, 2, n) << 15)
+    r = build_unit("mixpe", format="fp16", group=group, dequant="shared").reference(
+        {"a": a, "b": q, "z": z})
+    width = 41 + 4 + 4 + 2
+    r = np.where(r >> (width - 1), r.astype(np.int64) - (1 << width), r.astype(np.int64))
+    acc, want = np.float32(0.0), []
+    for t in range(n):
+        if t % group == group - 1:
+            acc = np.float32(acc + round_fp32(int(fp16_fixed([s[t]])[0]) * int(r[t]), -48))
+        want.append(int(acc.view(np.uint32)))
+    got = mixpe_stream(a, q, s, z, group=group, act="fp16")
+    assert got.tolist() == want and len(set(want)) > n // group // 2
+
+
 @pytest.mark.parametrize("kw", [
     {"group": 4},
     {"group": 3, "weight_bits": 2, "pipeline": 1},
     {"group": 128, "acc": 20},
     {"group": 5, "dequant": "shared", "pipeline": 1},
+    {"format": "fp16", "group": 4},
+    {"format": "fp16", "group": 3, "weight_bits": 2, "pipeline": 1},
+    {"format": "fp16", "group": 5, "dequant": "shared"},
 ])
 def test_pyrtl_mixpe_every_weight_then_resets(kw) -> None:
     unit = build_unit("mixpe", **kw)
@@ -88,6 +143,7 @@ def test_the_two_circuits_agree_with_one_element_groups(wb) -> None:
     ("mixpe", {"group": 8, "pipeline": 1}),
     ("mixpe", {"group": 32, "weight_bits": 2, "dequant": "shared"}),
     ("dequant-mac", {"pipeline": 1}),
+    ("mixpe", {"format": "fp16", "group": 8, "pipeline": 1}),
 ])
 def test_verilator_bit_for_bit(name, kw, rtl_build_dir) -> None:
     unit = build_unit(name, **kw)
@@ -100,7 +156,7 @@ def test_verilator_bit_for_bit(name, kw, rtl_build_dir) -> None:
 @pytest.mark.rtl
 @pytest.mark.parametrize(("name", "kw"), [
     ("mixpe", {"weight_bits": 2}), ("mixpe", {"dequant": "shared", "pipeline": 1}),
-    ("dequant-mac", {}),
+    ("dequant-mac", {}), ("mixpe", {"format": "fp16", "dequant": "shared", "group": 32}),
 ])
 def test_verilog_is_lint_clean(name, kw, tmp_path, verilator) -> None:
     unit = build_unit(name, **kw)
@@ -121,7 +177,8 @@ def test_yosys_mixpe_without_its_dequantiser_is_smaller_than_the_baseline(
 
 @pytest.mark.parametrize(("name", "kw", "needle"), [
     ("mixpe", {"weight_bits": 3}, "weight bits must be one of 2, 4, got 3"),
-    ("mixpe", {"format": "fp16"}, "fp16 activations are modelled in hwsim.numerics.mixpe"),
+    ("mixpe", {"format": "fp16", "acc": 24}, "fp16 activations accumulate in fp32"),
+    ("dequant-mac", {"format": "fp16"}, "takes int8 activations; fp16 activations are"),
     ("mixpe", {"format": "int4"}, "activations must be one of int8, fp16"),
     ("mixpe", {"group": 0}, r"group size must be an integer in 1..4096"),
     ("mixpe", {"dequant": "row"}, "dequant must be one of pe, shared"),
