@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from hwsim.errors import HwsimError
-from hwsim.numerics.mixpe import fp16_fixed, mixpe_stream, round_fp32
+from hwsim.numerics.mixpe import dequant_fp16, fp16_fixed, mixpe_stream, round_fp32
 from rtl.export import lint, write_verilog
 from rtl.pyrtl_sim import simulate_pyrtl, verify_pyrtl
 from rtl.synth import synthesize
@@ -28,6 +28,10 @@ SCALE_CORNERS = (0, 1, 0x80, 0xFF)
 FP16_CORNERS = (0x0000, 0x8000, 0x0001, 0x83FF, 0x0400, 0x8400, 0x7BFF, 0xFBFF, 0x3C00,
                 0xBE00, 0x7C00, 0xFE00)
 FP16_SCALES = (0x0000, 0x8000, 0x0001, 0x3C00, 0x7BFF, 0xFBFF, 0x2E66, 0x7C00)
+# dequant-mac: scales whose weights stay finite (an inf or NaN weight makes the rest of the
+# fp32 sum NaN); the weight's overflow and specials have their own test
+DEQUANT_FP16_SCALES = (0x0000, 0x8000, 0x0001, 0x83FF, 0x0400, 0x3C00, 0x2E66, 0xDBFF)
+FINITE_SMALL = 0xBFFF  # masks a random fp16 code to |x| < 2 (finite)
 
 
 def every_weight(unit, seed: int = 0, n_random: int = 3000) -> dict[str, np.ndarray]:
@@ -35,8 +39,10 @@ def every_weight(unit, seed: int = 0, n_random: int = 3000) -> dict[str, np.ndar
     against every corner activation, the scale corners taken in turn), the combinations
     shuffled so that groups mix them, then ``n_random`` random vectors."""
     wb = unit.inputs["b"]
+    fp16_dequant = unit.params["format"] == "fp16" and unit.unit == "dequant-mac"
     if unit.params["format"] == "fp16":
-        rows = [(q, z, a, FP16_SCALES[i % len(FP16_SCALES)]) for i, (q, z, a) in enumerate(
+        scales = DEQUANT_FP16_SCALES if fp16_dequant else FP16_SCALES
+        rows = [(q, z, a, scales[i % len(scales)]) for i, (q, z, a) in enumerate(
             itertools.product(range(1 << wb), range(1 << wb), FP16_CORNERS))]
     else:
         rows = list(itertools.product(range(1 << wb), range(1 << wb), ACT_CORNERS,
@@ -48,6 +54,8 @@ def every_weight(unit, seed: int = 0, n_random: int = 3000) -> dict[str, np.ndar
     if "s" not in unit.inputs:  # the shared dequantiser: no scale port
         out.pop("s")
     more, _ = make_vectors(unit, exhaustive=False, n_random=n_random, seed=seed)
+    if fp16_dequant:
+        more["s"] &= FINITE_SMALL
     return {p: np.concatenate([out[p], more[p]]) for p in unit.inputs}
 
 
@@ -118,11 +126,36 @@ def test_pyrtl_mixpe_every_weight_then_resets(kw) -> None:
     assert_ok(verify_pyrtl(unit, vectors, resets=resets), n // 2)
 
 
-@pytest.mark.parametrize("kw", [{}, {"weight_bits": 2, "pipeline": 1, "acc": 18}])
+@pytest.mark.parametrize("kw", [{}, {"weight_bits": 2, "pipeline": 1, "acc": 18},
+                                {"format": "fp16"}, {"format": "fp16", "weight_bits": 2,
+                                                     "pipeline": 1}])
 def test_pyrtl_dequant_mac_every_weight(kw) -> None:
     unit = build_unit("dequant-mac", **kw)
     vectors = every_weight(unit)
-    assert_ok(verify_pyrtl(unit, vectors), len(vectors["a"]))
+    n = len(vectors["a"])
+    resets = [r for r in mid_stream_resets(n, unit.latency, singles=6) if r > n // 3]
+    assert_ok(verify_pyrtl(unit, vectors, resets=resets), n // 2)
+    if unit.params["format"] == "fp16":  # a real fp32 sum: no inf or NaN, not stuck
+        y = unit.reference(vectors).astype(np.uint32).view(np.float32)
+        assert np.isfinite(y).all() and len(np.unique(y)) > n // 20
+
+
+def test_pyrtl_dequant_mac_fp16_weight_overflow_and_specials() -> None:
+    """``fp16(s * (q - z))`` where it overflows to inf, rounds, or meets an inf / NaN scale
+    (inf x 0 is NaN), each vector its own one-element sum (a reset before it), so ``y`` is
+    the weight times the activation, compared bit for bit (any NaN matches any NaN)."""
+    unit = build_unit("dequant-mac", format="fp16")
+    rows = list(itertools.product(range(16), range(16), (0x3C00, 0x0001, 0xB800),
+                                  (0x7BFF, 0x5BFF, 0x7C00, 0xFC00, 0x7E00, 0x0001, 0x83FF)))
+    cols = np.array(rows, dtype=np.uint64).T
+    vectors = {p: np.zeros(2 * len(rows), dtype=np.uint64) for p in "abzs"}
+    for p, col in zip("bzas", cols, strict=True):
+        vectors[p][1::2] = col
+    result = verify_pyrtl(unit, vectors, resets=list(range(0, 2 * len(rows), 2)))
+    assert_ok(result, len(rows))
+    with np.errstate(over="ignore", invalid="ignore"):
+        w = dequant_fp16(cols[3], cols[0].astype(np.int64), cols[1].astype(np.int64))
+    assert np.isnan(w).sum() >= 32 and np.isinf(w).sum() >= 200  # the cases are reached
 
 
 @pytest.mark.parametrize("wb", [2, 4])
@@ -144,6 +177,7 @@ def test_the_two_circuits_agree_with_one_element_groups(wb) -> None:
     ("mixpe", {"group": 32, "weight_bits": 2, "dequant": "shared"}),
     ("dequant-mac", {"pipeline": 1}),
     ("mixpe", {"format": "fp16", "group": 8, "pipeline": 1}),
+    ("dequant-mac", {"format": "fp16"}),
 ])
 def test_verilator_bit_for_bit(name, kw, rtl_build_dir) -> None:
     unit = build_unit(name, **kw)
@@ -157,6 +191,7 @@ def test_verilator_bit_for_bit(name, kw, rtl_build_dir) -> None:
 @pytest.mark.parametrize(("name", "kw"), [
     ("mixpe", {"weight_bits": 2}), ("mixpe", {"dequant": "shared", "pipeline": 1}),
     ("dequant-mac", {}), ("mixpe", {"format": "fp16", "dequant": "shared", "group": 32}),
+    ("dequant-mac", {"format": "fp16", "pipeline": 1}),
 ])
 def test_verilog_is_lint_clean(name, kw, tmp_path, verilator) -> None:
     unit = build_unit(name, **kw)
@@ -178,7 +213,7 @@ def test_yosys_mixpe_without_its_dequantiser_is_smaller_than_the_baseline(
 @pytest.mark.parametrize(("name", "kw", "needle"), [
     ("mixpe", {"weight_bits": 3}, "weight bits must be one of 2, 4, got 3"),
     ("mixpe", {"format": "fp16", "acc": 24}, "fp16 activations accumulate in fp32"),
-    ("dequant-mac", {"format": "fp16"}, "takes int8 activations; fp16 activations are"),
+    ("dequant-mac", {"format": "fp16", "acc": "bf16"}, "fp16 activations accumulate in fp32"),
     ("mixpe", {"format": "int4"}, "activations must be one of int8, fp16"),
     ("mixpe", {"group": 0}, r"group size must be an integer in 1..4096"),
     ("mixpe", {"dequant": "row"}, "dequant must be one of pe, shared"),
