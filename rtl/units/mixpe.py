@@ -74,14 +74,10 @@ MAX_GROUP = 4096
 
 
 def check_params(who: str, format: str, weight_bits: int,  # noqa: A002
-                 acc: int | str | None, default_acc: int,
-                 activations: tuple[str, ...] = ("int8", "fp16")) -> tuple[str, int, int]:
+                 acc: int | str | None, default_acc: int) -> tuple[str, int, int]:
     """Activation format, weight bits and accumulator width (fp16: the fp32 register, 32),
     checked."""
     act = check_activation(format, who)
-    if act not in activations:
-        raise HwsimError(f"{who}: the RTL unit takes {', '.join(activations)} activations; "
-                         f"{act} activations are modelled in hwsim.numerics.mixpe only")
     wb = check_weight_bits(weight_bits, who)
     if act == "fp16":
         if acc not in (None, 32, "32", "fp32"):
