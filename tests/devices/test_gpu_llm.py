@@ -38,6 +38,7 @@ from hwsim.devices.gpu.kernels import (
     PARTIAL_BYTES,
     TILES,
     Kernel,
+    allreduce_piece,
     best_attention_plan,
     best_gemm_plan,
     kernel_piece,
@@ -45,6 +46,7 @@ from hwsim.devices.gpu.kernels import (
     plan_gemm,
 )
 from hwsim.devices.gpu.parallel import AllReduce, shard
+from hwsim.devices.gpu.spec import NCCL_PROTOCOLS
 from hwsim.engine.trace import TraceSink
 from hwsim.errors import HwsimError
 from workloads import Attention, MatMul, OpFormats, build_workload
@@ -73,7 +75,7 @@ def _gpt3_block(phase: str):
 @functools.cache
 def _ours(phase: str) -> tuple[float, dict[str, float]]:
     """(block seconds per GPU, seconds of each of the 12 parts) on 4 x A100, unfused."""
-    spec = get_device("a100", tp=4, attention="unfused")
+    spec = get_device("a100", tp=4, attention="unfused", harness="llmcompass")
     block = _gpt3_block(phase)
     res = simulate(spec, block)
     t = {o.name.removeprefix("layers.0."): o.total_cycles / spec.hz for o in res.ops}
@@ -96,22 +98,11 @@ def test_gpt3_block_on_4_a100_matches_llmcompass(phase):
     assert abs(ours / measured - 1) <= 0.10, (ours, measured)
 
 
-_VEC = ("the memory-bound kernel model (hwsim/devices/gpu/vector.py) has one per-call floor, "
-        "launch 4 us + the 24.5 us host overhead fitted on the GEMM sweep")
 #: parts that miss 30%, measured before being marked (ours vs LLMCompass's A100)
 PART_MISSES = {
     ("prefill", "Q_mul_K"): "measured miss: 1.06 ms vs 1.88 ms (-44%); the batched 2048x128x2048 "
                            "GEMMs are modelled HBM-bound on writing the scores, and PyTorch's "
                            "bmm ran them at 55% of the modelled rate",
-    ("decode", "Softmax"): f"measured miss: 31.5 us vs 16.7 us (+89%); {_VEC}, and "
-                           "torch.softmax's measured floor is ~13 us",
-    ("decode", "LayerNorm_MHA"): f"measured miss: 29.8 us vs 48.0 us (-38%); {_VEC}",
-    ("decode", "LayerNorm_FFN"): f"measured miss: 29.8 us vs 48.0 us (-38%); {_VEC}",
-    ("decode", "GeLU"): f"measured miss: 28.7 us vs 47.9 us (-40%); {_VEC}",
-    ("decode", "AllReduce_MHA"): "measured miss: 38.4 us vs 26.0 us (+48%); each kernel pays "
-                                 "launch + host overhead (28.5 us) before NVLink's 8.92 us "
-                                 "latency; the measured value looks entered by hand",
-    ("decode", "AllReduce_FFN"): "measured miss: 38.4 us vs 26.0 us (+48%), as AllReduce_MHA",
 }
 
 
@@ -219,20 +210,38 @@ def test_an_op_tensor_parallelism_cannot_shard_is_refused():
     assert run(get_device("a100"), list(ops)).macs == sum(op.macs for op in ops)
 
 
-def test_all_reduce_costs_latency_plus_ring_bytes_over_nvlink():
-    """2 (N-1)/N x bytes at one direction's NVLink bandwidth (NVIDIA: 600 GB/s both
-    directions on A100), plus the link latency and one kernel launch."""
+def test_all_reduce_is_the_fastest_nccl_protocol_for_its_size():
+    """Latency + 2 (N-1)/N x bytes at the protocol's share of one direction's NVLink
+    bandwidth (NVIDIA: 600 GB/s both directions on A100), the fastest of LL, LL128 and
+    Simple: Simple for the prefill's 403 MB, a low-latency protocol for a decode step's."""
     spec = get_device("a100", tp=4)
     assert spec.nvlink_gb_s == 600 / 2
-    g = build_workload("gpt3-175b", phase="prefill", seq=2048, batch=8, blocks=1)
-    res = run(spec, g)
-    ar = next(o for o in res.ops if o.op_type == "allreduce")
-    nbytes = 8 * 2048 * 12288 * 2
-    want = (spec.launch_us + spec.overhead_us + spec.nvlink_latency_us) * 1e-6 + (
-        2 * 3 / 4 * nbytes / (spec.nvlink_gb_s * 1e9))
-    assert ar.total_cycles / spec.hz == pytest.approx(want, rel=1e-4)
-    assert "NVLink ring all-reduce over 4 GPUs" in ar.detail and ar.detail.endswith("link-bound")
-    assert any("every time is one GPU's" in n for n in res.notes)
+    for phase, kw, proto in (("prefill", {"seq": 2048}, "Simple"),
+                             ("decode", {"kv_len": 1024}, "LL128")):
+        g = build_workload("gpt3-175b", phase=phase, batch=8, blocks=1, **kw)
+        ar = next(o for o in run(spec, g).ops if o.op_type == "allreduce")
+        nbytes = 8 * (2048 if phase == "prefill" else 1) * 12288 * 2
+        times = {p: getattr(spec, lat) * 1e-6 + 2 * 3 / 4 * nbytes / (
+            getattr(spec, eff) * spec.nvlink_gb_s * 1e9)
+            for p, (lat, eff) in NCCL_PROTOCOLS.items()}
+        assert min(times, key=times.__getitem__) == proto
+        assert ar.total_cycles / spec.hz == pytest.approx(times[proto], rel=1e-4)
+        assert "over 4 GPUs" in ar.detail and ar.detail.endswith("link-bound")
+        assert f"NCCL {proto}" in ar.detail
+
+
+def test_all_reduce_model_against_llmcompass_measured_curve():
+    """The 4 x A100 all-reduce curve of LLMCompass's figure 5h (8 B .. 16 GiB): its six
+    figures were fitted on the even-indexed sizes (sim_results/gpu_llm/fit_allreduce.py);
+    on the held-out odd sizes the median error stays within 10% and every size within 25%
+    (the GEMMs' tolerance, borrowed)."""
+    spec = get_device("a100", tp=4)
+    rows = [tuple(map(float, line.split(",")))
+            for line in (REF / "llmcompass_allreduce_A100.csv").read_text().split()]
+    errs = [abs(allreduce_piece(spec, 4, 1.5 * n)[0].total / spec.hz * 1e6 / us - 1)
+            for n, us in rows[1::2]]
+    assert len(errs) == 16
+    assert sorted(errs)[len(errs) // 2] <= 0.10 and max(errs) <= 0.25, errs
 
 
 def test_tensor_parallelism_cuts_the_per_gpu_time_of_a_weight_bound_decode():

@@ -12,7 +12,6 @@ is the issue's: median error <= 15% per curve.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import statistics
 from pathlib import Path
 
@@ -21,12 +20,14 @@ import pytest
 from hwsim.devices import get_device, run
 from hwsim.devices.gpu import vector
 from hwsim.engine.lowering import lower_op
+from hwsim.errors import HwsimError
 from workloads import Elementwise, Norm, OpFormats, Softmax, build_workload
 
 REF = Path(__file__).resolve().parents[1] / "data" / "llmcompass_a100"
 X16 = OpFormats(x="fp16", y="fp16", acc="fp32")
 FP16 = OpFormats(x="fp16", w="fp16", y="fp16", acc="fp32")
-#: the harness each curve was measured with (LLMCompass's software_model/*.py run_on_gpu)
+#: the call path each curve was measured through (LLMCompass's software_model/*.py
+#: run_on_gpu: torch.softmax eager, ``@torch.compile``-d layernorm_gpu and gelu_gpu)
 HARNESS = {"softmax": "eager", "layernorm": "compiled", "gelu": "compiled"}
 
 
@@ -48,8 +49,8 @@ def _points(which: str) -> list[tuple[object, int, float]]:
 
 
 def _harness_spec(which: str):
-    spec = get_device("a100")
-    return dataclasses.replace(spec, overhead_us=vector.harness_overhead_us(spec, HARNESS[which]))
+    """The a100 with LLMCompass's harness: each kernel pays its call path's floor."""
+    return get_device("a100", harness="llmcompass")
 
 
 def _errors(which: str) -> list[float]:
@@ -100,6 +101,25 @@ def _plan(op, spec=None):
     spec = spec or get_device("a100")
     low = vector.lower(spec, op, lower_op(op, device=spec.name))
     return low, vector.vector_piece(spec, low)[1]
+
+
+def test_the_llmcompass_harness_gives_each_op_its_call_paths_floor():
+    """A tiny kernel's time is its call's floor: torch.compile's for layernorm and GeLU,
+    eager's for the rest; a bare GPU pays launch + host overhead for each; an unknown
+    harness is one error."""
+    tiny = {"softmax": Softmax(name="s", shape=(1, 8), fmt=X16),
+            "layernorm": Norm(name="ln", kind="layernorm", shape=(1, 8), fmt=FP16),
+            "gelu": Elementwise(name="g", kind="gelu", shape=(8,), fmt=X16),
+            "add": Elementwise(name="a", kind="add", shape=(8,), num_inputs=2, fmt=X16)}
+    llmc, bare = _harness_spec("any"), get_device("a100")
+    for name, op in tiny.items():
+        path = HARNESS.get(name, "eager")
+        floor = float(vector.TABLE.value(f"harness.{path}_us")) * 1e-6
+        assert floor < run(llmc, [op]).seconds < floor + 1e-6, name
+        t = (bare.launch_us + bare.overhead_us) * 1e-6
+        assert t < run(bare, [op]).seconds < t + 1e-6, name
+    with pytest.raises(HwsimError, match="harness 'pytorch' is unknown; allowed: none, llm"):
+        get_device("a100", harness="pytorch")
 
 
 def test_softmax_reads_long_rows_three_times_and_short_rows_once():

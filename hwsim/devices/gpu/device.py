@@ -115,7 +115,8 @@ class GpuModel:
         if isinstance(op, AllReduce):
             piece, plan = kernels.allreduce_piece(spec, op.ranks, op.link_bytes)
             low = Lowered(vector_bytes=plan.hbm_bytes,
-                          detail=f"NVLink ring all-reduce over {op.ranks} GPUs, "
+                          detail=f"NVLink ring all-reduce over {op.ranks} GPUs "
+                                 f"({plan.tile.split(', ')[-1]} protocol), "
                                  f"{op.nbytes / 1e6:.3g} MB ({op.link_bytes / 1e6:.3g} MB sent "
                                  f"per GPU): {plan.bound(spec)}-bound")
             self._collectives[id(low)] = piece
@@ -232,8 +233,11 @@ class GpuModel:
         if spec.tp > 1:
             notes.append(f"tensor parallel over {spec.tp} GPUs (Megatron column/row sharding): "
                          "every time is one GPU's; each row-split GEMM is followed by an NVLink "
-                         f"ring all-reduce ({spec.nvlink_gb_s:g} GB/s per direction, "
-                         f"{spec.nvlink_latency_us:g} us latency)")
+                         f"ring all-reduce ({spec.nvlink_gb_s:g} GB/s per direction; NCCL's "
+                         f"LL protocol {spec.nccl_ll_us:g} us + bytes at "
+                         f"{spec.nccl_ll_efficiency:g} of it, or Simple "
+                         f"{spec.nccl_simple_us:g} us + bytes at "
+                         f"{spec.nccl_simple_efficiency:g}, the faster)")
         notes += list(self.fallbacks)
         return notes
 

@@ -35,7 +35,7 @@ from typing import Any
 
 import simpy
 
-from hwsim.devices.gpu.spec import GpuSpec
+from hwsim.devices.gpu.spec import NCCL_PROTOCOLS, GpuSpec
 from hwsim.engine.driver import Piece, PieceStats
 from hwsim.engine.lowering import Gemm
 from hwsim.engine.resources import ComputeUnit, MemoryLevel, MemorySpec
@@ -319,15 +319,21 @@ def best_attention_plan(spec: GpuSpec, k: Kernel) -> Plan:
 
 
 def plan_allreduce(spec: GpuSpec, ranks: int, link_bytes: float) -> Plan:
-    """A ring all-reduce: NVLink latency + ``link_bytes`` at one direction's bandwidth, and
-    as many HBM bytes read (the chunks sent) and written (the chunks received), after a
-    launch (see :mod:`~hwsim.devices.gpu.parallel`)."""
-    launch = _launch(spec)
-    link = spec.cycles(spec.nvlink_latency_us) + math.ceil(
-        link_bytes / (spec.nvlink_gb_s * 1e9) * spec.hz)
+    """A ring all-reduce as NCCL runs it: of its protocols (:data:`~.spec.NCCL_PROTOCOLS`,
+    after NCCL's tuner: a latency from the call to the first byte, then ``link_bytes`` at
+    the protocol's bus bandwidth, and the faster protocol for the size is taken), and as many
+    HBM bytes read (the chunks sent) and written (the chunks received) alongside (see
+    :mod:`~hwsim.devices.gpu.parallel`). The latency is the whole call's (its kernel
+    launch included), so no launch is added."""
+    times = {}
+    for proto, (lat, eff) in NCCL_PROTOCOLS.items():
+        bus = getattr(spec, eff) * spec.nvlink_gb_s * 1e9
+        times[proto] = spec.cycles(getattr(spec, lat)) + math.ceil(link_bytes / bus * spec.hz)
+    proto = min(times, key=times.__getitem__)
+    link = times[proto]
     hbm = math.ceil(2 * link_bytes)
-    est = launch + max(link, _hbm_cycles(spec, hbm))
-    return Plan(f"ring of {ranks}", 0, (), hbm, launch, est, link_cycles=link)
+    est = max(link, _hbm_cycles(spec, hbm))
+    return Plan(f"ring of {ranks}, NCCL {proto}", 0, (), hbm, 0, est, link_cycles=link)
 
 
 def simulate(spec: GpuSpec, plan: Plan, macs: int, kind: str = "compute") -> Piece:

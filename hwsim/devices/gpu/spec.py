@@ -18,6 +18,15 @@ TENSOR_CORES = ("mac", "lut")
 #: how attention runs: FlashAttention-2 / flash decoding, or three kernels with the scores
 #: in HBM (PyTorch eager's QK^T, softmax, PV)
 ATTENTION = ("flash", "unfused")
+#: whose per-call floors the kernels pay: ``none`` (launch + ``overhead_us``), or
+#: ``llmcompass`` (each memory-bound kernel pays the floor of the PyTorch call path
+#: LLMCompass timed it through: :func:`hwsim.devices.gpu.vector.launch_cycles`)
+HARNESSES = ("none", "llmcompass")
+#: NCCL's all-reduce protocols as modelled: (spec field of the latency, of the bus-bandwidth
+#: fraction of one NVLink direction); the fastest for the message size is taken
+NCCL_PROTOCOLS: dict[str, tuple[str, str]] = {
+    p: (f"nccl_{p.lower()}_us", f"nccl_{p.lower()}_efficiency")
+    for p in ("LL", "LL128", "Simple")}
 
 
 @dataclass(frozen=True)
@@ -36,10 +45,13 @@ class GpuSpec:
 
     ``tp`` is the tensor-parallel degree the GPU runs a graph at (Megatron-style sharding,
     :mod:`~hwsim.devices.gpu.parallel`): ``tp`` identical GPUs joined by NVLink at
-    ``nvlink_gb_s`` per direction with ``nvlink_latency_us`` per all-reduce; every time the
-    run reports is one GPU's. ``tdp_w`` is the part's thermal design power. ``attention``
+    ``nvlink_gb_s`` per direction; an all-reduce runs as NCCL's ring with the fastest of three
+    protocols (:data:`NCCL_PROTOCOLS`: ``nccl_*_us`` from the call to the first byte, then
+    the bus bandwidth ``nccl_*_efficiency x nvlink_gb_s``); every time the run reports is
+    one GPU's. ``tdp_w`` is the part's thermal design power. ``attention``
     is how attention runs: ``flash`` (FlashAttention-2; flash decoding's split-KV for short
-    query blocks) or ``unfused`` (QK^T, softmax and PV as three kernels, the scores in HBM)."""
+    query blocks) or ``unfused`` (QK^T, softmax and PV as three kernels, the scores in HBM).
+    ``harness`` is whose per-call floors the kernels pay (:data:`HARNESSES`)."""
 
     name: str = "a100"
     sms: int = 108
@@ -61,10 +73,16 @@ class GpuSpec:
     tensor_core: str = "mac"
     lut_area_share: float = 0.0
     nvlink_gb_s: float = 300.0
-    nvlink_latency_us: float = 8.92
+    nccl_ll_us: float = 12.7
+    nccl_ll_efficiency: float = 0.011
+    nccl_ll128_us: float = 19.2
+    nccl_ll128_efficiency: float = 0.089
+    nccl_simple_us: float = 57.7
+    nccl_simple_efficiency: float = 0.749
     tdp_w: float = 400.0
     tp: int = 1
     attention: str = "flash"
+    harness: str = "none"
 
     def __post_init__(self) -> None:
         for f in ("sms", "tp"):
@@ -78,16 +96,21 @@ class GpuSpec:
             if not getattr(self, f) > 0:
                 raise HwsimError(f"gpu {self.name}: {f} must be positive, got "
                                  f"{getattr(self, f)!r}")
-        for f in ("fp8_tensor_tflops", "launch_us", "overhead_us", "nvlink_latency_us"):
+        for f in ("fp8_tensor_tflops", "launch_us", "overhead_us",
+                  *(lat for lat, _ in NCCL_PROTOCOLS.values())):
             if not getattr(self, f) >= 0:
                 raise HwsimError(f"gpu {self.name}: {f} must be >= 0, got {getattr(self, f)!r}")
-        for f in ("tensor_efficiency", "hbm_efficiency"):
+        for f in ("tensor_efficiency", "hbm_efficiency",
+                  *(eff for _, eff in NCCL_PROTOCOLS.values())):
             if not 0 < getattr(self, f) <= 1:
                 raise HwsimError(f"gpu {self.name}: {f} is a fraction of peak in (0, 1], got "
                                  f"{getattr(self, f)!r}")
         if self.attention not in ATTENTION:
             raise HwsimError(f"gpu {self.name}: attention {self.attention!r} is unknown; "
                              f"allowed: {', '.join(ATTENTION)}")
+        if self.harness not in HARNESSES:
+            raise HwsimError(f"gpu {self.name}: harness {self.harness!r} is unknown; "
+                             f"allowed: {', '.join(HARNESSES)}")
         if self.tensor_core not in TENSOR_CORES:
             raise HwsimError(f"gpu {self.name}: tensor_core {self.tensor_core!r} is unknown; "
                              f"allowed: {', '.join(TENSOR_CORES)}")
@@ -144,4 +167,5 @@ preset = PRESETS.spec
 preset_names = PRESETS.names
 
 
-__all__ = ["ATTENTION", "PATHS", "TENSOR_CORES", "GpuSpec", "PRESETS", "preset", "preset_names"]
+__all__ = ["ATTENTION", "HARNESSES", "NCCL_PROTOCOLS", "PATHS", "PRESETS", "TENSOR_CORES",
+           "GpuSpec", "preset", "preset_names"]
