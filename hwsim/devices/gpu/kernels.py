@@ -19,8 +19,11 @@ Traffic assumptions, stated:
 - Attention (FlashAttention-2 forward): one CTA per query block of ``ATTN_BLOCK`` rows and
   (batch, head); Q and O are read/written once, K and V once per (batch, KV head) (L2 holds
   a head's K/V while its query blocks run); the score matrix never leaves the SM. Causal
-  blocks skip the fully masked key blocks. The scale and softmax run on the CUDA cores,
-  serialised with the MMA (a stated simplification).
+  blocks skip the fully masked key blocks. The online softmax runs on the CUDA cores,
+  serialised with the MMA (a stated simplification: FlashAttention-2's warps run QK^T, the
+  softmax and PV of a block one after another): per score its FP32-lane instructions
+  (:data:`ATTN_SCORE_FP32_INSTR`) and its exp2 on the special-function units
+  (:data:`ATTN_SCORE_SFU_INSTR`), whichever pipe is slower.
 - Splits (a GEMM's K, a decode step's keys): the heuristic also tries :data:`SPLITS` /
   :data:`KV_SPLITS` and keeps the fastest; a split writes FP32 partials to HBM and a second
   kernel (its launch only: no host call of its own) reads them and writes the result.
@@ -49,6 +52,13 @@ TILES: tuple[tuple[int, int, int], ...] = (
 STAGES = 3
 #: FlashAttention-2's query block (rows per CTA)
 ATTN_BLOCK = 128
+#: FlashAttention-2's online softmax per score (github Dao-AILab/flash-attention,
+#: csrc/flash_attn/src/softmax.h: ``scale_apply_exp2`` and the row reductions): one FFMA
+#: (scale and subtract the row maximum), one FMNMX (the maximum) and one FADD (the row sum)
+#: on the FP32 lanes; one exp2 on the special-function units. The division by the row sum
+#: is once per row at the end and the rescale of O once per row and key block: not counted
+ATTN_SCORE_FP32_INSTR = 3
+ATTN_SCORE_SFU_INSTR = 1
 #: split-K factors a GEMM heuristic tries (1: no split), and split-KV factors of flash
 #: decoding (Dao et al., Flash-Decoding, 2023: KV split so that batch x heads x splits fill
 #: the SMs); a split's partial results are FP32 (``PARTIAL_BYTES``) in an HBM workspace
@@ -240,7 +250,12 @@ def plan_gemm(spec: GpuSpec, k: Kernel, tile: tuple[int, int, int],
                              / (spec.fp32_flops_per_sm_cycle() / 2))
     l2 = steps * step_bytes / spec.l2_bytes_per_sm_cycle()
     fill = math.ceil(min(STAGES, steps) * step_bytes / spec.l2_bytes_per_sm_cycle())
-    cta = max(mma, math.ceil(l2), side) + fill
+    # the epilogue: the CTA writes its output tile (FP32 partials under split-K) to HBM
+    # after its main loop, at its SM's share of the bandwidth (every SM's CTA of a wave is
+    # writing at once)
+    tile_out = min(tm, k.m) * min(tn, k.n) * (PARTIAL_BYTES if split > 1 else k.out_bytes)
+    epilogue = math.ceil(tile_out * spec.sms / spec.hbm_bytes_per_cycle())
+    cta = max(mma, math.ceil(l2), side) + fill + epilogue
     compulsory = k.batch * (k.m * k.k * xb + k.k * k.n * wb)
     operands = (compulsory if compulsory + k.batch * k.m * k.n * k.out_bytes
                 <= spec.l2_mb * 1e6 else
@@ -280,11 +295,13 @@ def plan_attention(spec: GpuSpec, k: Kernel, split: int = 1) -> Plan:
     rows through its share of the L2 bandwidth, as a GEMM's CTA streams its panels: a grid
     of few CTAs cannot draw the whole HBM bandwidth, which is what the KV split is for."""
     rate = spec.macs_per_sm_cycle(k.path) * spec.tensor_efficiency
-    fp32 = spec.fp32_flops_per_sm_cycle()
+    lanes = spec.fp32_flops_per_sm_cycle() / 2  # an FP32 lane retires one instruction a cycle
+    per_score = (max(ATTN_SCORE_FP32_INSTR / lanes, ATTN_SCORE_SFU_INSTR / spec.sfu_ops_per_sm_clk)
+                 if k.score_flops else 0.0)
     l2 = spec.l2_bytes_per_sm_cycle()
 
     def cta(rows: int, keys: int) -> int:
-        math_ = 2 * max(rows, MMA_M) * keys * k.k / rate + rows * keys * k.score_flops / fp32
+        math_ = 2 * max(rows, MMA_M) * keys * k.k / rate + rows * keys * per_score
         stream = (2 * keys * k.b_bytes + rows * (k.x_bytes + k.out_bytes)) * k.k / l2
         return math.ceil(max(math_, stream))
 
@@ -399,6 +416,6 @@ def allreduce_piece(spec: GpuSpec, ranks: int, link_bytes: float) -> tuple[Piece
     return simulate(spec, plan, 0), plan
 
 
-__all__ = ["ATTN_BLOCK", "LUT_TILES", "MMA_M", "MMA_SHAPE", "STAGES", "TILES", "Kernel",
-           "Plan", "best_gemm_plan", "kernel_piece", "operand_bytes_per_sm_cycle",
-           "plan_attention", "plan_gemm", "simulate"]
+__all__ = ["ATTN_BLOCK", "ATTN_SCORE_FP32_INSTR", "ATTN_SCORE_SFU_INSTR", "LUT_TILES", "MMA_M",
+           "MMA_SHAPE", "STAGES", "TILES", "Kernel", "Plan", "best_gemm_plan", "kernel_piece",
+           "operand_bytes_per_sm_cycle", "plan_attention", "plan_gemm", "simulate"]

@@ -61,6 +61,7 @@ class GpuSpec:
     int8_tensor_tops: float = 624.0
     fp8_tensor_tflops: float = 0.0
     fp32_tflops: float = 19.5
+    sfu_ops_per_sm_clk: float = 16.0
     smem_kb_per_sm: float = 164.0
     l2_mb: float = 40.0
     l2_gb_s: float = 7219.0
@@ -90,8 +91,8 @@ class GpuSpec:
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise HwsimError(f"gpu {self.name}: {f} must be a positive integer, got {v!r}")
         positive = ("clock_mhz", "fp16_tensor_tflops", "tf32_tensor_tflops", "int8_tensor_tops",
-                    "fp32_tflops", "smem_kb_per_sm", "l2_mb", "l2_gb_s", "hbm_gb", "hbm_gb_s",
-                    "nvlink_gb_s", "tdp_w")
+                    "fp32_tflops", "sfu_ops_per_sm_clk", "smem_kb_per_sm", "l2_mb", "l2_gb_s",
+                    "hbm_gb", "hbm_gb_s", "nvlink_gb_s", "tdp_w")
         for f in positive:
             if not getattr(self, f) > 0:
                 raise HwsimError(f"gpu {self.name}: {f} must be positive, got "
