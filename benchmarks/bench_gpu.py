@@ -10,9 +10,10 @@ Cases (the issue's speed targets):
    GPT-3's context raised to 4096 for the KV cache of 2048 + 1024), prefill 2048 and decode
    at KV length 3072: each under 0.5 s, with the ratio against LLMCompass's own simulation
    time for the same case, 677 s and 34.5 s. Those two figures are recorded measurements of
-   LLMCompass on this machine type (the shared reference folder, ``gpu/README.md``); LLMCompass is not installed here
-   and is not rerun. The GPT-3 workload and ``tp`` come from the workload registry and the
-   GPU spec: a case whose workload or option is missing prints "not yet available".
+   LLMCompass on this machine type (the shared reference folder, ``gpu/README.md``);
+   LLMCompass is not installed here and is not rerun. The GPT-3 workload and ``tp`` come
+   from the workload registry and the GPU spec: a case whose workload or option is missing
+   prints "not yet available".
 
 Each case is timed cold (the GPU model's kernel caches cleared; imports and sourced tables
 loaded by an untimed batch-1 run first) and warm (the same run again, kernels cached): wall
