@@ -187,12 +187,13 @@ def test_mac_mpgemm_reads_packed_weights_and_hides_the_dequantisation():
     assert gemv["int4"].dram_bytes < 0.3 * gemv["fp16"].dram_bytes
     assert gemv["int4"].total_cycles < 0.6 * gemv["fp16"].total_cycles
     # the fp16 tensor peak (the whitepaper's 989.4 TFLOP/s) bounds it from below; above it
-    # only the fitted achievable fraction (0.95: +5%), the tail wave (2048 CTAs on 132 SMs:
-    # 16 waves for 15.5, +3%), launch and pipeline fill (~1%): 10% in all
+    # only the fitted achievable fraction (0.96: +4%), the tail wave (2048 CTAs on 132 SMs:
+    # 16 waves for 15.5, +3%), each CTA's epilogue (its 128x256 fp16 tile written after its
+    # main loop at its SM's share of HBM: +4%), launch and pipeline fill (~1%): 13% in all
     op = _mm(8192, 8192, 8192, "int4")
     cycles = run(h100, [op]).total_cycles
     ideal = op.macs / (h100.sms * h100.macs_per_sm_cycle("fp16"))
-    assert ideal <= cycles <= 1.10 * ideal
+    assert ideal <= cycles <= 1.13 * ideal
 
 
 # --- the fused table precompute --------------------------------------------------------------
@@ -291,11 +292,11 @@ def _bitnet_prefill_speedup() -> float:
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "measured miss: BitNet b1.58 3B prefill (2048 tokens) a100-lut vs a100 is 1.17x "
+    "measured miss: BitNet b1.58 3B prefill (2048 tokens) a100-lut vs a100 is 1.16x "
     "(h100-lut vs h100: 0.90x) against at least 5.51x / 1.5 = 3.67x. Half the tensor-core "
     "area to LUT cores (an assumption) at our Yosys W2 x int8 density (3.35x a MAC slice's "
     "products per area) gives the LUT GEMMs 1.68x the MAC int8 rate on A100 (1.38x per kernel "
-    "with A100's fitted 24.5 us per-call overhead); on H100 both are L2-bound and the tables "
+    "with A100's fitted 23.9 us per-call overhead); on H100 both are L2-bound and the tables "
     "double the A operand's bytes; attention on the MAC cores left runs 1.6-1.75x slower; "
     "the norms carry the fused table precompute. The paper's setting (phase, batch, area "
     "split, 28 nm DC areas) was not retrieved"))
