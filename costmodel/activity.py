@@ -169,19 +169,25 @@ def _lut_stream(p: DesignPoint, stream: str, n: int, rng: np.random.Generator,
 
 def _mixpe_stream(p: DesignPoint, stream: str, n: int, rng: np.random.Generator,
                   inputs: Mapping[str, int]) -> dict[str, np.ndarray]:
-    """mixpe / dequant-mac: int8 activations of the stream; weights of the stream quantised
-    per group of 32 (mixpe: its own group) to ``B``-bit codes with the group's min/max (the
-    zero point) and an 8-bit scale code; ``s`` and ``z`` held for the group."""
+    """mixpe / dequant-mac: int8 activations of the stream, or fp16 ones as the LUT units'
+    (:func:`_lut_acts`: the ``llm`` stream's largest magnitude :data:`LUT_FP16_LLM_MAX`);
+    weights of the stream quantised per group of 32 (mixpe: its own group) to ``B``-bit codes
+    with the group's min/max (the zero point) and a scale (int8 activations: an 8-bit code
+    relative to the largest group step; fp16: the step's fp16 code); ``s`` and ``z`` held for
+    the group."""
     wb = inputs["b"]
     group = p.block or 32
-    a = _int_codes(_values(stream, n, rng), resolve("int8"))
+    fp16 = p.format == "fp16"
+    a = _lut_codes(_lut_acts(stream, (n,), "fp16", rng), "fp16", 16) if fp16 else \
+        _int_codes(_values(stream, n, rng), resolve("int8"))
     w = _values(stream, n, rng).reshape(-1, group) if n % group == 0 else \
         _values(stream, n, rng)[None, :]
     lo, hi = w.min(axis=1, keepdims=True), w.max(axis=1, keepdims=True)
     step = np.maximum(hi - lo, 1e-30) / ((1 << wb) - 1)
     z = np.clip(np.rint(-lo / step), 0, (1 << wb) - 1)
     q = np.clip(np.rint(w / step) + z, 0, (1 << wb) - 1)
-    s = np.clip(np.rint(step / step.max() * 255), 1, 255)
+    s = encode(step, "fp16").astype(np.uint64) if fp16 else \
+        np.clip(np.rint(step / step.max() * 255), 1, 255)
     out = {"a": a, "b": q.ravel().astype(np.uint64),
            "z": np.broadcast_to(z, q.shape).ravel().astype(np.uint64)}
     if "s" in inputs:

@@ -45,12 +45,17 @@ OLIVE_FORMATS = ("olive4", "olive8")  # olive-decode: OliVe outlier-victim pair 
 DYADIC_REQUANT = {"int8": (10, 12), "uint8": (12,)}
 # ternary-acc: activation format -> accumulator widths (the default act + 16, and 32)
 TERNARY_ACC = {"int4": (20, 32), "int8": (24, 32)}
-# --- mixpe / dequant-mac (MixPE, sim_results/mixpe): int8 activations; the fields
-# mean: mul = weight format (int4/int2), block = group size, direction = where the
-# MixPE dequantiser sits (pe/shared); acc = accumulator bits (32)
+# --- mixpe / dequant-mac (MixPE, sim_results/mixpe): the fields mean: format = activation
+# format (int8/fp16), mul = weight format (int4/int2), block = group size, direction = where
+# the MixPE dequantiser sits (pe/shared); acc = accumulator bits (32; fp16: the fp32 register)
 MIXPE_POINTS = tuple((w, g, d) for w in ("int4", "int2") for g in (32, 128)
                      for d in ("pe", "shared"))
 DEQUANT_MAC_WEIGHTS = ("int4", "int2")
+# fp16 activations: a PE with its own dequantiser (41-bit fixed-point group sums, an fp32
+# rounding and adder) takes Yosys ~7 minutes, the shared-dequantiser PE ~20 s: every shared
+# point, the in-PE dequantiser at the study's W4 group 128
+MIXPE_FP16_POINTS = tuple((w, g, "shared") for w in ("int4", "int2") for g in (32, 128)) + \
+    (("int4", 128, "pe"),)
 # --- end mixpe
 # a 32-element block dot takes ~8 minutes of Yosys time: the sweep stays at small blocks
 BLOCK_SIZES = (2, 4)
@@ -164,11 +169,13 @@ class DesignPoint:
 
 
 def mixpe_points() -> list[DesignPoint]:
-    """MixPE PEs (weights, group, dequantiser place) and their per-element-dequantise MACs."""
-    pts = [DesignPoint("mixpe", "int8", mul=w, block=g, direction=d, acc="32")
-           for w, g, d in MIXPE_POINTS]
-    return pts + [DesignPoint("dequant-mac", "int8", mul=w, acc="32")
-                  for w in DEQUANT_MAC_WEIGHTS]
+    """MixPE PEs (activation format, weights, group, dequantiser place) and their
+    per-element-dequantise MACs, int8 points first (the order of the original grid)."""
+    pts = [DesignPoint("mixpe", act, mul=w, block=g, direction=d, acc="32")
+           for act, grid in (("int8", MIXPE_POINTS), ("fp16", MIXPE_FP16_POINTS))
+           for w, g, d in grid]
+    return pts + [DesignPoint("dequant-mac", act, mul=w, acc="32")
+                  for act in ("int8", "fp16") for w in DEQUANT_MAC_WEIGHTS]
 
 
 def canonical_format(name: str) -> str:
