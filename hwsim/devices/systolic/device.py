@@ -12,7 +12,7 @@ SCALE-Sim's.
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import simpy
@@ -20,9 +20,14 @@ import simpy
 from hwsim.devices.base import DeviceKind
 from hwsim.devices.systolic import fpga
 from hwsim.devices.systolic.array import _simulate_gemm, _simulate_vector
-from hwsim.devices.systolic.pe_kinds import PeCosts, get_pe_kind
+from hwsim.devices.systolic.pe_kinds import (
+    PeCosts,
+    get_pe_kind,
+    plain_mac,
+    plain_mac_format,
+)
 from hwsim.devices.systolic.spec import SystolicSpec
-from hwsim.engine.driver import Piece, graph_of, run_ops
+from hwsim.engine.driver import Piece, run_ops
 from hwsim.engine.lowering import Gemm, Lowered, format_bits, lower_op
 from hwsim.engine.result import RunResult
 from hwsim.engine.trace import TraceSink
@@ -53,6 +58,7 @@ class SystolicModel:
         self.peak_macs_per_cycle = spec.rows * spec.cols
         # a piece's trace follows from the frozen spec and its shape key alone
         self.piece_identity = spec
+        self.plain_macs = self.plain_ops = 0  # MACs/ops in the PE kind's plain MAC mode
 
     def lower(self, op: Any) -> Lowered:
         low = lower_op(op, device=self.spec.name)
@@ -61,6 +67,12 @@ class SystolicModel:
             return low
         kind = get_pe_kind(self.spec.pe)
         where = f"op {op.name!r}"
+        if kind.rows is not None and plain_mac(op):
+            self.plain_macs += sum(g.macs for g in low.gemms)
+            self.plain_ops += 1
+            return replace(low, detail=f"{low.detail} on the array's plain MAC mode (no "
+                           f"weight operand for PE {kind.name}; priced as the "
+                           f"{plain_mac_format(op)} MAC)")
         kind.check(fmt.x, fmt.w, where)
         if kind.dequant == "group":
             for g in low.gemms:
@@ -96,9 +108,15 @@ class SystolicModel:
             notes.append("stalls from SCALE-Sim 3.0.0's USER-bandwidth buffer model "
                          "(memory_model='scalesim'), shown as one slice per layer")
         kind = get_pe_kind(spec.pe)
-        if kind.dequant != "none" and counts["macs"]:
+        if self.plain_ops:
+            notes.append(f"PE {kind.name}: {self.plain_macs:,} MACs of {self.plain_ops} ops "
+                         "without a quantised weight operand (attention's activations x "
+                         "activations, an LM head kept in high precision) ran in the array's "
+                         "plain MAC mode, priced as the MAC of their wider operand")
+        weighted = counts["macs"] - self.plain_macs
+        if kind.dequant != "none" and weighted:
             per = spec.pe_group if kind.dequant == "group" else 1
-            notes.append(f"PE {kind.name}: {counts['macs'] // per:,} weight dequantisations "
+            notes.append(f"PE {kind.name}: {weighted // per:,} weight dequantisations "
                          f"(one per {'group of ' + str(per) + ' MACs' if per > 1 else 'MAC'}), "
                          "pipelined in the PE: no extra cycles")
         if spec.bandwidth_words is None:
@@ -112,22 +130,11 @@ def run(spec: SystolicSpec, workload: Any, *, costs: Any = None,
     """Run a graph (or ops in order) on the array; ``costs`` prices MACs and traffic
     (default: the analytical Horowitz 45 nm provider)."""
     if get_pe_kind(spec.pe).rows is not None:
-        costs = pe_costs(spec, workload, costs)
+        from costmodel.provider import get_provider
+
+        costs = PeCosts(costs if costs is not None else get_provider("analytical"), spec)
     return run_ops(lambda env, sink: SystolicModel(env, sink, spec), workload, costs=costs,
                    keep_trace=trace)
-
-
-def pe_costs(spec: SystolicSpec, workload: Any, costs: Any = None) -> PeCosts:
-    """The run's cost provider with the PE kind's MAC prices (see
-    :mod:`hwsim.devices.systolic.pe_kinds`): an op's MACs are priced by its activation format,
-    so the first weight format met for each activation format sets the price."""
-    from costmodel.provider import get_provider
-
-    pc = PeCosts(costs if costs is not None else get_provider("analytical"), spec)
-    for op in graph_of(workload).ops:
-        if getattr(op, "fmt", None) is not None and op.MAC_BASED:
-            pc.weight_for(op.fmt.x, op.fmt.w)
-    return pc
 
 
 def simulate_gemm(m: int, k: int, n: int, spec: SystolicSpec, *, fmt: str = "int8",

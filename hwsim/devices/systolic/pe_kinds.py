@@ -9,12 +9,13 @@ area, switching-activity energy per cycle, one MAC per cycle), handed to the dri
 the cost seam (:class:`PeCosts`, a cost provider that answers MAC queries for the PE and
 passes every other query on):
 
-- ``mixpe`` (MixPE, :mod:`rtl.units.mixpe`): int2/int4 weights x int8 activations by
+- ``mixpe`` (MixPE, :mod:`rtl.units.mixpe`): int2/int4 weights x int8 or fp16 activations by
   shift-and-add, one dequantisation per quantisation group of ``pe_group`` weights along K
-  (the group must divide every GEMM's K). fp16 activations are accepted (the golden model has
-  that path) but have no RTL yet: they are priced as the provider's fp16 MAC, an upper bound.
+  (the group must divide every GEMM's K); priced by the row of its activation format, weight
+  bits and group with the dequantiser in the PE (``direction=pe``).
 - ``dequant-mac`` (:mod:`rtl.units.dequant_mac`): the per-element-dequantise MAC MixPE
-  replaces; same precisions, one dequantisation per MAC.
+  replaces; same precisions, one dequantisation per MAC; its row by activation format and
+  weight bits.
 - ``ternary-acc``: ternary (int2-coded) weights x int8 activations, accumulate only.
 - ``olive-decode``: an int8 MAC fed by an OliVe outlier-victim-pair decoder (olive4/olive8
   weights); one decoder per array column at the array's edge, its decoded weight reused by
@@ -23,6 +24,15 @@ passes every other query on):
 The dequantisers are pipelined inside the PE (``mixpe``'s is operand-isolated between group
 ends), so no PE kind adds cycles: the dequantisations are counted in the run's notes and their
 energy is in the unit's per-cycle energy.
+
+A MAC is priced by the op's activation AND weight formats (:meth:`PeCosts.op_mac_pj`, which
+the driver asks per op). A GEMM with no quantised weight operand (attention's QK^T and PV:
+activations x activations; an LM head kept in high precision: ``w_kind`` not ``weight``) has
+nothing for a low-bit-weight PE to do: it runs on
+the array in the PE's plain MAC mode (an assumption of ours: as a MAC array of the same shape
+beside the PEs, the way the LUT device runs attention beside its tiles), at the same cycles,
+priced as the cost provider's MAC in its wider operand's format (:func:`plain_mac_format`: an
+LM head kept in fp16 is an fp16 MAC); the op's detail says so.
 """
 
 from __future__ import annotations
@@ -39,8 +49,6 @@ from hwsim.numerics import resolve
 
 #: FPGA preset labels (:data:`hwsim.devices.systolic.fpga.PE_KINDS`): MAC PEs
 FPGA_MAC_LABELS = ("int8-dsp", "fp8-lut", "lmul-lut")
-#: quantisation group sizes the cost dataset has ``mixpe`` rows for
-MIXPE_GROUPS = (32, 128)
 
 
 @dataclass(frozen=True)
@@ -66,16 +74,11 @@ class PeKind:
 
 
 def _mixpe_rows(spec: Any, x: str, w: str) -> list[tuple[str, float]]:
-    if x != "int8":
-        return []  # fp16: no RTL; the provider's fp16 MAC prices it
-    if spec.pe_group not in MIXPE_GROUPS:
-        raise HwsimError(f"PE kind 'mixpe': the cost dataset has MixPE rows for groups of "
-                         f"{', '.join(map(str, MIXPE_GROUPS))}, not {spec.pe_group}")
-    return [(f"mixpe_int8_w{resolve(w).bits}_g{spec.pe_group}_acc32_p0", 1.0)]
+    return [(unit_module("mixpe", x, w, block=spec.pe_group, direction="pe"), 1.0)]
 
 
 def _dequant_mac_rows(spec: Any, x: str, w: str) -> list[tuple[str, float]]:
-    return [(f"dequant_mac_int8_w{resolve(w).bits}_acc32_p0", 1.0)] if x == "int8" else []
+    return [(unit_module("dequant-mac", x, w), 1.0)]
 
 
 PE_KINDS: dict[str, PeKind] = {
@@ -117,6 +120,30 @@ def _rows(path: str, mtime: float) -> dict[str, Mapping[str, str]]:
         return {r["module"]: r for r in csv.DictReader(f)}
 
 
+@lru_cache(maxsize=4)
+def _designs(path: str, mtime: float) -> dict[tuple[str, ...], str]:
+    """(unit, format, weight format, group, dequantiser place) -> module, pipeline 0 only."""
+    return {(r["unit"], r["format"], r["mul"], r["block"], r["direction"]): m
+            for m, r in _rows(path, mtime).items() if r["pipeline"] == "0"}
+
+
+def unit_module(unit: str, x: str, w: str, *, block: int = 0, direction: str = "") -> str:
+    """The module of the cost dataset's ``unit`` row for activations ``x`` and weights ``w``
+    (a ``mixpe``: its group and dequantiser place), one error naming the rows it has."""
+    path = designs_csv()
+    designs = _designs(str(path), path.stat().st_mtime)
+    key = (unit, x, w, str(block), direction)
+    if key not in designs:
+        have = sorted(" ".join(k[1:3]) + (f" group {k[3]}" if k[3] != "0" else "")
+                      for k in designs if k[0] == unit and k[4] == direction)
+        where = f", dequantiser {direction!r}" if direction else ""
+        raise HwsimError(f"PE kind {unit!r}: the cost dataset {path.name} has no row for "
+                         f"{x} activations x {w} weights" + (f", group {block}" if block else "")
+                         + f"{where}; it has {', '.join(have) or 'none'} (add one with "
+                         "'hwsim cost dataset', or choose another group or precision)")
+    return designs[key]
+
+
 def dataset_row(module: str) -> Mapping[str, str]:
     """The cost-dataset row of a synthesised module (by its Verilog module name)."""
     path = designs_csv()
@@ -136,7 +163,7 @@ class PePrice:
 
 def pe_price(spec: Any, x: str, w: str) -> PePrice | None:
     """What one MAC on ``spec``'s PE costs for activation ``x`` and weight ``w`` formats, from
-    the cost dataset; None when the cost provider prices it (``mac``, or no RTL row)."""
+    the cost dataset; None when the cost provider prices it (``mac`` and the FPGA labels)."""
     kind = get_pe_kind(spec.pe)
     if kind.rows is None:
         return None
@@ -150,49 +177,78 @@ def pe_price(spec: Any, x: str, w: str) -> PePrice | None:
                    + f" ({designs_csv().name})")
 
 
+def plain_mac(op: Any) -> bool:
+    """An op without a quantised weight operand (``w_kind`` not ``weight``: attention's
+    activations x activations, an LM head in the ``hp`` format): the plain MAC mode's."""
+    return getattr(op, "w_kind", "weight") != "weight"
+
+
+def plain_mac_format(op: Any) -> str:
+    """The MAC format of a plain-MAC-mode op: its wider operand's element format (int8 x int8
+    attention: int8; an int8 x fp16 LM head kept in high precision: fp16), x on a tie."""
+    from hwsim.engine.lowering import format_bits
+
+    fmts = [resolve(f) for f in (op.fmt.x, op.fmt.w) if f]
+    elems = [getattr(f, "element", f) for f in fmts]
+    return max(elems, key=lambda f: format_bits(f.name)).name
+
+
 class PeCosts:
-    """A cost provider for the driver: MACs at the PE's dataset price, all else from
-    ``base``. Built per run from the spec and the formats of the run's ops."""
+    """A cost provider for the driver: a MAC of an op with weights at the PE's dataset price
+    for the op's activation and weight formats (:meth:`op_mac_pj`), an op without weights (the
+    plain MAC mode) and every other query from ``base``."""
 
     def __init__(self, base: Any, spec: Any) -> None:
         self.base = base
         self.spec = spec
         self.name = f"{base.name}+pe:{spec.pe}"
-        self._w: dict[str, str] = {}  # activation format -> the weight format it meets
+        self._prices: dict[tuple[str, str], PePrice | None] = {}
 
-    def weight_for(self, x: str, w: str) -> None:
-        self._w.setdefault(resolve(x).name, resolve(w).name)
+    def price(self, x: str, w: str) -> PePrice | None:
+        """The PE's price for activations ``x`` x weights ``w`` (None: the provider's MAC)."""
+        key = (resolve(x).name, resolve(w).name)
+        if key not in self._prices:
+            self._prices[key] = pe_price(self.spec, *key)
+        return self._prices[key]
 
-    def _price(self, q: Any) -> PePrice | None:
-        if q.kind == "mac" and q.fmt in self._w:
-            return pe_price(self.spec, q.fmt, self._w[q.fmt])
-        return None
+    def op_mac_pj(self, op: Any) -> float:
+        """Energy of one MAC of ``op`` (:class:`hwsim.engine.pricing.ProviderPrices` asks)."""
+        from costmodel.provider import Op
+
+        if plain_mac(op):
+            return self.base.energy_pj(Op("mac", plain_mac_format(op)))
+        p = self.price(op.fmt.x, op.fmt.w)
+        if p is not None:
+            return p.energy_pj
+        fmt = resolve(op.fmt.x)
+        return self.base.energy_pj(Op("mac", getattr(fmt, "element", fmt).name))
+
+    def mac_area(self, x: str, w: str) -> Any:
+        """Transistors of one PE for ``x`` x ``w`` (a :class:`costmodel.provider.Price`)."""
+        from costmodel.provider import Op, Price
+
+        p = self.price(x, w)
+        if p is None:
+            return self.base.area(Op("mac", x))
+        return Price(p.transistors, "transistors", f"PE {self.spec.pe}: {p.source}")
 
     def energy(self, q: Any) -> Any:
-        from costmodel.provider import Price
-
-        p = self._price(q)
-        if p is None:
-            return self.base.energy(q)
-        return Price(p.energy_pj, "pJ", f"PE {self.spec.pe}: {p.source}")
+        return self.base.energy(q)
 
     def energy_pj(self, q: Any) -> float:
-        return self.energy(q).value
+        return self.base.energy_pj(q)
 
     def area(self, q: Any) -> Any:
-        from costmodel.provider import Price
-
-        p = self._price(q)
-        if p is None:
-            return self.base.area(q)
-        return Price(p.transistors, "transistors", f"PE {self.spec.pe}: {p.source}")
+        return self.base.area(q)
 
     def fpga_resources(self, q: Any, family: str = "xilinx") -> Any:
         return self.base.fpga_resources(q, family)
 
     def describe(self) -> str:
-        return f"PE kind {self.spec.pe} from the cost dataset for its MACs; {self.base.name}"
+        return (f"PE kind {self.spec.pe} from the cost dataset for the MACs of weighted ops; "
+                f"{self.base.name}")
 
 
 __all__ = ["PE_KINDS", "PeCosts", "PeKind", "PePrice", "dataset_row", "get_pe_kind",
-           "pe_price"]
+           "pe_price", "plain_mac", "plain_mac_format",
+           "unit_module"]
