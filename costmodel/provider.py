@@ -42,7 +42,7 @@ KINDS: dict[str, tuple[str, ...]] = {
 LEVELS = ("rf", "sram", "l2", "dram", "hbm")
 TECH_TABLE = ("costmodel", "data/tech/horowitz_45nm.yaml")
 PE_TABLE = ("hwsim", "data/fpga_pe_yosys.yaml")
-#: memory level -> the table's 64-bit access entry (rf and hbm: derived, see _level)
+#: memory level -> the table's 64-bit access entry (rf and hbm: see _level)
 _LEVEL_ENTRY = {"sram": "memory.sram_8kb", "l2": "memory.sram_1mb", "dram": "memory.dram"}
 #: register-file capacity assumed by rule rf_sqrt_capacity (bytes)
 RF_BYTES = 1024
@@ -285,8 +285,9 @@ class AnalyticalCostProvider:
         if level in _LEVEL_ENTRY:
             e = t.entry(_LEVEL_ENTRY[level])
             return Price(float(e.value) / 8, "pJ/byte", e.source)
-        if level == "hbm":
-            return _with_rule(self._level("dram"), "hbm_as_dram")
+        if level == "hbm":  # the table's HBM2 figure is per bit
+            e = t.entry("memory.hbm2")
+            return Price(float(e.value) * 8, "pJ/byte", e.source)
         return sram_read_pj_per_byte(RF_BYTES, t)
 
     # ---- area ---------------------------------------------------------------------------

@@ -286,11 +286,6 @@ def test_a_model_that_does_not_fit_in_hbm_is_refused_with_the_bytes():
     check_fits(get_device("a100", tp=2), shard(g, 2))  # 69 GB of weights per GPU: fits
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "measured miss: 419 W average over the GPT-3 block's prefill on each of 4 A100s, above the "
-    "400 W TDP: MACs 248 W (fp16 MAC 2.0 pJ, Horowitz 45 nm), HBM 171 W (64 GB at 162.5 pJ/B: "
-    "the cost seam prices HBM as a 45 nm DDR access, costmodel/provider.py rule hbm_as_dram, "
-    "where an HBM2 stack's access costs a few pJ/bit); that price is outside the GPU model"))
 def test_average_power_of_a_compute_bound_prefill_stays_below_tdp():
     spec = get_device("a100", tp=4)
     res = run(spec, build_workload("gpt3-175b", phase="prefill", seq=2048, batch=8, blocks=1))
