@@ -35,14 +35,13 @@ def test_every_shipped_mixpe_row_is_a_point_of_the_space_under_its_key() -> None
 
 def test_the_int8_grid_keeps_its_keys_and_fp16_joins_it() -> None:
     """The int8 points of the first dataset (their keys name cached records and rows) are
-    unchanged; fp16 adds shared-dequantiser PEs at W4/W2 x group 32/128, the in-PE
-    dequantiser at W4 group 128, and the fp16 dequant-macs."""
+    unchanged; fp16 adds the same grid (W4/W2 x group 32/128 x dequantiser in the PE or
+    shared) and the fp16 dequant-macs, all shipped."""
     int8 = [p for p in mixpe_points() if p.format == "int8"]
     assert len(int8) == 10 and {p.key for p in int8} <= set(MIXPE.key)
     got = {(p.unit, p.mul, p.block, p.direction) for p in FP16_POINTS}
-    assert got == {("mixpe", w, g, "shared") for w in ("int4", "int2") for g in (32, 128)} | {
-        ("mixpe", "int4", 128, "pe"), ("dequant-mac", "int4", 0, ""),
-        ("dequant-mac", "int2", 0, "")}
+    assert got == {(p.unit, p.mul, p.block, p.direction) for p in int8}
+    assert {p.key for p in FP16_POINTS} <= set(MIXPE.key)
 
 
 @pytest.mark.parametrize("p", FP16_POINTS, ids=lambda p: build_unit(p.unit, **p.params()).name)

@@ -106,6 +106,7 @@ def test_dequantisations_are_counted_per_group_or_per_element() -> None:
 
 @pytest.mark.parametrize(("pe", "w", "module"), [
     ("mixpe", "int4", "mixpe_fp16_w4_g128_fp32_p0"),
+    ("mixpe", "int2", "mixpe_fp16_w2_g128_fp32_p0"),
     ("dequant-mac", "int4", "dequant_mac_fp16_w4_fp32_p0"),
     ("dequant-mac", "int2", "dequant_mac_fp16_w2_fp32_p0"),
 ])
@@ -127,8 +128,8 @@ def test_w4a16_mixpe_and_dequant_mac_differ() -> None:
 
 def test_missing_row_is_one_error_naming_the_rows() -> None:
     with pytest.raises(HwsimError, match=r"no row for fp16 activations x int2 weights, group "
-                                         r"32, dequantiser 'pe'; it has .*fp16 int4 group 128"):
-        run(SystolicSpec(pe="mixpe", pe_group=32), gemm(64, 256, 64, x="fp16", w="int2"))
+                                         r"64, dequantiser 'pe'; it has .*fp16 int4 group 128"):
+        run(SystolicSpec(pe="mixpe", pe_group=64), gemm(64, 256, 64, x="fp16", w="int2"))
 
 
 def test_macs_are_priced_by_activation_and_weight_format() -> None:
