@@ -51,6 +51,15 @@ def unseen_points(known_keys: set[str]) -> list:
     return [p for p in dict.fromkeys(pts) if p.key not in known_keys]
 
 
+def _trees(obj) -> int:
+    """Boosted trees in a model (every target's point and pruned-register models)."""
+    if hasattr(obj, "targets"):
+        return sum(_trees(f.point) + _trees(f.pruned) for f in obj.targets.values())
+    if isinstance(obj, dict):
+        return sum(_trees(v) for v in obj.values())
+    return sum(len(it) for it in getattr(obj, "_predictors", []))
+
+
 def _clear_caches() -> None:
     from costmodel import batch_features, features, structure
 
@@ -67,13 +76,17 @@ def _timed(fn) -> tuple[float, float]:
 
 def _load_times() -> dict[str, float]:
     code = ("import time; t0 = time.perf_counter(); c0 = time.process_time(); "
-            "import skops.io, sklearn; t1 = time.perf_counter(); c1 = time.process_time(); "
-            "from costmodel.store import load_model, shipped_model_path; "
+            "import sklearn; from costmodel.store import _skops_io; sio = _skops_io(); "
+            "t1 = time.perf_counter(); c1 = time.process_time(); "
+            "from costmodel.store import TRUSTED_TYPES, load_model, shipped_model_path; "
+            "data = shipped_model_path().read_bytes(); c = time.process_time(); "
+            "sio.loads(data, trusted=list(TRUSTED_TYPES)); c_loads = time.process_time() - c; "
+            "t = time.perf_counter(); c = time.process_time(); "
             "load_model(shipped_model_path()); t2 = time.perf_counter(); "
-            "c2 = time.process_time(); print(t1 - t0, c1 - c0, t2 - t1, c2 - c1)")
+            "c2 = time.process_time(); print(t1 - t0, c1 - c0, t2 - t, c2 - c, c_loads)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
-    imp_wall, imp_cpu, file_wall, file_cpu = map(float, out)
+    imp_wall, imp_cpu, file_wall, file_cpu, loads_cpu = map(float, out)
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import sys; from hwsim.cli import main; "
                     "sys.exit(main(sys.argv[1:]))", "cost", "predict", "minifloat-mul",
@@ -81,7 +94,23 @@ def _load_times() -> dict[str, float]:
     cli = time.perf_counter() - t0
     return {"import_skops_sklearn_wall_s": imp_wall, "import_skops_sklearn_cpu_s": imp_cpu,
             "load_file_wall_s": file_wall, "load_file_cpu_s": file_cpu,
-            "cli_predict_wall_s": cli}
+            "skops_loads_alone_cpu_s": loads_cpu, "cli_predict_wall_s": cli,
+            **_import_times()}
+
+
+def _import_times() -> dict[str, float]:
+    """Cumulative import time (``python -X importtime``, microseconds -> s) of scikit-learn
+    and of the heavy packages it imports (scipy.stats, pandas), in a fresh interpreter: the
+    part of a load that no model file can shorten."""
+    err = subprocess.run([sys.executable, "-X", "importtime", "-c", "import sklearn.ensemble"],
+                         capture_output=True, text=True, check=True).stderr
+    cum: dict[str, float] = {}
+    for line in err.splitlines():
+        parts = line.split("|")
+        if len(parts) == 3 and parts[1].strip().isdigit():
+            cum.setdefault(parts[2].strip(), int(parts[1]) / 1e6)
+    return {f"importtime_{m}_s": cum.get(m, 0.0)
+            for m in ("sklearn", "sklearn.ensemble", "scipy.stats", "pandas")}
 
 
 def main() -> int:
@@ -100,7 +129,8 @@ def main() -> int:
     df = load_dataset()
     pts = unseen_points(set(df["key"]))
     queries = [pts[i] for i in np.random.default_rng(0).integers(0, len(pts), N)]
-    results: dict[str, float] = {"unseen_distinct_designs": len(pts)}
+    results: dict[str, float] = {"unseen_distinct_designs": len(pts),
+                                 "trees_in_model": _trees(model)}
     with single_thread():
         _clear_caches()
         wall, cpu = _timed(lambda: feature_matrix(pts, model.features))

@@ -21,7 +21,16 @@ import numpy as np
 
 from costmodel.features import FeatureSpec, _format_fields, design_features
 from costmodel.space import FAMILIES, DesignPoint
-from costmodel.structure import _ACC, _FP32, GRS, STRUCT_FEATURES, _resolve
+from costmodel.structure import (
+    _ACC,
+    _FP32,
+    GRS,
+    SHAPE_FEATURES,
+    SHAPE_UNITS,
+    STRUCT_FEATURES,
+    _resolve,
+    shape_vector,
+)
 from costmodel.structure import _structure as structure_vector
 from hwsim.errors import HwsimError
 from hwsim.numerics import BlockFormat, FloatFormat
@@ -231,6 +240,15 @@ def structure_matrix(points: Sequence[DesignPoint] | Columns) -> np.ndarray:
     return out
 
 
+def shape_matrix(c: Columns) -> np.ndarray:
+    """:data:`costmodel.structure.SHAPE_FEATURES` of every point: zero but for the families
+    that have them (computed per design, cached)."""
+    out = np.zeros((len(c), len(SHAPE_FEATURES)))
+    for i in np.flatnonzero(np.isin(c.unit, [_UNIT[u] for u in SHAPE_UNITS])):
+        out[i] = shape_vector(c.points[i])
+    return out
+
+
 _MULTIPLIES = ("minifloat-mul", "block-dot", "int-mul", "int-mac")
 
 
@@ -270,6 +288,7 @@ def feature_matrix(points: Sequence[DesignPoint], spec: FeatureSpec) -> np.ndarr
     c = Columns(points)
     cols = param_columns(c)
     cols.update(zip(STRUCT_FEATURES, structure_matrix(c).T, strict=True))
+    cols.update(zip(SHAPE_FEATURES, shape_matrix(c).T, strict=True))
     missing = [n for n in spec.names if n not in cols]
     if missing:
         raise HwsimError(f"features this version does not compute: {', '.join(missing)}")

@@ -25,7 +25,13 @@ import numpy as np
 
 from costmodel.data import shipped_path
 from costmodel.space import FAMILIES, DesignPoint
-from costmodel.structure import STRUCT_FEATURES, int_acc_bits, structure_features
+from costmodel.structure import (
+    SHAPE_FEATURES,
+    STRUCT_FEATURES,
+    int_acc_bits,
+    shape_vector,
+    structure_features,
+)
 from hwsim.errors import HwsimError
 from hwsim.numerics import BlockFormat, resolve
 
@@ -185,9 +191,10 @@ def design_features(p: DesignPoint, spec: FeatureSpec | None = None) -> dict[str
     """The features ``spec`` (default :data:`FEATURES`: parameters and analytical structure,
     microseconds) names for ``p``; netlist features only when ``spec`` asks for them."""
     spec = spec or FEATURES
+    shape = dict(zip(SHAPE_FEATURES, shape_vector(p), strict=True))
     if spec.needs_netlist:
-        return {**dataset_features(p), **structure_features(p)}
-    return {**param_features(p), **structure_features(p)}
+        return {**dataset_features(p), **structure_features(p), **shape}
+    return {**param_features(p), **structure_features(p), **shape}
 
 
 def with_structure(df: Any) -> Any:
@@ -195,13 +202,15 @@ def with_structure(df: Any) -> Any:
     from costmodel.space import DesignPoint as _P
 
     rows = [_P.from_dict(r) for r in df[list(_P.__dataclass_fields__)].to_dict("records")]
-    st = np.array([[structure_features(p)[n] for n in STRUCT_FEATURES] for p in rows])
-    out = df.drop(columns=[c for c in STRUCT_FEATURES if c in df.columns])
+    st = np.array([[structure_features(p)[n] for n in STRUCT_FEATURES] + list(shape_vector(p))
+                   for p in rows]).reshape(len(rows), len(STRUCT_FEATURES) + len(SHAPE_FEATURES))
+    added = STRUCT_FEATURES + SHAPE_FEATURES
+    out = df.drop(columns=[c for c in added if c in df.columns])
     # a family added after the table was collected: its one-hot column, zero in every row
     unit = df["unit"].astype(str).to_numpy()
     onehots = {f"unit_{u}": (unit == u).astype(float) for u in FAMILIES
                if f"unit_{u}" not in df.columns}
-    return out.assign(**{n: st[:, i] for i, n in enumerate(STRUCT_FEATURES)}, **onehots)
+    return out.assign(**{n: st[:, i] for i, n in enumerate(added)}, **onehots)
 
 
 PARAM_FEATURES = tuple(param_features(DesignPoint("mac", "fp8_e4m3fn", acc="fp32")))
@@ -245,8 +254,9 @@ class FeatureSpec:
         return np.array([float(feats[n]) for n in self.names], dtype=np.float64)
 
 
-#: features from the parameters alone: format widths and the analytical structure
-FEATURES = FeatureSpec(PARAM_FEATURES + STRUCT_FEATURES)
+#: features from the parameters alone: format widths, the analytical structure and the shape
+#: parameters of the MixPE and LUT units (costmodel.structure.SHAPE_FEATURES)
+FEATURES = FeatureSpec(PARAM_FEATURES + STRUCT_FEATURES + SHAPE_FEATURES)
 #: the slower ``--refine`` features: the above plus the netlist's word- and gate-level counts
 REFINE_FEATURES = FeatureSpec(FEATURES.names + NETLIST_FEATURES)
 # the physically-informed baselines: cost = sum over structures of (cost per bit x bits), over

@@ -5,10 +5,14 @@ widths and the analytical structure of :mod:`costmodel.structure`), so a design 
 predicted in microseconds. :func:`make_model` builds one regressor per registered kind:
 histogram gradient boosting (``hgb``), a physically-informed baseline (``phys``: a
 non-negative linear model without intercept over the analytical structure counts, i.e.
-cost ~ sum of c_k x bits of structure k, so that an empty design costs nothing; a family the
-fit never saw gets a pooled fit over all families instead) and boosting on
-top of that baseline (``hgb-phys``: trees learn log(target / baseline), a correction that varies
-far less with design size than the target itself). The ``--refine`` kinds (``gates``,
+cost ~ sum of c_k x bits of structure k, so that an empty design costs nothing, with its
+coefficients per family, per structural variant and per combinational/pipelined design where
+the data allow (:func:`variant_groups`); a family the fit never saw gets a pooled fit over all
+families instead) and boosting on top of that baseline (``hgb-phys``: trees learn
+log(target / baseline), a correction that varies far less with design size than the target
+itself). A boosted kind's number of trees is chosen by the same grouped cross-validation that
+chooses the kind (:func:`choose_iterations`): the fewest within 1% of the lowest error, since
+a batch prediction's cost grows with the trees. The ``--refine`` kinds (``gates``,
 ``hgb-phys-gates``) do the same over the netlist's gate-level counts, which need the netlist.
 The learned kinds fit log(target), so their errors are relative, the way MAPE counts them.
 
@@ -80,14 +84,29 @@ class ModelKind:
     # one coefficient per feature and unit family (the features times the family one-hot)
     per_family: bool = False
 
+    @property
+    def boosted(self) -> bool:
+        """Boosted trees, whose number of iterations cross-validation chooses."""
+        return self.build is _hgb
 
-def _hgb(seed: int) -> Any:
+
+#: the most boosting iterations (trees) a target may have; fit_target picks how many by the
+#: grouped cross-validation's error after each iteration (:func:`choose_iterations`)
+MAX_ITER = 300
+#: the fewest trees whose cross-validated MAPE is within this share of the best count's:
+#: fewer trees predict faster (the batch cost is ~linear in the trees) and load faster
+ITER_TOLERANCE = 0.01
+LEARNING_RATE, MAX_LEAF_NODES = 0.2, 15
+
+
+def _hgb(seed: int, max_iter: int = MAX_ITER) -> Any:
     from sklearn.ensemble import HistGradientBoostingRegressor
 
-    # small trees, few of them: a model file of tens of kB that loads in milliseconds
-    return HistGradientBoostingRegressor(max_iter=300, learning_rate=0.08, max_leaf_nodes=15,
-                                         min_samples_leaf=4, early_stopping=False,
-                                         random_state=seed)
+    # small trees; their number is chosen by grouped cross-validation (no random-row early
+    # stopping: a random validation row has a training sibling one register stage away)
+    return HistGradientBoostingRegressor(max_iter=max_iter, learning_rate=LEARNING_RATE,
+                                         max_leaf_nodes=MAX_LEAF_NODES, min_samples_leaf=4,
+                                         early_stopping=False, random_state=seed)
 
 
 def _linear(seed: int) -> Any:
@@ -134,11 +153,13 @@ def baseline_for(kinds: Sequence[str]) -> str:
     return "gates" if any(MODEL_KINDS[k].refine for k in kinds) else "phys"
 
 
-def make_model(kind: str, seed: int = SEED) -> Any:
-    """A fresh, unfitted regressor of a registered kind."""
+def make_model(kind: str, seed: int = SEED, n_iter: int = 0) -> Any:
+    """A fresh, unfitted regressor of a registered kind (a boosted one with ``n_iter`` trees,
+    if given)."""
     if kind not in MODEL_KINDS:
         raise HwsimError(f"unknown model kind {kind!r}; known: {', '.join(MODEL_KINDS)}")
-    return MODEL_KINDS[kind].build(seed)
+    k = MODEL_KINDS[kind]
+    return k.build(seed, n_iter) if n_iter and k.boosted else k.build(seed)
 
 
 def single_thread() -> Any:
@@ -176,6 +197,8 @@ class FittedTarget:
     cv_mape: Mapping[str, float] = field(default_factory=dict)
     reg_cost: float = 0.0
     pruned: Any = None
+    # boosting iterations (trees) of a boosted kind, chosen by cross-validation; 0 otherwise
+    n_iter: int = 0
 
     def predict(self, x_full: np.ndarray, names: Sequence[str]) -> np.ndarray:
         """The whole: the learned part plus the exact part."""
@@ -223,28 +246,101 @@ def _kind_x(k: ModelKind, x_full: np.ndarray, names: Sequence[str],
                           axis=1).astype(np.float64)
 
 
+#: fewest rows for the baseline's coefficients of one family, and of one variant group
+MIN_FAMILY, MIN_VARIANT = 6, 10
+#: features that switch a family between structurally different variants: (feature, value of
+#: the variant, family): a convert to fp32, an L-Mul mac, a MixPE PE without its dequantiser
+VARIANT_FEATURES = (("dir_from", 1.0, "convert"), ("mul_lmul", 1.0, "mac"),
+                    ("sh_dequant_pe", 0.0, "mixpe"))
+
+
+def variant_groups(x: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """The baseline's group of every row: family x variant x pipelined.
+
+    A register stage changes what synthesis can simplify, not only the registers: a
+    combinational convert from bf16 to fp32 is wiring once constants are propagated, while a
+    register after its normaliser keeps the whole rounding logic (10-40x the area, the
+    dataset's convert rows). So the physically-informed baseline has its coefficients per
+    family, variant (:data:`VARIANT_FEATURES`) and whether the design is pipelined; -1 for a
+    family the features do not name."""
+    index = {n: i for i, n in enumerate(names)}
+    fam = _families(x, names)
+    var = np.zeros(len(x), dtype=bool)
+    for n, v, unit in VARIANT_FEATURES:
+        if n in index and f"unit_{unit}" in index:
+            var |= (x[:, index[n]] == v) & (x[:, index[f"unit_{unit}"]] > 0)
+    piped = x[:, index["pipe_stages"]] > 0 if "pipe_stages" in index else np.zeros(len(x), bool)
+    return np.where(fam >= 0, fam * 4 + 2 * var + piped, -1)
+
+
+def _variant_x(k: ModelKind, x_full: np.ndarray, names: Sequence[str], groups: Sequence[int],
+               grp: np.ndarray) -> np.ndarray:
+    """The baseline's features times the one-hot of each trained variant group (and the
+    one-hot itself), columns laid out by ``groups``."""
+    x = x_full[:, _columns(k.features, names)]
+    onehot = grp[:, None] == np.asarray(groups)[None, :]
+    return np.concatenate([x * onehot[:, [j]] for j in range(len(groups))] + [onehot],
+                          axis=1).astype(np.float64)
+
+
 def _fit_kind(kind: str, x_full: np.ndarray, y: np.ndarray, names: Sequence[str],
-              seed: int) -> Any:
+              seed: int, n_iter: int = 0) -> Any:
     """The fitted estimator; for a kind on a baseline a dict {"base": ..., "boost": ...}; for
-    a per-family kind a dict {"family": ..., "pooled": ..., "seen": [families trained on]}:
-    the pooled fit (one coefficient per feature, all families together) predicts a family
-    the per-family fit never saw, which has no coefficients there."""
+    a per-family kind a dict {"family": ..., "pooled": ..., "seen": [families with their own
+    coefficients], "variant": ..., "groups": [variant groups with their own coefficients]}:
+    a row of a fitted variant group (:func:`variant_groups`) is predicted by the variant fit,
+    else by its family's; a family never seen by the pooled fit (one coefficient per feature,
+    all families together), and one with too few rows for its own coefficients by the pooled
+    fit times the family's geometric-mean ratio to it ("scale"). All weigh rows by 1/y^2
+    (relative errors, as MAPE counts them)."""
     k = MODEL_KINDS[kind]
     x = _kind_x(k, x_full, names)
     if k.per_family:
         fam = _families(x_full, names)
-        seen = sorted({FAMILIES[i] for i in fam if i >= 0})
+        # families and variant groups with too few rows for their own coefficients (a
+        # least-squares fit of 9 per group) fall back to the family fit, the pooled one
+        seen = sorted(FAMILIES[i] for i, c in zip(*np.unique(fam, return_counts=True),
+                                                  strict=True) if i >= 0 and c >= MIN_FAMILY)
         # weighted by 1/y^2: relative errors, so that the large designs do not set the
         # coefficients alone (a family it predicts is unseen, whatever its size)
-        pooled = make_model(kind, seed).fit(_kind_x(k, x_full, names, pooled=True), y,
-                                            linearregression__sample_weight=1 / y ** 2)
-        return {"family": make_model(kind, seed).fit(x, y), "pooled": pooled, "seen": seen}
+        xp = _kind_x(k, x_full, names, pooled=True)
+        pooled = make_model(kind, seed).fit(xp, y, linearregression__sample_weight=1 / y ** 2)
+        # a family too small for its own coefficients: the pooled fit times its mean ratio
+        ratio = np.log(y / np.maximum(pooled.predict(xp), 1e-9))
+        scale = {FAMILIES[i]: float(np.exp(ratio[fam == i].mean()))
+                 for i in np.unique(fam) if i >= 0 and FAMILIES[i] not in seen}
+        grp = variant_groups(x_full, names)
+        groups = [int(g) for g, c in zip(*np.unique(grp, return_counts=True), strict=True)
+                  if g >= 0 and c >= MIN_VARIANT]
+        w = {"linearregression__sample_weight": 1 / y ** 2}
+        variant = make_model(kind, seed).fit(_variant_x(k, x_full, names, groups, grp), y,
+                                             **w) if groups else None
+        return {"family": make_model(kind, seed).fit(x, y, **w), "pooled": pooled,
+                "seen": seen, "variant": variant, "groups": groups, "scale": scale}
     if k.baseline:
         base = _fit_kind(k.baseline, x_full, y, names, seed)
         b = _predict_kind(k.baseline, base, x_full, names)
-        boost = make_model(kind, seed).fit(np.c_[x, np.log(b)], np.log(y / b))
+        boost = make_model(kind, seed, n_iter).fit(np.c_[x, np.log(b)], np.log(y / b))
         return {"base": base, "boost": boost}
-    return make_model(kind, seed).fit(x, np.log(y) if k.log_target else y)
+    return make_model(kind, seed, n_iter).fit(x, np.log(y) if k.log_target else y)
+
+
+def _staged_predict_kind(kind: str, est: Any, x_full: np.ndarray, names: Sequence[str]
+                         ) -> np.ndarray:
+    """A boosted kind's predictions after each iteration: (iterations, rows)."""
+    k = MODEL_KINDS[kind]
+    x = _kind_x(k, x_full, names)
+    if k.baseline:
+        b = _predict_kind(k.baseline, est["base"], x_full, names)
+        return b * np.exp(np.array(list(est["boost"].staged_predict(np.c_[x, np.log(b)]))))
+    return np.exp(np.array(list(est.staged_predict(x))))
+
+
+def choose_iterations(curve: Sequence[float]) -> int:
+    """The fewest iterations whose error (``curve[i]``: after ``i + 1`` iterations) is within
+    :data:`ITER_TOLERANCE` of the lowest."""
+    c = np.asarray(curve, dtype=float)
+    return int(np.flatnonzero(c <= c.min() * (1 + ITER_TOLERANCE))[0]) + 1
 
 
 def _predict_kind(kind: str, est: Any, x_full: np.ndarray, names: Sequence[str]) -> np.ndarray:
@@ -262,6 +358,14 @@ def _predict_kind(kind: str, est: Any, x_full: np.ndarray, names: Sequence[str])
         unseen = ~seen[fam]  # index -1 (a family the features do not name) is unseen too
         if unseen.any():
             p[unseen] = est["pooled"].predict(_kind_x(k, x_full[unseen], names, pooled=True))
+            scale = est.get("scale", {})
+            p[unseen] *= np.array([scale.get(u, 1.0) for u in FAMILIES] + [1.0])[fam[unseen]]
+        if est.get("variant") is not None:  # a variant group fitted: its own coefficients
+            grp = variant_groups(x_full, names)
+            known = np.isin(grp, est["groups"])
+            if known.any():
+                p[known] = est["variant"].predict(_variant_x(k, x_full[known], names,
+                                                             est["groups"], grp[known]))
         return np.maximum(p, 1e-9)
     p = est.predict(x)
     return np.exp(p) if k.log_target else np.maximum(p, 1e-9)
@@ -283,23 +387,31 @@ def cv_splitter(folds: int, seed: int, groups: np.ndarray | None) -> Any:
 
 def cross_val_predict(kind: str, x: np.ndarray, y: np.ndarray, names: Sequence[str],
                       folds: int = 5, seed: int = SEED,
-                      groups: np.ndarray | None = None) -> np.ndarray:
+                      groups: np.ndarray | None = None, staged: bool = False) -> np.ndarray:
     """Out-of-fold predictions of ``kind`` (k-fold, shuffled; group k-fold given ``groups``).
-    ``kind`` may be ``"pruned"``: the pruned-register model (linear target, see below)."""
-    preds = np.empty_like(y)
+    ``kind`` may be ``"pruned"``: the pruned-register model (linear target, see below).
+    ``staged`` (a boosted kind): the predictions after each iteration, (iterations, rows)."""
+    preds = np.empty((MAX_ITER, len(y)) if staged else len(y))
     for tr, te in cv_splitter(folds, seed, groups).split(x, y, groups):
         if kind == "pruned":
             preds[te] = _predict_pruned(_fit_pruned(x[tr], y[tr], seed), x[te],
                                         np.full(len(te), np.inf))
             continue
-        preds[te] = _predict_kind(kind, _fit_kind(kind, x[tr], y[tr], names, seed), x[te],
-                                  names)
+        est = _fit_kind(kind, x[tr], y[tr], names, seed)
+        if staged:
+            preds[:, te] = _staged_predict_kind(kind, est, x[te], names)
+        else:
+            preds[te] = _predict_kind(kind, est, x[te], names)
     return preds
+
+
+#: trees of the pruned-register model (a small count per design, learned in few trees)
+PRUNED_ITER = 50
 
 
 def _fit_pruned(x_full: np.ndarray, pruned: np.ndarray, seed: int) -> Any:
     """Register bits that synthesis prunes, learned from every feature (a count, not a log)."""
-    return _hgb(seed).fit(x_full, pruned)
+    return _hgb(seed, PRUNED_ITER).fit(x_full, pruned)
 
 
 def cross_val_mape(kind: str, x: np.ndarray, y: np.ndarray, names: Sequence[str],
@@ -355,13 +467,23 @@ def fit_target(target: str, x: np.ndarray, y: np.ndarray, names: Sequence[str], 
                                                       seed, groups), reg)
             exact_oof = reg_cost * (reg - pruned_oof)
             pruned_model = _fit_pruned(x, pruned, seed)
-    oof = {k: cross_val_predict(k, x, learned_y, names, folds, seed, groups) + exact_oof
-           for k in kinds}
+    oof: dict[str, np.ndarray] = {}
+    iters: dict[str, int] = {}
+    for k in kinds:
+        if MODEL_KINDS[k].boosted:  # the number of trees: chosen on the same folds
+            staged = cross_val_predict(k, x, learned_y, names, folds, seed, groups,
+                                       staged=True) + exact_oof
+            iters[k] = choose_iterations([mape(y, p) for p in staged])
+            oof[k] = staged[iters[k] - 1]
+        else:
+            oof[k] = cross_val_predict(k, x, learned_y, names, folds, seed, groups) + exact_oof
     scores = {k: mape(y, p) for k, p in oof.items()}
     best = min(scores, key=scores.__getitem__)
     bounds = _interval_table(x, y, oof[best], names)
-    return FittedTarget(target, best, _fit_kind(best, x, learned_y, names, seed), bounds,
-                        scores, reg_cost if exact is not None else 0.0, pruned_model)
+    n_iter = iters.get(best, 0)
+    return FittedTarget(target, best, _fit_kind(best, x, learned_y, names, seed, n_iter),
+                        bounds, scores, reg_cost if exact is not None else 0.0, pruned_model,
+                        n_iter)
 
 
 def _split_exact(x: np.ndarray, y: np.ndarray, names: Sequence[str], exact: np.ndarray | None,
@@ -377,15 +499,15 @@ def _split_exact(x: np.ndarray, y: np.ndarray, names: Sequence[str], exact: np.n
 
 def fit_fixed(target: str, kind: str, x: np.ndarray, y: np.ndarray, names: Sequence[str], *,
               seed: int = SEED, exact: np.ndarray | None = None,
-              reg_cost: float = 0.0) -> FittedTarget:
+              reg_cost: float = 0.0, n_iter: int = 0) -> FittedTarget:
     """``kind`` fitted as :func:`fit_target` fits its choice, without cross-validation (no
-    interval: its bounds are zero)."""
+    interval: its bounds are zero); a boosted kind with ``n_iter`` trees (0: MAX_ITER)."""
     y = np.maximum(np.asarray(y, dtype=float), 1e-9)
     learned_y, reg, pruned = _split_exact(x, y, names, exact, reg_cost)
     pruned_model = _fit_pruned(x, pruned, seed) if reg is not None and pruned.any() else None
-    return FittedTarget(target, kind, _fit_kind(kind, x, learned_y, names, seed),
+    return FittedTarget(target, kind, _fit_kind(kind, x, learned_y, names, seed, n_iter),
                         {"*": [0.0, 0.0]}, {}, reg_cost if exact is not None else 0.0,
-                        pruned_model)
+                        pruned_model, n_iter)
 
 
 def exact_costs(df: Any) -> dict[str, tuple[float, np.ndarray]]:
@@ -554,7 +676,7 @@ def fit_cost_model(df: Any, *, kinds: Sequence[str] = DEFAULT_KINDS, folds: int 
         "folds": folds,
         "cv_grouping": "design" if grouped else "rows",
         "feature_names": list(spec.names),
-        "targets": {t: {"column": TARGETS[t], "kind": f.kind,
+        "targets": {t: {"column": TARGETS[t], "kind": f.kind, "trees": f.n_iter or None,
                         "cv_mape": dict(f.cv_mape),
                         "exact_per_register_bit": f.reg_cost or None}
                     for t, f in fitted.items()},

@@ -144,7 +144,8 @@ def save_model(model: CostModel, path: str | Path) -> Path:
         "targets": {t: {"kind": f.kind, "point": _pack(f.point),
                         "bounds": {k: list(v) for k, v in f.bounds.items()},
                         "cv_mape": dict(f.cv_mape), "reg_cost": float(f.reg_cost),
-                        "pruned": _pack(f.pruned)} for t, f in model.targets.items()},
+                        "pruned": _pack(f.pruned), "n_iter": int(f.n_iter)}
+                    for t, f in model.targets.items()},
     }
     # deflate: a few hundred small tree arrays compress ~10x
     return atomic_write_bytes(path, sio.dumps(obj, compression=zipfile.ZIP_DEFLATED,
@@ -186,7 +187,7 @@ def load_model(path: str | Path) -> CostModel:
         targets = {t: FittedTarget(t, v["kind"], _unpack(v["point"]),
                                    {k: list(b) for k, b in v["bounds"].items()},
                                    dict(v["cv_mape"]), float(v["reg_cost"]),
-                                   _unpack(v["pruned"]))
+                                   _unpack(v["pruned"]), int(v.get("n_iter", 0)))
                    for t, v in obj["targets"].items()}
     except (KeyError, TypeError, ValueError) as exc:
         raise HwsimError(f"{p} is an incomplete cost model: {exc}") from exc

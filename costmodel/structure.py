@@ -124,6 +124,8 @@ def _analytic_register_bits(p: DesignPoint) -> int | None:
     """Register bits by formula, or None where this module has none for ``p``."""
     if p.unit in LUT_UNITS:  # the LUT block at the end of this module
         return _lut_register_bits(p)
+    if p.unit in MIXPE_UNITS:  # the MixPE block at the end of this module
+        return _mixpe_register_bits(p)
     fl = _float_fields(p.format)
     if fl is not None:
         e, m, bias, total = fl
@@ -172,6 +174,8 @@ def _counts(p: DesignPoint) -> dict[str, float]:
     """Structure sizes other than registers (see the module docstring); zero where absent."""
     if p.unit in LUT_UNITS and (lut := _lut_counts(p)) is not None:  # the LUT block below
         return lut
+    if p.unit in MIXPE_UNITS and (mix := _mixpe_counts(p)) is not None:  # the MixPE block
+        return mix
     c = dict.fromkeys(STRUCT_FEATURES, 0.0)
     f = _resolve(p.format)
     nblock = max(p.block, 1)
@@ -231,6 +235,9 @@ def _counts(p: DesignPoint) -> dict[str, float]:
         c.update(st_pp_bits=pp * nblock, st_add_bits=(nblock - 1) * tree + float(f.scale_bits),
                  st_shift_bits=tree * _bits_for(tree), st_norm_bits=_clz_shift(tree),
                  st_round_bits=float(elem.total_bits))
+    elif p.unit == "olive-decode":  # rtl.units.olive_decode: per slot a negation, the
+        # shift's +2, the identifier compare and the selects of integer and shift; no multiply
+        c.update(st_add_bits=2 * (bits + 3 + bits), st_shift_bits=2 * (2 * bits + 3))
     else:  # a family without formulas: a multiplier-sized guess from the element width
         c.update(st_pp_bits=bits * bits * nblock, st_add_bits=2 * bits * nblock)
     return {k: float(v) for k, v in c.items()}
@@ -322,3 +329,123 @@ def _lut_register_bits(p: DesignPoint) -> int | None:
     cells = p.m * p.n
     return cells * acc + (cells * acc + 1 if p.pipeline else 0)  # accumulators; term + clr
 # ---- end of the LUT block -------------------------------------------------------------------
+
+
+# ---- MixPE units (mixpe, dequant-mac) -------------------------------------------------------
+# Counts follow rtl/units/mixpe.py and dequant_mac.py: int8 activations (8 bits) or fp16 ones
+# (mixpe: decoded to a 41-bit fixed-point integer; dequant-mac: an fp16 x fp16 -> fp32 MAC).
+# A DesignPoint holds the weight format in ``mul``, the group size in ``block`` and the
+# dequantiser's place (pe/shared) in ``direction``; registers exactly (tested against the
+# built netlists), the rest as sizes, as above.
+
+MIXPE_UNITS = ("mixpe", "dequant-mac")
+_MIXPE_FP16_FIXED = 41  # rtl.units.mixpe.FP16_FIXED_BITS
+_MIXPE_SCALE = 8  # hwsim.numerics.mixpe.SCALE_BITS: the int8 path's scale
+
+
+def mixpe_widths(p: DesignPoint) -> tuple[int, int, int, int, bool] | None:
+    """(datapath activation bits, weight bits, group-counter bits, accumulator bits, fp16),
+    or None for a format the units do not take (the generic counts apply)."""
+    if p.format not in ("int8", "fp16"):
+        return None
+    fp16 = p.format == "fp16"
+    wb = int(p.mul.removeprefix("int") or 4) if p.mul.removeprefix("int").isdigit() else 4
+    acc = 32 if fp16 or not p.acc.isdigit() else int(p.acc)
+    lg = _bits_for(p.block or 128) if p.unit == "mixpe" else 0
+    return (_MIXPE_FP16_FIXED if fp16 else 8), wb, lg, acc, fp16
+
+
+def _mixpe_group_widths(act: int, wb: int, lg: int) -> tuple[int, int, int]:
+    """(psum bits, asum bits, r bits) of a MixPE group: rtl.units.mixpe's pw, aw, rw."""
+    pw = act + wb + lg
+    return pw, act + lg, pw + 2
+
+
+def _mixpe_counts(p: DesignPoint) -> dict[str, float] | None:
+    widths = mixpe_widths(p)
+    if widths is None:
+        return None
+    act, wb, lg, acc, fp16 = widths
+    c = dict.fromkeys(STRUCT_FEATURES, 0.0)
+    in_bits, s_bits = (16, 16) if fp16 else (8, _MIXPE_SCALE)
+    if p.unit == "dequant-mac":
+        c["st_io_bits"] = in_bits + 2 * wb + s_bits + acc
+        if not fp16:  # w = s * (q - z), then an int8 x w MAC
+            w = wb + 1 + s_bits
+            c.update(st_pp_bits=(wb + 1) * s_bits + 8 * w, st_add_bits=wb + 1 + acc,
+                     st_acc_bits=acc)
+            return {k: float(v) for k, v in c.items()}
+        # w = fp16(s * (q - z)): an 11 x (wb + 1) product, normalised and rounded; then the
+        # fp16 x fp16 -> fp32 MAC of rtl.units.mac (the mac family's counts)
+        ae, am = _ACC["fp32"]
+        mw = max(22, am + 1)
+        c.update(st_pp_bits=11 * (wb + 1) + 11 * 11, st_acc_bits=1 + ae + am,
+                 st_add_bits=wb + 1 + 5 + 1 + ae + 2 * (mw + 3),
+                 st_shift_bits=2 * (mw + 3) * _bits_for(mw + 3),
+                 st_norm_bits=_clz_shift(11 + wb + 1) + _clz_shift(mw + 4),
+                 st_round_bits=16 + ae + am + 1)
+        return {k: float(v) for k, v in c.items()}
+    pw, aw, rw = _mixpe_group_widths(act, wb, lg)
+    shared = p.direction == "shared"
+    # shift-and-add (wb adders of act + wb bits), the group adders, the counter, r = P - z*A
+    c.update(st_pp_bits=act * wb + aw * (wb + 1),
+             st_add_bits=wb * (act + wb) + pw + aw + lg + rw)
+    if fp16:  # the fp16 decode: a 40-bit left shift by the 5-bit exponent, a negation
+        c.update(st_shift_bits=40 * 5, st_add_bits=c["st_add_bits"] + _MIXPE_FP16_FIXED)
+    c["st_io_bits"] = in_bits + 2 * wb + (rw if shared else s_bits + acc)
+    if shared:
+        return {k: float(v) for k, v in c.items()}
+    if not fp16:  # acc += s * r
+        c.update(st_pp_bits=c["st_pp_bits"] + rw * (s_bits + 1),
+                 st_add_bits=c["st_add_bits"] + acc, st_acc_bits=acc)
+        return {k: float(v) for k, v in c.items()}
+    # |r| x the scale's 11-bit significand, normalised and rounded to fp32, an fp32 adder
+    add = _float_adder_sizes(*_ACC["fp32"], 1)
+    c.update(st_pp_bits=c["st_pp_bits"] + rw * 11, st_acc_bits=32,
+             st_add_bits=c["st_add_bits"] + rw + add["st_add_bits"],
+             st_shift_bits=c["st_shift_bits"] + add["st_shift_bits"],
+             st_norm_bits=_clz_shift(rw + 11) + add["st_norm_bits"],
+             st_round_bits=32 + add["st_round_bits"])
+    return {k: float(v) for k, v in c.items()}
+
+
+def _mixpe_register_bits(p: DesignPoint) -> int | None:
+    """Register bits of the MixPE units' netlists."""
+    widths = mixpe_widths(p)
+    if widths is None:
+        return None
+    act, wb, lg, acc, fp16 = widths
+    in_bits, s_bits = (16, 16) if fp16 else (8, _MIXPE_SCALE)
+    if p.unit == "dequant-mac":
+        # the operand stage: the activation and the dequantised weight (fp16: a code)
+        return acc + (in_bits + (16 if fp16 else wb + 1 + s_bits) if p.pipeline else 0)
+    pw, aw, rw = _mixpe_group_widths(act, wb, lg)
+    out = rw if p.direction == "shared" else acc
+    # the operand stage: the partial product, a, s, z and the group-end flag
+    stage = (act + wb) + act + s_bits + wb + 1
+    return lg + pw + aw + out + (stage if p.pipeline else 0)
+# ---- end of the MixPE block -----------------------------------------------------------------
+
+
+# ---- shape parameters of the families whose fields the format widths do not describe ---------
+#: weight bits (MixPE units, lut-mpgemm), log2 of the MixPE group, the dequantiser in the PE
+#: (1) or shared (0), the activation's datapath bits (MixPE: 41 for fp16's fixed point; LUT
+#: units: 8 or 16), a LUT unit's K, table entries 2^(K-1) and tile cells M x N; 0 elsewhere
+SHAPE_FEATURES = ("sh_weight_bits", "sh_group_log2", "sh_dequant_pe", "sh_act_bits", "sh_k",
+                  "sh_entries", "sh_cells")
+SHAPE_UNITS = MIXPE_UNITS + LUT_UNITS
+
+
+@lru_cache(maxsize=65536)
+def shape_vector(p: DesignPoint) -> tuple[float, ...]:
+    """:data:`SHAPE_FEATURES` of ``p`` (all zero for a family not in :data:`SHAPE_UNITS`)."""
+    c = dict.fromkeys(SHAPE_FEATURES, 0.0)
+    if p.unit in MIXPE_UNITS and (w := mixpe_widths(p)) is not None:
+        act, wb, _, _, _ = w
+        c.update(sh_weight_bits=wb, sh_act_bits=act,
+                 sh_dequant_pe=float(p.unit == "dequant-mac" or p.direction != "shared"),
+                 sh_group_log2=math.log2(p.block or 128) if p.unit == "mixpe" else 0.0)
+    elif p.unit in LUT_UNITS and p.k >= 1:
+        c.update(sh_weight_bits=p.weight_bits, sh_act_bits=16 if p.format == "fp16" else 8,
+                 sh_k=p.k, sh_entries=1 << (p.k - 1), sh_cells=p.m * p.n)
+    return tuple(float(c[k]) for k in SHAPE_FEATURES)

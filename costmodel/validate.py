@@ -11,11 +11,11 @@
 On ``design``, ``format`` and ``random`` a random 20% of the groups (rows, for ``random``) is
 held out and each target's model kind is chosen by cross-validation on the rest with the same
 grouping (``sklearn.model_selection.GroupKFold``): the hold-out never influences the choice.
-``family`` refits, per held-out family, the kind chosen on the ``design`` split's training
-part. Each split reports the physically-informed baseline's errors beside the chosen model's,
-the error of the learned part alone (the whole less its exact part, see
-:data:`costmodel.models.EXACT`: for area the combinational transistors, for energy the energy
-less the clock), and the issue's MAPE targets (:data:`MAPE_TARGETS`) beside the scores they
+``family`` refits, per held-out family, the kind (and number of trees) chosen on the
+``design`` split's training part. Each split reports the physically-informed baseline's errors
+beside the chosen model's, the error of the learned part alone (the whole less its exact part,
+see :data:`costmodel.models.EXACT`: for area the combinational transistors, for energy the
+energy less the clock), and the issue's MAPE targets (:data:`MAPE_TARGETS`) beside the scores they
 apply to. The default kinds read parameter features only; ``kinds=REFINE_KINDS`` scores the
 slower netlist-feature model (``hwsim cost validate --refine``).
 """
@@ -181,7 +181,8 @@ def _holdout(groups: np.ndarray, seed: int) -> np.ndarray:
 
 def _leave_one_group_out(t: str, x: np.ndarray, y: np.ndarray, groups: np.ndarray,
                          names: Sequence[str], kind: str, baseline: str,
-                         exact: tuple[float, np.ndarray] | None) -> tuple[Any, ...]:
+                         exact: tuple[float, np.ndarray] | None, n_iter: int = 0
+                         ) -> tuple[Any, ...]:
     """Pooled held-out truth, prediction, baseline, group count, learned truth and learned
     prediction, and the MAPE of each held-out group (model, baseline)."""
     truth, pred, base, learned_truth, learned_pred = [], [], [], [], []
@@ -192,7 +193,7 @@ def _leave_one_group_out(t: str, x: np.ndarray, y: np.ndarray, groups: np.ndarra
         tr = ~te
         if tr.sum() < 10:
             continue
-        ft, b = _fit_pair(t, kind, baseline, x[tr], y[tr], names, exact, tr)
+        ft, b = _fit_pair(t, kind, baseline, x[tr], y[tr], names, exact, tr, n_iter)
         truth.append(y[te])
         pred.append(ft.predict(x[te], names))
         base.append(_predict_kind(baseline, b, x[te], names) + ft.exact(x[te], names))
@@ -208,11 +209,13 @@ def _learned(y: np.ndarray, exact: tuple[float, np.ndarray] | None) -> np.ndarra
 
 
 def _fit_pair(t: str, kind: str, baseline: str, x: np.ndarray, y: np.ndarray,
-              names: Sequence[str], exact: tuple[float, np.ndarray] | None, rows: np.ndarray
-              ) -> tuple[FittedTarget, Any]:
-    """``kind`` and the baseline fitted on ``rows`` (the baseline on the learned part)."""
+              names: Sequence[str], exact: tuple[float, np.ndarray] | None, rows: np.ndarray,
+              n_iter: int = 0) -> tuple[FittedTarget, Any]:
+    """``kind`` (``n_iter`` trees, if boosted) and the baseline fitted on ``rows`` (the
+    baseline on the learned part)."""
     ex = None if exact is None else exact[1][rows]
-    ft = fit_fixed(t, kind, x, y, names, exact=ex, reg_cost=exact[0] if exact else 0.0)
+    ft = fit_fixed(t, kind, x, y, names, exact=ex, reg_cost=exact[0] if exact else 0.0,
+                   n_iter=n_iter)
     return ft, _fit_kind(baseline, x, _learned(y, None if ex is None else (0.0, ex)), names,
                          SEED)
 
@@ -270,7 +273,8 @@ def validate(df: Any, *, splits: Sequence[str] = SPLITS, targets: Sequence[str] 
             if "family" in order:
                 kind = chosen["design"].kind
                 yt, p, b, ng, lt, lp, per_group = _leave_one_group_out(
-                    t, x, y, split_groups(df, "family"), names, kind, baseline, exact)
+                    t, x, y, split_groups(df, "family"), names, kind, baseline, exact,
+                    chosen["design"].n_iter)
                 _score(scores, parity, "family", t, kind, yt, p, b, ng, _mape(lt, lp))
                 per_family[t] = per_group
     scores.sort(key=lambda s: (SPLITS.index(s.split), list(TARGETS).index(s.target)))

@@ -161,3 +161,61 @@ def test_loading_imports_only_the_estimators_a_model_holds():
         assert issubclass(cls, BaseEstimator) and not name.startswith("_")
         assert cls.__module__.split(".")[0] == "sklearn"
     assert len(_model_estimators()) == sum(map(len, MODEL_ESTIMATORS.values()))
+
+
+def test_tree_count_is_the_fewest_within_tolerance_of_the_best():
+    from costmodel.models import ITER_TOLERANCE, choose_iterations
+
+    best = 5.0
+    curve = [10.0, 8.0, best * (1 + ITER_TOLERANCE) * 1.001, best * (1 + ITER_TOLERANCE) * 0.999,
+             best, 5.2]
+    assert choose_iterations(curve) == 4
+    assert choose_iterations([3.0, 2.0, 1.0]) == 3
+    assert choose_iterations([1.0, 2.0]) == 1
+
+
+def test_fit_target_keeps_the_trees_the_grouped_cv_chose(shipped_df):
+    """The booster has as many trees as the grouped cross-validation's error curve picks
+    (recomputed here from out-of-fold predictions after each iteration)."""
+    from costmodel.features import FEATURES, with_structure
+    from costmodel.models import (
+        MAX_ITER,
+        choose_iterations,
+        cross_val_predict,
+        design_groups,
+        fit_target,
+        mape,
+    )
+
+    df = with_structure(shipped_df[shipped_df["unit"] == "int-mul"].reset_index(drop=True))
+    x, names = FEATURES.matrix(df), FEATURES.names
+    y, groups = df["pyrtl_delay_ps"].to_numpy(float), design_groups(df)
+    ft = fit_target("delay", x, y, names, kinds=("hgb",), folds=3, groups=groups)
+    staged = cross_val_predict("hgb", x, y, names, 3, 0, groups, staged=True)
+    assert staged.shape == (MAX_ITER, len(y))
+    assert ft.n_iter == choose_iterations([mape(y, p) for p in staged])
+    assert 1 <= ft.n_iter <= MAX_ITER and len(ft.point._predictors) == ft.n_iter
+    assert ft.cv_mape["hgb"] == pytest.approx(mape(y, staged[ft.n_iter - 1]))
+
+
+def test_baseline_variants_have_their_own_coefficients(shipped_df):
+    """A combinational convert to fp32 is mostly wiring once Yosys propagates constants; a
+    pipelined one keeps its rounding logic behind the register: the baseline's coefficients
+    per family, variant and pipelining fit the convert rows' combinational area better than
+    one set for the whole family."""
+    from costmodel.features import FEATURES, with_structure
+    from costmodel.models import _fit_kind, _predict_kind, exact_costs, mape, variant_groups
+
+    df = with_structure(shipped_df[shipped_df["unit"] == "convert"].reset_index(drop=True))
+    x, names = FEATURES.matrix(df), FEATURES.names
+    grp = variant_groups(x, names)
+    # to/from x combinational/pipelined: four groups, each direction and depth in one
+    assert len(set(grp)) == 4
+    for _, rows in df.groupby(["direction", df["pipeline"] > 0]):
+        assert len(set(grp[rows.index])) == 1
+    y = df["area_transistors"].to_numpy(float) - exact_costs(df)["area"][1]
+    est = _fit_kind("phys", x, y, names, 0)
+    assert sorted(est["groups"]) == sorted(set(grp))
+    per_variant = mape(y, _predict_kind("phys", est, x, names))
+    per_family = mape(y, _predict_kind("phys", {**est, "variant": None}, x, names))
+    assert per_variant < 0.7 * per_family, (per_variant, per_family)

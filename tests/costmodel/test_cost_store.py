@@ -26,6 +26,7 @@ def test_round_trip_keeps_predictions(shipped_model, shipped_df, tmp_path):
     for t in a:
         np.testing.assert_allclose(a[t]["value"], b[t]["value"])
         np.testing.assert_allclose(a[t]["hi"], b[t]["hi"])
+        assert again.targets[t].n_iter == shipped_model.targets[t].n_iter
     assert again.meta == shipped_model.meta
 
 

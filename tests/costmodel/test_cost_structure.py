@@ -11,11 +11,13 @@ import pytest
 
 from costmodel.space import FAMILIES, DesignPoint
 from costmodel.structure import (
+    SHAPE_FEATURES,
     STRUCT_FEATURES,
     _analytic_register_bits,
     _counts,
     built_register_bits,
     register_bits,
+    shape_vector,
 )
 
 # formats and widths the dataset never had (tests/costmodel/test_cost_models.py checks that
@@ -46,6 +48,42 @@ def test_register_bits_of_unseen_designs_match_their_pyrtl_block(p):
     analytic = _analytic_register_bits(p)
     assert analytic is not None, "the formula covers this family"
     assert analytic == built_register_bits(p)
+
+
+# MixPE units at group sizes and placements the dataset does not hold, fp16 activations too
+UNSEEN_MIXPE = (
+    DesignPoint("mixpe", "int8", 1, mul="int4", block=16, direction="pe", acc="32"),
+    DesignPoint("mixpe", "int8", 0, mul="int2", block=64, direction="shared", acc="24"),
+    DesignPoint("mixpe", "fp16", 1, mul="int2", block=64, direction="pe", acc="32"),
+    DesignPoint("mixpe", "fp16", 0, mul="int4", block=256, direction="shared", acc="32"),
+    DesignPoint("dequant-mac", "int8", 1, mul="int2", acc="24"),
+    DesignPoint("dequant-mac", "fp16", 1, mul="int4", acc="32"),
+)
+
+
+@pytest.mark.parametrize("p", UNSEEN_MIXPE, ids=lambda p: f"{p.unit}-{p.format}-{p.mul}-"
+                         f"g{p.block}-{p.direction}-p{p.pipeline}")
+def test_mixpe_register_bits_match_their_pyrtl_block(p):
+    analytic = _analytic_register_bits(p)
+    assert analytic is not None, "the formula covers this family"
+    assert analytic == built_register_bits(p)
+
+
+def test_shape_features_tell_apart_what_the_format_widths_do_not():
+    """MixPE's dequantiser placement, group and weight bits, and a LUT unit's K, tile and
+    weight bits are features: designs that differ only there get different rows."""
+    pe = DesignPoint("mixpe", "int8", mul="int4", block=32, direction="pe", acc="32")
+    variants = [pe, dataclasses.replace(pe, direction="shared"),
+                dataclasses.replace(pe, block=128), dataclasses.replace(pe, mul="int2"),
+                dataclasses.replace(pe, format="fp16")]
+    lut = DesignPoint("lut-mpgemm", "int8", k=3, m=1, n=2, weight_bits=2)
+    variants += [lut, dataclasses.replace(lut, k=4), dataclasses.replace(lut, m=2),
+                 dataclasses.replace(lut, weight_bits=4)]
+    rows = {shape_vector(p) for p in variants}
+    assert len(rows) == len(variants)
+    sh = dict(zip(SHAPE_FEATURES, shape_vector(dataclasses.replace(lut, k=4)), strict=True))
+    assert (sh["sh_k"], sh["sh_entries"], sh["sh_cells"], sh["sh_weight_bits"]) == (4, 8, 2, 2)
+    assert not any(shape_vector(DesignPoint("minifloat-mul", "e2m5")))
 
 
 @pytest.mark.parametrize("unit", FAMILIES)

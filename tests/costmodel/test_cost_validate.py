@@ -137,20 +137,23 @@ def test_leave_one_family_out_reports_each_family(small_df):
     assert set(rep.to_dict()["family_mape_pct"]["area"]) == set(fams)
 
 
-# The issue's design-split targets against the shipped study (sim_results/costmodel, written
-# by 'hwsim cost study'; test_cost_models.py checks its delay and energy numbers come back when
-# refitted). A target the model misses is a strict xfail with the measured MAPE.
-_MISSED = {"area": 10.2, "luts": 11.4, "delay": 5.5, "energy": 6.9}  # 1,352 designs
+# The issue's targets on the design and format splits against the shipped study
+# (sim_results/costmodel, written by 'hwsim cost study'; test_cost_models.py checks its delay
+# and energy numbers come back when refitted). A target the model misses is a strict xfail with
+# the measured MAPE.
+_MISSED = {("design", "area"): 7.7, ("design", "luts"): 6.7,
+           ("design", "energy"): 5.5}  # 1,362 designs; design delay 2.2%, format 5.2%/5.2% met
 
 
-@pytest.mark.parametrize("target", sorted(val.MAPE_TARGETS["design"]))
-def test_design_split_meets_the_issues_targets(target, request):
+@pytest.mark.parametrize(("split", "target"), [(s, t) for s, d in val.MAPE_TARGETS.items()
+                                               for t in sorted(d)])
+def test_grouped_splits_meet_the_issues_targets(split, target, request):
     from pathlib import Path
 
-    if target in _MISSED:
+    if (split, target) in _MISSED:
         request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            f"design split {target}: measured {_MISSED[target]:.1f}% MAPE, target "
-            f"{val.MAPE_TARGETS['design'][target]:.0f}%")))
+            f"{split} split {target}: measured {_MISSED[split, target]:.1f}% MAPE, target "
+            f"{val.MAPE_TARGETS[split][target]:.0f}%")))
     path = Path(__file__).parents[2] / "sim_results" / "costmodel" / "validation.json"
     checks = json.loads(path.read_text())["checks"]
-    assert checks[f"design/{target}"]["ok"], checks[f"design/{target}"]
+    assert checks[f"{split}/{target}"]["ok"], checks[f"{split}/{target}"]
