@@ -345,30 +345,56 @@ def choose_iterations(curve: Sequence[float]) -> int:
 
 def _predict_kind(kind: str, est: Any, x_full: np.ndarray, names: Sequence[str]) -> np.ndarray:
     k = MODEL_KINDS[kind]
+    if k.per_family and isinstance(est, dict):
+        return _predict_per_family(k, est, x_full, names)
     x = _kind_x(k, x_full, names)
     if k.baseline:
         b = _predict_kind(k.baseline, est["base"], x_full, names)
         return b * np.exp(est["boost"].predict(np.c_[x, np.log(b)]))
-    if k.per_family and not isinstance(est, dict):  # a model saved before the pooled fit
+    if k.per_family:  # a model saved before the pooled fit
         return np.maximum(est.predict(x), 1e-9)
-    if k.per_family:
-        p = est["family"].predict(x)
-        fam = _families(x_full, names)
-        seen = np.array([u in est["seen"] for u in FAMILIES] + [False])
-        unseen = ~seen[fam]  # index -1 (a family the features do not name) is unseen too
-        if unseen.any():
-            p[unseen] = est["pooled"].predict(_kind_x(k, x_full[unseen], names, pooled=True))
-            scale = est.get("scale", {})
-            p[unseen] *= np.array([scale.get(u, 1.0) for u in FAMILIES] + [1.0])[fam[unseen]]
-        if est.get("variant") is not None:  # a variant group fitted: its own coefficients
-            grp = variant_groups(x_full, names)
-            known = np.isin(grp, est["groups"])
-            if known.any():
-                p[known] = est["variant"].predict(_variant_x(k, x_full[known], names,
-                                                             est["groups"], grp[known]))
-        return np.maximum(p, 1e-9)
     p = est.predict(x)
     return np.exp(p) if k.log_target else np.maximum(p, 1e-9)
+
+
+def grouped_linear(pipe: Any, x: np.ndarray, pos: np.ndarray, n_groups: int) -> np.ndarray:
+    """What ``pipe`` (scaler and linear model, fitted on the per-group layout of
+    :func:`_variant_x`: ``x`` times each group's one-hot, then the one-hots) predicts for rows
+    of groups ``pos`` (an index into the layout's groups; -1: none), computed from ``x`` and the
+    coefficients of each row's group alone, without the wide one-hot layout."""
+    scaler, lr = pipe[0], pipe[-1]
+    f = x.shape[1]
+    w = lr.coef_ / scaler.scale_
+    coef = np.vstack([w[:n_groups * f].reshape(n_groups, f), np.zeros((1, f))])
+    bias = np.append(w[n_groups * f:], 0.0)
+    pos = np.where(pos < 0, n_groups, pos)
+    return np.einsum("ij,ij->i", x, coef[pos]) + bias[pos] + lr.intercept_
+
+
+def _predict_per_family(k: ModelKind, est: dict, x_full: np.ndarray, names: Sequence[str]
+                        ) -> np.ndarray:
+    """A per-family baseline (see :func:`_fit_kind`): the variant group's coefficients, else
+    the family's, else the pooled fit (times a small family's ratio to it)."""
+    x = x_full[:, _columns(k.features, names)]
+    fam = _families(x_full, names)
+    known = [i for i, u in enumerate(FAMILIES) if f"unit_{u}" in names]
+    where = np.full(len(FAMILIES) + 1, -1)  # FAMILIES index (-1: none) -> layout position
+    where[known] = np.arange(len(known))
+    p = grouped_linear(est["family"], x, where[fam], len(known))
+    seen = np.array([u in est["seen"] for u in FAMILIES] + [False])
+    unseen = ~seen[fam]  # index -1 (a family the features do not name) is unseen too
+    if unseen.any():
+        p[unseen] = est["pooled"].predict(x[unseen])
+        scale = est.get("scale", {})
+        p[unseen] *= np.array([scale.get(u, 1.0) for u in FAMILIES] + [1.0])[fam[unseen]]
+    if est.get("variant") is not None:  # a variant group fitted: its own coefficients
+        grp = variant_groups(x_full, names)
+        pos = np.searchsorted(est["groups"], grp)
+        hit = (pos < len(est["groups"])) & (np.asarray(est["groups"])[
+            np.minimum(pos, len(est["groups"]) - 1)] == grp)
+        if hit.any():
+            p[hit] = grouped_linear(est["variant"], x[hit], pos[hit], len(est["groups"]))
+    return np.maximum(p, 1e-9)
 
 
 def cv_splitter(folds: int, seed: int, groups: np.ndarray | None) -> Any:

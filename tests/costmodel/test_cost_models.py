@@ -219,3 +219,36 @@ def test_baseline_variants_have_their_own_coefficients(shipped_df):
     per_variant = mape(y, _predict_kind("phys", est, x, names))
     per_family = mape(y, _predict_kind("phys", {**est, "variant": None}, x, names))
     assert per_variant < 0.7 * per_family, (per_variant, per_family)
+
+
+def test_baseline_predicts_from_each_rows_coefficients_as_the_wide_layout_does(shipped_df):
+    """The per-family baseline is fitted on a wide layout (the features times every group's
+    one-hot); predictions gather each row's own coefficients instead: the same numbers."""
+    from costmodel.features import FEATURES, with_structure
+    from costmodel.models import (
+        FAMILIES,
+        MODEL_KINDS,
+        _families,
+        _fit_kind,
+        _kind_x,
+        _variant_x,
+        grouped_linear,
+        variant_groups,
+    )
+
+    df = with_structure(shipped_df)
+    x, names = FEATURES.matrix(df), FEATURES.names
+    k = MODEL_KINDS["phys"]
+    est = _fit_kind("phys", x, df["area_transistors"].to_numpy(float), names, 0)
+    cols = [list(names).index(n) for n in k.features.names]
+    grp = variant_groups(x, names)
+    rows = np.isin(grp, est["groups"])
+    wide = est["variant"].predict(_variant_x(k, x[rows], names, est["groups"], grp[rows]))
+    pos = np.searchsorted(est["groups"], grp[rows])
+    got = grouped_linear(est["variant"], x[rows][:, cols], pos, len(est["groups"]))
+    np.testing.assert_allclose(got, wide, rtol=1e-9)
+    known = [i for i, u in enumerate(FAMILIES) if f"unit_{u}" in names]
+    fam = _families(x, names)
+    wide = est["family"].predict(_kind_x(k, x, names))
+    got = grouped_linear(est["family"], x[:, cols], np.searchsorted(known, fam), len(known))
+    np.testing.assert_allclose(got, wide, rtol=1e-9)
