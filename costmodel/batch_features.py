@@ -194,7 +194,8 @@ def _counts(c: Columns) -> dict[str, np.ndarray]:
     frm = c.dir_from > 0
     sig_in = np.where(frm, np.maximum(sig, fm + 2), fm + 1 + np.maximum(m + 2 - (fm + 1), 0))
     zz = np.maximum(-np.where(frm, fbias - bias - 1, bias - fbias - 1), 0)
-    put(fl & c.is_unit("convert"), st_norm_bits=_clz_shift(sig_in),
+    norm = np.where(frm, np.where(bias < fbias, _clz_shift(sig), 0.0), _clz_shift(sig_in))
+    put(fl & c.is_unit("convert"), st_norm_bits=norm,
         st_shift_bits=np.where(zz > 1, sig_in * _bits_for(np.minimum(zz, sig_in)), 0),
         st_add_bits=fe + 2 + np.abs(fe - e), st_round_bits=np.where(frm, 32.0, e + m + 1))
     ae = np.where(c.acc_float, c.acc_e, _ACC["fp32"][0])

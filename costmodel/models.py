@@ -96,7 +96,7 @@ MAX_ITER = 300
 #: the fewest trees whose cross-validated MAPE is within this share of the best count's:
 #: fewer trees predict faster (the batch cost is ~linear in the trees) and load faster
 ITER_TOLERANCE = 0.01
-LEARNING_RATE, MAX_LEAF_NODES = 0.2, 15
+LEARNING_RATE, MAX_LEAF_NODES, MIN_SAMPLES_LEAF = 0.2, 15, 2
 
 
 def _hgb(seed: int, max_iter: int = MAX_ITER) -> Any:
@@ -105,7 +105,8 @@ def _hgb(seed: int, max_iter: int = MAX_ITER) -> Any:
     # small trees; their number is chosen by grouped cross-validation (no random-row early
     # stopping: a random validation row has a training sibling one register stage away)
     return HistGradientBoostingRegressor(max_iter=max_iter, learning_rate=LEARNING_RATE,
-                                         max_leaf_nodes=MAX_LEAF_NODES, min_samples_leaf=4,
+                                         max_leaf_nodes=MAX_LEAF_NODES,
+                                         min_samples_leaf=MIN_SAMPLES_LEAF,
                                          early_stopping=False, random_state=seed)
 
 

@@ -205,7 +205,14 @@ def _counts(p: DesignPoint) -> dict[str, float]:
             else:
                 sig_in, off = fm + 1 + max(m + 2 - (fm + 1), 0), bias - fbias - 1
             z = max(-off, 0)
-            c.update(st_norm_bits=_clz_shift(sig_in),
+            # the normaliser's input is the padded significand, but constants propagate: to
+            # fp32 it normalises the source's m + 1 bits, and only subnormals that are normal
+            # in fp32 (a bias below fp32's) need it
+            if p.direction == "from":
+                norm = _clz_shift(sig) if bias < fbias else 0.0
+            else:
+                norm = _clz_shift(sig_in)
+            c.update(st_norm_bits=norm,
                      st_shift_bits=float(sig_in * _bits_for(min(z, sig_in)) if z > 1 else 0),
                      st_add_bits=float(fe + 2 + abs(fe - e)),
                      st_round_bits=float(e + m + 1) if p.direction != "from" else 32.0)

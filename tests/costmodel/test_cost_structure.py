@@ -177,7 +177,7 @@ def test_batch_features_are_the_per_design_features(shipped_df):
 
     cols = list(DesignPoint.__dataclass_fields__)
     pts = [DesignPoint.from_dict(r) for r in shipped_df[cols].to_dict("records")]
-    pts += [*UNSEEN_PIPELINED, DesignPoint("mac", "e2m5", 0, acc="fp16"),
+    pts += [*UNSEEN_PIPELINED, *UNSEEN_MIXPE, DesignPoint("mac", "e2m5", 0, acc="fp16"),
             DesignPoint("block-dot", "mxfp4", 0, block=8)]
     batch = feature_matrix(pts, FEATURES)
     one = FEATURES.matrix([design_features(p) for p in pts])
