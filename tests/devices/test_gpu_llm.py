@@ -102,15 +102,8 @@ def test_gpt3_block_on_4_a100_matches_llmcompass(phase):
     assert abs(ours / measured - 1) <= 0.10, (ours, measured)
 
 
-#: parts that miss 30%, measured before being marked (ours vs LLMCompass's A100): none now;
-#: a future miss goes here with its measured numbers as a strict xfail
-PART_MISSES: dict[tuple[str, str], str] = {}
-
-
-@pytest.mark.parametrize(("phase", "part"), [
-    pytest.param(ph, p, marks=pytest.mark.xfail(strict=True, reason=PART_MISSES[ph, p])
-                 if (ph, p) in PART_MISSES else ())
-    for ph in ("prefill", "decode") for p in PARTS])
+@pytest.mark.parametrize(("phase", "part"),
+                         [(ph, p) for ph in ("prefill", "decode") for p in PARTS])
 def test_gpt3_block_parts_within_30_percent(phase, part):
     ours = _ours(phase)[1][part]
     measured = _measured(phase)[part]
