@@ -29,8 +29,8 @@ FORMAT_VERSION = 2
 #: The types beyond skops' defaults that a cost model holds: exactly what
 #: ``skops.io.get_untrusted_types`` reports for the shipped costmodel/data/model.skops (and for a
 #: fitted estimator of every kind in ``costmodel.models.MODEL_KINDS``), sorted: none, since the
-#: boosted trees are stored as plain arrays (:func:`_pack`). Never a prefix: ``builtins.``,
-#: ``numpy.`` or ``scipy.`` would admit ``exec``, ``eval`` or ``numpy.save``.
+#: boosted trees and the networks are stored as plain arrays (:func:`_pack`). Never a prefix:
+#: ``builtins.``, ``numpy.`` or ``scipy.`` would admit ``exec``, ``eval`` or ``numpy.save``.
 TRUSTED_TYPES: tuple[str, ...] = ()
 
 
@@ -96,8 +96,12 @@ def _pack(est: Any) -> Any:
 
     from sklearn.ensemble import HistGradientBoostingRegressor
 
+    from costmodel.mlp import MLPEnsemble
+
     if isinstance(est, dict):
         return {k: _pack(v) for k, v in est.items()}
+    if isinstance(est, MLPEnsemble):
+        return {"__mlp__": est.arrays()}
     if not isinstance(est, HistGradientBoostingRegressor):
         return est
     trees = [p for it in est._predictors for p in it]
@@ -118,17 +122,50 @@ def _unpack(obj: Any) -> Any:
     """The inverse of :func:`_pack`."""
     if not isinstance(obj, dict):
         return obj
+    if "__mlp__" in obj:
+        from costmodel.mlp import MLPEnsemble
+
+        return MLPEnsemble.from_arrays(obj["__mlp__"])
     if "__hgb__" not in obj:
         return {k: _unpack(v) for k, v in obj.items()}
     from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 
     est = obj["__hgb__"]
+    _check_trees(est, obj["nodes"], obj["sizes"], obj["bitset_sizes"])
     ends = np.cumsum(obj["sizes"])
     bends = np.cumsum(obj["bitset_sizes"])
     est._predictors = [
         [TreePredictor(obj["nodes"][e - n:e], obj["binned"][be - bn:be], obj["raw"][be - bn:be])]
         for n, e, bn, be in zip(obj["sizes"], ends, obj["bitset_sizes"], bends, strict=True)]
     return est
+
+
+def _check_trees(est: Any, nodes: np.ndarray, sizes: np.ndarray, bitset_sizes: np.ndarray
+                 ) -> None:
+    """Refuse tree arrays that scikit-learn's traversal, which does not check bounds, could
+    follow out of its arrays or round in a loop (the reason skops does not trust
+    ``TreePredictor``: a crafted file could crash the process at the first prediction). A
+    booster saved by :func:`save_model` numbers every split node's children after it within its
+    own tree, splits on a feature the estimator has, and has no categorical split."""
+    from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE
+
+    sizes = np.asarray(sizes)
+    ok = (nodes.dtype == PREDICTOR_RECORD_DTYPE and sizes.ndim == 1 and len(sizes) > 0
+          and bool(np.all(sizes >= 1)) and int(sizes.sum()) == len(nodes)
+          and len(bitset_sizes) == len(sizes) and not np.any(bitset_sizes))
+    if ok:
+        start = np.repeat(np.cumsum(sizes) - sizes, sizes)
+        local, end = np.arange(len(nodes)) - start, np.repeat(sizes, sizes)
+        split = nodes["is_leaf"] == 0
+        n_feat = int(getattr(est, "n_features_in_", 0))
+        ok = all(bool(np.all((nodes[c][split] > local[split]) & (nodes[c][split] < end[split])))
+                 for c in ("left", "right")) and bool(
+            np.all((nodes["feature_idx"][split] >= 0) & (nodes["feature_idx"][split] < n_feat))
+            and not np.any(nodes["is_categorical"]))
+    if not ok:
+        raise HwsimError("a boosted tree in the model file is malformed (children out of its "
+                         "tree, a feature the model lacks, or a categorical split): tampered "
+                         "or corrupt")
 
 
 def save_model(model: CostModel, path: str | Path) -> Path:
@@ -191,6 +228,8 @@ def load_model(path: str | Path) -> CostModel:
                    for t, v in obj["targets"].items()}
     except (KeyError, TypeError, ValueError) as exc:
         raise HwsimError(f"{p} is an incomplete cost model: {exc}") from exc
+    except HwsimError as exc:
+        raise HwsimError(f"{p}: {exc}") from exc
     # a family added since training adds a one-hot feature the model ignores; any other
     # feature this version does not compute means the model is from another feature set
     unknown = [n for n in feats.names if n not in REFINE_FEATURES.names]

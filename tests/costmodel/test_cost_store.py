@@ -87,10 +87,48 @@ def test_every_model_kind_needs_only_the_allow_list():
     x, y = rng.random((30, 4)), 1 + rng.random(30)
     for kind in MODEL_KINDS:
         est = make_model(kind)
-        if "max_iter" in est.get_params():
+        if hasattr(est, "get_params") and "max_iter" in est.get_params():
             est.set_params(max_iter=3)  # the types do not depend on the number of trees
         data = sio.dumps({"est": _pack(est.fit(x, y))})
         assert set(sio.get_untrusted_types(data=data)) <= set(TRUSTED_TYPES), kind
+
+
+def _tampered_arrays(tmp_path: Path, edit) -> Path:
+    """The shipped model re-saved with ``edit(obj)`` applied to its loaded (packed) content."""
+    import skops.io as sio
+
+    obj = sio.loads(shipped_model_path().read_bytes(), trusted=list(TRUSTED_TYPES))
+    edit(obj)
+    path = tmp_path / "tampered.skops"
+    path.write_bytes(sio.dumps(obj))
+    return path
+
+
+def _set_node(field: str, value: int):
+    def edit(obj):
+        nodes = obj["targets"]["area"]["pruned"]["nodes"]
+        split = np.flatnonzero(nodes["is_leaf"] == 0)[0]
+        nodes[field][split] = value
+    return edit
+
+
+@pytest.mark.parametrize(("field", "value"), [("left", 0), ("right", 10**6),
+                                              ("feature_idx", 10**4), ("is_categorical", 1)])
+def test_malformed_tree_arrays_are_refused_before_any_prediction(field, value, tmp_path):
+    """Tree arrays pointing back (a loop), past their tree, at a feature the model lacks, or at
+    a categorical bitset would send scikit-learn's unchecked traversal astray: refused at load."""
+    with pytest.raises(HwsimError, match="malformed"):
+        load_model(_tampered_arrays(tmp_path, _set_node(field, value)))
+
+
+def test_network_arrays_of_the_wrong_shape_are_refused(shipped_model, tmp_path):
+    nets = [t for t, f in shipped_model.targets.items() if f.kind == "mlp-phys"]
+    assert nets, "the shipped model has no network to tamper with"
+
+    def edit(obj):
+        obj["targets"][nets[0]]["point"]["boost"]["__mlp__"]["w2"] = np.zeros((3, 2, 2))
+    with pytest.raises(HwsimError, match="inconsistent shapes"):
+        load_model(_tampered_arrays(tmp_path, edit))
 
 
 @pytest.mark.parametrize("name", TRUSTED_TYPES)
