@@ -28,7 +28,9 @@ HIDDEN, ALPHA, MAX_ITER, SEEDS = (48, 48), 0.1, 500, 3
 def _transform(x: np.ndarray) -> np.ndarray:
     """Signed log1p, in float32: bit counts spanning 1..1e5 become comparable inputs."""
     x = np.asarray(x, dtype=np.float32)
-    return np.log1p(x) if x.min(initial=0.0) >= 0 else np.sign(x) * np.log1p(np.abs(x))
+    z = np.abs(x)
+    np.log1p(z, out=z)
+    return np.copysign(z, x, out=z)
 
 
 class MLPEnsemble:

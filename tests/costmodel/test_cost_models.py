@@ -100,6 +100,14 @@ def test_unknown_target_is_a_user_error(shipped_model):
                                      targets=("power",))
 
 
+def test_an_empty_batch_gets_empty_answers(shipped_model):
+    """A sweep whose filter left no design asks for none: empty arrays, no estimator error."""
+    out = shipped_model.predict_matrix(np.zeros((0, len(shipped_model.features.names))))
+    assert set(out) == set(TARGETS)
+    assert all(v.shape == (0,) for d in out.values() for v in d.values())
+    assert shipped_model.predict_points([], targets=("area",))["area"]["value"].shape == (0,)
+
+
 def test_training_reproduces_the_claimed_validation(shipped_df):
     """The headline (design-grouped hold-out) numbers in sim_results/costmodel/validation.json
     (written by 'hwsim cost study') come back when the delay and energy targets are refitted."""
