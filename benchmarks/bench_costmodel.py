@@ -10,7 +10,11 @@ had, the model loaded in under 1 s, ``hwsim cost predict`` under 2 s end to end.
   90% intervals, repeated to 100,000 designs as a sweep's queries would be;
 - feature matrix: the features already computed, all five targets with intervals;
 - load: the model file read by ``costmodel.store.load_model`` in a fresh interpreter, split
-  into the imports (skops, scikit-learn) and the file itself; the CLI's wall time end to end.
+  into the imports (skops, scikit-learn) and the file itself; the CLI's wall time end to end;
+- peers, measured in the same run on a sample of the same never-seen designs: computing delay
+  and energy exactly (``costmodel.exact``: PyRTL netlist, timing, toggle simulation) and a
+  whole Yosys synthesis (``costmodel.dataset.evaluate_design``, the dataset's own truth), each
+  printed as designs per second and as the batch model's speed-up over it.
 
 Wall and CPU seconds are both reported: on a shared machine CPU seconds are the fairer figure.
 """
@@ -113,10 +117,39 @@ def _import_times() -> dict[str, float]:
             for m in ("sklearn", "sklearn.ensemble", "scipy.stats", "pandas")}
 
 
+#: never-seen designs timed by each peer (every k-th of the list, so that every family is in)
+PEER_SAMPLE = {"exact": 12, "yosys": 3}
+
+
+def _peer_rates(pts: list) -> dict[str, float]:
+    """Designs per wall second of the exact delay/energy computation and of Yosys synthesis
+    (skipped, and reported as 0, where Yosys is not installed)."""
+    import tempfile
+
+    from costmodel.dataset import evaluate_design
+    from costmodel.exact import compute_exact
+    from rtl.toolchain import tool_missing
+
+    out = {}
+    for peer, n in PEER_SAMPLE.items():
+        if peer == "yosys" and tool_missing("yosys") is not None:
+            out[f"peer_{peer}_designs_per_s"] = 0.0
+            continue
+        sample = pts[:: max(1, len(pts) // n)][:n]
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            for p in sample:
+                compute_exact(p) if peer == "exact" else evaluate_design(p, tmp)
+        out[f"peer_{peer}_designs_per_s"] = len(sample) / (time.perf_counter() - t0)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", help="also write the results to this file")
     ap.add_argument("--no-load", action="store_true", help="skip the load and CLI timings")
+    ap.add_argument("--no-peers", action="store_true",
+                    help="skip the exact-computation and Yosys peers (~1 min)")
     args = ap.parse_args()
 
     from costmodel.batch_features import feature_matrix
@@ -151,6 +184,13 @@ def main() -> int:
         ok = ("" if "per_s" not in k else
               "  ok" if v >= TARGET_PER_S else f"  BELOW TARGET {TARGET_PER_S:,}")
         print(f"{k:<36} {v:>14,.1f}{ok}")
+    if not args.no_peers:
+        peers = _peer_rates(pts)
+        results.update(peers)
+        for k, v in peers.items():
+            ratio = (f"  batch model {results['unseen_designs_per_s_wall'] / v:,.0f}x faster"
+                     if v else "  (yosys not installed)")
+            print(f"{k:<36} {v:>14,.2f}{ratio}")
     if not args.no_load:
         load = _load_times()
         results.update(load)
