@@ -5,7 +5,7 @@ this ensemble: the features are the design parameters' analytical structure, smo
 widths, which a network interpolates between the widths it saw where trees step. Training uses
 scikit-learn's ``MLPRegressor`` (L-BFGS, a few seeds averaged: one network alone varies by about
 half a MAPE point with its seed); prediction is numpy alone, every seed's first layer in one
-product and the second layers as one batched product, in float32, so that a batch of never-seen
+product and each seed's second layer in its own, in float32, so that a batch of never-seen
 designs costs microseconds each (trees cost ~30 ns per tree and design, and the boosted kinds
 have 100-200 trees per target). The fitted state is plain arrays (:meth:`MLPEnsemble.arrays`),
 which :mod:`costmodel.store` saves without any type beyond skops' defaults.
@@ -91,7 +91,8 @@ class MLPEnsemble:
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> MLPEnsemble:
-        state = {k: np.asarray(arrays[k]) for k in ("w1", "b1", "w2", "b2", "w3", "b3")}
+        state = {k: np.asarray(arrays[k], dtype=np.float32)
+                 for k in ("w1", "b1", "w2", "b2", "w3", "b3")}
         k, h1, h2 = state["w2"].shape if state["w2"].ndim == 3 else (0, 0, 0)
         n = len(state["w1"])
         shapes = {"w1": (n, k * h1), "b1": (k * h1,), "w2": (k, h1, h2), "b2": (k, h2),

@@ -149,8 +149,11 @@ def _check_trees(est: Any, nodes: np.ndarray, sizes: np.ndarray, bitset_sizes: n
     own tree, splits on a feature the estimator has, and has no categorical split."""
     from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE
 
-    sizes = np.asarray(sizes)
-    ok = (nodes.dtype == PREDICTOR_RECORD_DTYPE and sizes.ndim == 1 and len(sizes) > 0
+    arrays = (nodes, sizes, bitset_sizes)
+    if not all(isinstance(a, np.ndarray) and a.ndim == 1 for a in arrays):
+        raise HwsimError("a boosted tree in the model file is not held in 1-D arrays: tampered "
+                         "or corrupt")
+    ok = (nodes.dtype == PREDICTOR_RECORD_DTYPE and len(sizes) > 0
           and bool(np.all(sizes >= 1)) and int(sizes.sum()) == len(nodes)
           and len(bitset_sizes) == len(sizes) and not np.any(bitset_sizes))
     if ok:

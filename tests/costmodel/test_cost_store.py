@@ -121,6 +121,13 @@ def test_malformed_tree_arrays_are_refused_before_any_prediction(field, value, t
         load_model(_tampered_arrays(tmp_path, _set_node(field, value)))
 
 
+def test_tree_arrays_that_are_not_arrays_are_refused(tmp_path):
+    def edit(obj):
+        obj["targets"]["area"]["pruned"]["sizes"] = [1, 2]
+    with pytest.raises(HwsimError, match="not held in 1-D arrays"):
+        load_model(_tampered_arrays(tmp_path, edit))
+
+
 def test_network_arrays_of_the_wrong_shape_are_refused(shipped_model, tmp_path):
     nets = [t for t, f in shipped_model.targets.items() if f.kind == "mlp-phys"]
     assert nets, "the shipped model has no network to tamper with"
