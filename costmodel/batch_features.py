@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from costmodel.features import FeatureSpec, _format_fields, design_features
+from costmodel.features import FeatureSpec, _format_fields
 from costmodel.space import FAMILIES, DesignPoint
 from costmodel.structure import (
     _ACC,
@@ -280,10 +280,7 @@ def param_columns(c: Columns) -> dict[str, np.ndarray]:
 
 def feature_matrix(points: Sequence[DesignPoint], spec: FeatureSpec) -> np.ndarray:
     """The features ``spec`` names for every point (rows as
-    :func:`costmodel.features.design_features` gives them); netlist features, which need a
-    netlist per design, are computed one design at a time."""
-    if spec.needs_netlist:
-        return spec.matrix([design_features(p, spec) for p in points])
+    :func:`costmodel.features.design_features` gives them)."""
     if not len(points):
         return np.zeros((0, len(spec.names)))
     c = Columns(points)

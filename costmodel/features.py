@@ -4,13 +4,13 @@ The shipped model's features (:data:`FEATURES`) come from the parameters alone, 
 microseconds: bit widths of the element, exponent, significand and accumulator, which let a
 model place a format it has never seen between its neighbours, and the analytical structure of
 :mod:`costmodel.structure` (significand product, shifters, normaliser, registers). Netlist
-features are the dataset's columns and the slower ``--refine`` model's; they come in two
-levels. Word-level ones count the bits of each kind of operator in the generated PyRTL block
-(multiplier partial-product bits, adder bits, comparator bits, mux bits, register bits); they
-take milliseconds. Gate-level ones count the 1-bit gates (and, or, xor, not) and flip-flops
-left after PyRTL lowers the block to gates and propagates constants: a unit fed constant or
-unused bits loses those gates, which word-level counts cannot see. They take 0.01-7 s per
-design (Yosys takes 1-500 s), so designs already in the shipped dataset read theirs from it.
+features are the dataset's columns (kept for analysis and its tests; no model reads them); they
+come in two levels. Word-level ones count the bits of each kind of operator in the generated
+PyRTL block (multiplier partial-product bits, adder bits, comparator bits, mux bits, register
+bits); they take milliseconds. Gate-level ones count the 1-bit gates (and, or, xor, not) and
+flip-flops left after PyRTL lowers the block to gates and propagates constants: a unit fed
+constant or unused bits loses those gates, which word-level counts cannot see. They take 0.01-7
+s per design (Yosys takes 1-500 s).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 
-from costmodel.data import shipped_path
 from costmodel.space import FAMILIES, DesignPoint
 from costmodel.structure import (
     SHAPE_FEATURES,
@@ -164,36 +163,10 @@ def compute_design_features(p: DesignPoint) -> dict[str, float]:
     return {**param_features(p), **dict(_computed_netlist_features(p))}
 
 
-@lru_cache(maxsize=1)
-def _shipped_features() -> dict[str, tuple[float, ...]]:
-    """Design key -> NETLIST_FEATURES of every design in the shipped dataset."""
-    import pandas as pd  # lazy: start-up time of commands that never read the dataset
-
-    try:
-        df = pd.read_csv(shipped_path("designs.csv"), usecols=["key", *NETLIST_FEATURES])
-    except (OSError, ValueError):  # no shipped dataset, or one from an older feature set
-        return {}
-    # read_csv keeps the file's column order whatever the order of usecols: reorder
-    rows = df[["key", *NETLIST_FEATURES]].itertuples(index=False)
-    return {k: tuple(map(float, row)) for k, *row in rows}
-
-
-def dataset_features(p: DesignPoint) -> dict[str, float]:
-    """The dataset's feature columns of ``p`` (:data:`DATASET_FEATURES`): netlist features read
-    from the shipped dataset when it holds ``p``, else computed (netlist built and lowered)."""
-    known = _shipped_features().get(p.key)
-    if known is None:
-        return compute_design_features(p)
-    return {**param_features(p), **dict(zip(NETLIST_FEATURES, known, strict=True))}
-
-
-def design_features(p: DesignPoint, spec: FeatureSpec | None = None) -> dict[str, float]:
-    """The features ``spec`` (default :data:`FEATURES`: parameters and analytical structure,
-    microseconds) names for ``p``; netlist features only when ``spec`` asks for them."""
-    spec = spec or FEATURES
+def design_features(p: DesignPoint) -> dict[str, float]:
+    """The model's features of ``p`` (:data:`FEATURES`: parameters and analytical structure,
+    microseconds)."""
     shape = dict(zip(SHAPE_FEATURES, shape_vector(p), strict=True))
-    if spec.needs_netlist:
-        return {**dataset_features(p), **structure_features(p), **shape}
     return {**param_features(p), **structure_features(p), **shape}
 
 
@@ -230,11 +203,6 @@ class FeatureSpec:
 
     names: tuple[str, ...]
 
-    @property
-    def needs_netlist(self) -> bool:
-        """Whether a feature comes from the netlist (slow for a design not in the dataset)."""
-        return any(n in NETLIST_FEATURES for n in self.names)
-
     def __post_init__(self) -> None:
         if len(set(self.names)) != len(self.names):
             raise HwsimError("feature names must be unique")
@@ -257,9 +225,5 @@ class FeatureSpec:
 #: features from the parameters alone: format widths, the analytical structure and the shape
 #: parameters of the MixPE and LUT units (costmodel.structure.SHAPE_FEATURES)
 FEATURES = FeatureSpec(PARAM_FEATURES + STRUCT_FEATURES + SHAPE_FEATURES)
-#: the slower ``--refine`` features: the above plus the netlist's word- and gate-level counts
-REFINE_FEATURES = FeatureSpec(FEATURES.names + NETLIST_FEATURES)
-# the physically-informed baselines: cost = sum over structures of (cost per bit x bits), over
-# the analytical counts or, for --refine, over the gate-level counts
+# the physically-informed baseline: cost = sum over structures of (cost per bit x bits)
 PHYSICAL = FeatureSpec(STRUCT_FEATURES)
-PHYSICAL_GATES = FeatureSpec(GATE_FEATURES)

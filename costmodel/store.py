@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from costmodel.data import shipped_path
-from costmodel.features import REFINE_FEATURES, FeatureSpec
+from costmodel.features import FEATURES, FeatureSpec
 from costmodel.models import CostModel, Domain, FittedTarget
 from hwsim.errors import HwsimError
 from hwsim.io import atomic_write_bytes
@@ -235,7 +235,7 @@ def load_model(path: str | Path) -> CostModel:
         raise HwsimError(f"{p}: {exc}") from exc
     # a family added since training adds a one-hot feature the model ignores; any other
     # feature this version does not compute means the model is from another feature set
-    unknown = [n for n in feats.names if n not in REFINE_FEATURES.names]
+    unknown = [n for n in feats.names if n not in FEATURES.names]
     if unknown:
         raise HwsimError(f"{p} was trained on features this version does not compute "
                          f"({', '.join(unknown[:5])}); retrain with 'hwsim cost train'")

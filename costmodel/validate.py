@@ -16,8 +16,7 @@ grouping (``sklearn.model_selection.GroupKFold``): the hold-out never influences
 beside the chosen model's, the error of the learned part alone (the whole less its exact part,
 see :data:`costmodel.models.EXACT`: for area the combinational transistors, for energy the
 energy less the clock), and the issue's MAPE targets (:data:`MAPE_TARGETS`) beside the scores they
-apply to. The default kinds read parameter features only; ``kinds=REFINE_KINDS`` scores the
-slower netlist-feature model (``hwsim cost validate --refine``).
+apply to. Every kind reads parameter features only (:data:`costmodel.features.FEATURES`).
 """
 
 from __future__ import annotations
@@ -30,7 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from costmodel.features import FEATURES
 from costmodel.models import (
+    BASELINE,
     DEFAULT_KINDS,
     MIN_ROWS,
     SEED,
@@ -38,11 +39,9 @@ from costmodel.models import (
     FittedTarget,
     _fit_kind,
     _predict_kind,
-    baseline_for,
     check_folds,
     design_groups,
     exact_costs,
-    features_for,
     fit_fixed,
     fit_target,
     single_thread,
@@ -241,10 +240,9 @@ def validate(df: Any, *, splits: Sequence[str] = SPLITS, targets: Sequence[str] 
         if s != "random":
             _grouped_folds(folds, split_groups(df, s)[~test])
     df = with_structure(df)
-    spec = features_for(kinds)
-    baseline = baseline_for(kinds)
-    names = spec.names
-    x = spec.matrix(df)
+    baseline = BASELINE
+    names = FEATURES.names
+    x = FEATURES.matrix(df)
     exact_all = exact_costs(df)
     scores: list[SplitScore] = []
     parity: dict[str, dict[str, Any]] = {}
@@ -279,8 +277,7 @@ def validate(df: Any, *, splits: Sequence[str] = SPLITS, targets: Sequence[str] 
                 per_family[t] = per_group
     scores.sort(key=lambda s: (SPLITS.index(s.split), list(TARGETS).index(s.target)))
     return ValidationReport(tuple(scores), len(df), seed, parity, baseline,
-                            "parameters and netlist" if spec.needs_netlist else "parameters",
-                            per_family)
+                            per_family=per_family)
 
 
 def _grouped_folds(folds: int, groups: np.ndarray) -> None:

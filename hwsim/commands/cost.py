@@ -29,10 +29,6 @@ _data_option = click.option(
 _folds_option = click.option("--folds", type=FOLDS, default=5, show_default=True,
                              help="Cross-validation folds (2 to the number of designs).")
 _seed_option = click.option("--seed", type=SEED, default=0, show_default=True)
-_refine_option = click.option(
-    "--refine", is_flag=True,
-    help="The slower model that also reads netlist features (each design's PyRTL netlist "
-         "built and lowered to gates: 0.1-2 s per design not in the dataset).")
 
 
 @click.group()
@@ -81,15 +77,14 @@ def _dataset_arg(path: Path | None):
             help="Where to save the model (skops).")
 @_folds_option
 @_seed_option
-@_refine_option
 @force_option
 @json_option
-def train(data: Path | None, out: Path, folds: int, seed: int, refine: bool, force: bool,
+def train(data: Path | None, out: Path, folds: int, seed: int, force: bool,
           as_json: bool) -> None:
     """Fit every target (model kind chosen by cross-validation grouped by base design) and save
     it with skops."""
     from costmodel.dataset import shipped_dataset_path
-    from costmodel.models import check_training, fit_cost_model, kinds_for
+    from costmodel.models import check_training, fit_cost_model
     from costmodel.store import dataset_hash, save_model
     from hwsim.io import check_output_file
 
@@ -98,8 +93,7 @@ def train(data: Path | None, out: Path, folds: int, seed: int, refine: bool, for
     check_training(len(df), folds)  # fit_cost_model checks too; here before any output
     src = shipped_dataset_path() if data is None else (data / "designs.csv" if data.is_dir()
                                                        else data)
-    model = fit_cost_model(df, kinds=kinds_for(refine), folds=folds, seed=seed,
-                           dataset_hash=dataset_hash(src))
+    model = fit_cost_model(df, folds=folds, seed=seed, dataset_hash=dataset_hash(src))
     save_model(model, out)
     if as_json:
         echo_json({"out": str(out), "rows": len(df), "dataset_hash": model.meta["dataset_hash"],
@@ -122,20 +116,18 @@ def train(data: Path | None, out: Path, folds: int, seed: int, refine: bool, for
 @_seed_option
 @click.option("--plots", type=OutputPath(folder=True), default=None,
               help="Write parity plots (PNG) of each split's held-out designs here.")
-@_refine_option
 @json_option
 def validate(data: Path | None, splits: tuple[str, ...], folds: int, seed: int,
-             plots: Path | None, refine: bool, as_json: bool) -> None:
+             plots: Path | None, as_json: bool) -> None:
     """MAPE and R^2 on held-out designs, the issue's targets beside them.
 
     The model kind per target is chosen by cross-validation grouped as the split is; the
     hold-out never takes part in the choice."""
-    from costmodel.models import kinds_for
     from costmodel.validate import DEFAULT_SPLITS, parity_plots
     from costmodel.validate import validate as run_validate
 
     rep = run_validate(_dataset_arg(data), splits=splits or DEFAULT_SPLITS, folds=folds,
-                       seed=seed, kinds=kinds_for(refine))
+                       seed=seed)
     if plots is not None and rep.parity:
         parity_plots(rep, plots)
     if as_json:

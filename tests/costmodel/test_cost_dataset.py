@@ -13,7 +13,6 @@ from costmodel.features import (
     FEATURES_VERSION,
     GATE_FEATURES,
     compute_design_features,
-    dataset_features,
 )
 from costmodel.space import FAMILIES, DesignPoint, design_space, lut_points
 from costmodel.structure import _lut_register_bits, built_register_bits, structure_features
@@ -96,8 +95,8 @@ def test_one_tiny_design_end_to_end(tmp_path):
 
 
 def test_shipped_features_match_what_this_version_computes(shipped_df):
-    """dataset_features() reads the netlist features of shipped designs from the dataset: they
-    must be what compute_design_features() gives today (otherwise retrain and re-collect)."""
+    """The dataset's feature columns of shipped designs are what compute_design_features()
+    gives today (otherwise re-collect)."""
     rows = shipped_df.groupby("unit").head(1)  # one design per family
     for _, row in rows.iterrows():
         p = DesignPoint.from_dict({k: row[k] for k in ("unit", "format", "pipeline", "saturate",
@@ -105,7 +104,6 @@ def test_shipped_features_match_what_this_version_computes(shipped_df):
         got = compute_design_features(p)
         for name in DATASET_FEATURES:
             assert got[name] == pytest.approx(row[name], rel=1e-9), (p, name)
-        assert dataset_features(p) == pytest.approx(got)
 
 
 # ---- the LUT tensor core families (lut-precompute, lut-mpgemm) ------------------------------

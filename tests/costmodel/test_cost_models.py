@@ -17,11 +17,10 @@ CLAIMS = Path(__file__).parents[2] / "sim_results" / "costmodel" / "validation.j
 
 
 def test_registry_lists_choices():
-    assert set(MODEL_KINDS) == {"hgb", "phys", "hgb-phys", "mlp-phys", "gates",
-                                "hgb-phys-gates"}
+    assert set(MODEL_KINDS) == {"hgb", "phys", "hgb-phys", "mlp-phys"}
     for k in MODEL_KINDS:
         assert hasattr(make_model(k), "fit")
-    with pytest.raises(HwsimError, match="known: hgb, phys, hgb-phys, mlp-phys, gates"):
+    with pytest.raises(HwsimError, match="known: hgb, phys, hgb-phys, mlp-phys$"):
         make_model("xgboost")
 
 
