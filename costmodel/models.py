@@ -616,9 +616,9 @@ class CostModel:
         """Batch prediction from a feature matrix whose columns follow ``self.features``,
         :data:`CHUNK` rows at a time."""
         if not len(x):  # an empty batch: empty answers (the estimators refuse 0 rows)
+            names = [self._target(t).target for t in targets or tuple(self.targets)]
             keys = ("value", "lo", "hi") if interval else ("value",)
-            return {t: dict.fromkeys(keys, np.zeros(0)) for t in targets or tuple(self.targets)
-                    if self._target(t)}
+            return {t: dict.fromkeys(keys, np.zeros(0)) for t in names}
         if len(x) > CHUNK:
             parts = [self.predict_matrix(x[i:i + CHUNK], targets, interval)
                      for i in range(0, len(x), CHUNK)]
