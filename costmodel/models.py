@@ -509,11 +509,11 @@ BATCH_COST_ORDER = ("phys", "mlp-phys", "hgb", "hgb-phys")
 
 def cheapest_within(scores: Mapping[str, float]) -> str:
     """The cheapest kind (:data:`BATCH_COST_ORDER`) whose cross-validated MAPE is within
-    :data:`ITER_TOLERANCE` of the lowest, the rule that picks a boosted kind's tree count."""
-    limit = min(scores.values()) * (1 + ITER_TOLERANCE)
+    :data:`ITER_TOLERANCE` of the lowest: :func:`choose_iterations`, the rule that picks a
+    boosted kind's tree count, over the kinds from the cheapest to the dearest."""
     rank = {k: i for i, k in enumerate(BATCH_COST_ORDER)}
-    return min((k for k, v in scores.items() if v <= limit),
-               key=lambda k: (rank.get(k, len(rank)), scores[k]))
+    order = sorted(scores, key=lambda k: (rank.get(k, len(rank)), scores[k]))
+    return order[choose_iterations([scores[k] for k in order]) - 1]
 
 
 def _split_exact(x: np.ndarray, y: np.ndarray, names: Sequence[str], exact: np.ndarray | None,
