@@ -8,7 +8,7 @@ half a MAPE point with its seed); prediction is numpy alone, every seed's first 
 product and each seed's second layer in its own, in float32, so that a batch of never-seen
 designs costs microseconds each (trees cost ~30 ns per tree and design, and the boosted kinds
 have 100-200 trees per target). The fitted state is plain arrays (:meth:`MLPEnsemble.arrays`),
-which :mod:`costmodel.store` saves without any type beyond skops' defaults.
+the interface of :mod:`costmodel.predictors`, which is all :mod:`costmodel.store` saves.
 """
 
 from __future__ import annotations
@@ -91,7 +91,9 @@ class MLPEnsemble:
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> MLPEnsemble:
-        state = {k: np.asarray(arrays[k], dtype=np.float32)
+        from costmodel.predictors import _numeric
+
+        state = {k: _numeric(arrays, k).astype(np.float32)
                  for k in ("w1", "b1", "w2", "b2", "w3", "b3")}
         k, h1, h2 = state["w2"].shape if state["w2"].ndim == 3 else (0, 0, 0)
         n = len(state["w1"])

@@ -294,7 +294,7 @@ def _fit_kind(kind: str, x_full: np.ndarray, y: np.ndarray, names: Sequence[str]
         # weighted by 1/y^2: relative errors, so that the large designs do not set the
         # coefficients alone (a family it predicts is unseen, whatever its size)
         xp = _kind_x(k, x_full, names, pooled=True)
-        pooled = make_model(kind, seed).fit(xp, y, linearregression__sample_weight=1 / y ** 2)
+        pooled = _fitted(kind, seed, xp, y, linearregression__sample_weight=1 / y ** 2)
         # a family too small for its own coefficients: the pooled fit times its mean ratio
         ratio = np.log(y / np.maximum(pooled.predict(xp), 1e-9))
         scale = {FAMILIES[i]: float(np.exp(ratio[fam == i].mean()))
@@ -303,16 +303,57 @@ def _fit_kind(kind: str, x_full: np.ndarray, y: np.ndarray, names: Sequence[str]
         groups = [int(g) for g, c in zip(*np.unique(grp, return_counts=True), strict=True)
                   if g >= 0 and c >= MIN_VARIANT]
         w = {"linearregression__sample_weight": 1 / y ** 2}
-        variant = make_model(kind, seed).fit(_variant_x(k, x_full, names, groups, grp), y,
-                                             **w) if groups else None
-        return {"family": make_model(kind, seed).fit(x, y, **w), "pooled": pooled,
+        variant = _fitted(kind, seed, _variant_x(k, x_full, names, groups, grp), y,
+                          **w) if groups else None
+        return {"family": _fitted(kind, seed, x, y, **w), "pooled": pooled,
                 "seen": seen, "variant": variant, "groups": groups, "scale": scale}
     if k.baseline:
         base = _fit_kind(k.baseline, x_full, y, names, seed)
         b = _predict_kind(k.baseline, base, x_full, names)
-        boost = make_model(kind, seed, n_iter).fit(np.c_[x, np.log(b)], np.log(y / b))
+        boost = _fitted(kind, seed, np.c_[x, np.log(b)], np.log(y / b), n_iter=n_iter)
         return {"base": base, "boost": boost}
-    return make_model(kind, seed, n_iter).fit(x, np.log(y) if k.log_target else y)
+    return _fitted(kind, seed, x, np.log(y) if k.log_target else y, n_iter=n_iter)
+
+
+def _fitted(kind: str, seed: int, x: np.ndarray, y: np.ndarray, n_iter: int = 0,
+            **fit_params: Any) -> Any:
+    """A regressor of ``kind`` fitted, as its numpy type (:mod:`costmodel.predictors`)."""
+    from costmodel.predictors import compile_estimator
+
+    return compile_estimator(make_model(kind, seed, n_iter).fit(x, y, **fit_params))
+
+
+def check_fitted(kind: str, est: Any) -> None:
+    """Raise ValueError unless ``est`` has the structure :func:`_fit_kind` gives ``kind`` (what
+    loading a saved model checks before predicting with it)."""
+    from costmodel.mlp import MLPEnsemble
+    from costmodel.predictors import Linear, Trees
+
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"unknown model kind {kind!r}; known: {', '.join(MODEL_KINDS)}")
+    k = MODEL_KINDS[kind]
+    if k.per_family:
+        ok = (isinstance(est, dict)
+              and set(est) == {"family", "pooled", "seen", "variant", "groups", "scale"}
+              and isinstance(est["family"], Linear) and isinstance(est["pooled"], Linear)
+              and (est["variant"] is None or isinstance(est["variant"], Linear))
+              and isinstance(est["seen"], list) and all(isinstance(u, str) for u in est["seen"])
+              and isinstance(est["groups"], list)
+              and all(type(g) is int for g in est["groups"])
+              and est["groups"] == sorted(set(est["groups"]))
+              and isinstance(est["scale"], dict) and all(
+                  type(v) in (int, float) for v in est["scale"].values()))
+        if not ok:
+            raise ValueError(f"the {kind} model's parts are not what that kind holds")
+        return
+    if k.baseline:
+        if not isinstance(est, dict) or set(est) != {"base", "boost"}:
+            raise ValueError(f"the {kind} model is not a baseline and its correction")
+        check_fitted(k.baseline, est["base"])
+        est = est["boost"]
+    want = Trees if k.boosted else MLPEnsemble
+    if not isinstance(est, want):
+        raise ValueError(f"the {kind} model holds a {type(est).__name__}, not {want.__name__}")
 
 
 def _staged_predict_kind(kind: str, est: Any, x_full: np.ndarray, names: Sequence[str]
@@ -322,8 +363,8 @@ def _staged_predict_kind(kind: str, est: Any, x_full: np.ndarray, names: Sequenc
     x = _kind_x(k, x_full, names)
     if k.baseline:
         b = _predict_kind(k.baseline, est["base"], x_full, names)
-        return b * np.exp(np.array(list(est["boost"].staged_predict(np.c_[x, np.log(b)]))))
-    return np.exp(np.array(list(est.staged_predict(x))))
+        return b * np.exp(est["boost"].staged_predict(np.c_[x, np.log(b)]))
+    return np.exp(est.staged_predict(x))
 
 
 def choose_iterations(curve: Sequence[float]) -> int:
@@ -341,24 +382,21 @@ def _predict_kind(kind: str, est: Any, x_full: np.ndarray, names: Sequence[str])
     if k.baseline:
         b = _predict_kind(k.baseline, est["base"], x_full, names)
         return b * np.exp(est["boost"].predict(np.c_[x, np.log(b)]))
-    if k.per_family:  # a model saved before the pooled fit
-        return np.maximum(est.predict(x), 1e-9)
     p = est.predict(x)
     return np.exp(p) if k.log_target else np.maximum(p, 1e-9)
 
 
-def grouped_linear(pipe: Any, x: np.ndarray, pos: np.ndarray, n_groups: int) -> np.ndarray:
-    """What ``pipe`` (scaler and linear model, fitted on the per-group layout of
+def grouped_linear(lin: Any, x: np.ndarray, pos: np.ndarray, n_groups: int) -> np.ndarray:
+    """What ``lin`` (a :class:`costmodel.predictors.Linear` fitted on the per-group layout of
     :func:`_variant_x`: ``x`` times each group's one-hot, then the one-hots) predicts for rows
     of groups ``pos`` (an index into the layout's groups; -1: none), computed from ``x`` and the
     coefficients of each row's group alone, without the wide one-hot layout."""
-    scaler, lr = pipe[0], pipe[-1]
     f = x.shape[1]
-    w = lr.coef_ / scaler.scale_
+    w = lin.weights
     coef = np.vstack([w[:n_groups * f].reshape(n_groups, f), np.zeros((1, f))])
     bias = np.append(w[n_groups * f:], 0.0)
     pos = np.where(pos < 0, n_groups, pos)
-    return np.einsum("ij,ij->i", x, coef[pos]) + bias[pos] + lr.intercept_
+    return np.einsum("ij,ij->i", x, coef[pos]) + bias[pos] + lin.intercept
 
 
 def _predict_per_family(k: ModelKind, est: dict, x_full: np.ndarray, names: Sequence[str]
@@ -427,7 +465,9 @@ PRUNED_ITER = 50
 
 def _fit_pruned(x_full: np.ndarray, pruned: np.ndarray, seed: int) -> Any:
     """Register bits that synthesis prunes, learned from every feature (a count, not a log)."""
-    return _hgb(seed, PRUNED_ITER).fit(x_full, pruned)
+    from costmodel.predictors import compile_estimator
+
+    return compile_estimator(_hgb(seed, PRUNED_ITER).fit(x_full, pruned))
 
 
 def cross_val_mape(kind: str, x: np.ndarray, y: np.ndarray, names: Sequence[str],
@@ -716,7 +756,6 @@ def fit_cost_model(df: Any, *, kinds: Sequence[str] = DEFAULT_KINDS, folds: int 
                     lo={n: float(v) for n, v in zip(spec.names, x.min(0), strict=True)},
                     hi={n: float(v) for n, v in zip(spec.names, x.max(0), strict=True)})
     meta = {
-        "format_version": 2,
         "sklearn_version": sklearn.__version__,
         "dataset_hash": dataset_hash,
         "rows": len(df),

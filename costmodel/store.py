@@ -1,17 +1,26 @@
-"""Saving and loading a :class:`costmodel.models.CostModel` with ``skops`` (never pickle).
+"""Saving and loading a :class:`costmodel.models.CostModel`: numbers and text only, never
+pickle, never an object a file names.
 
-The file holds the fitted scikit-learn estimators plus plain containers: the provenance (a JSON
-string with the scikit-learn version, feature names, dataset hash and seed), the feature names
-and the training domain. Loading trusts skops' own safe defaults plus exactly the types in
-:data:`TRUSTED_TYPES`; any other type means a foreign or tampered file, and an unreadable
-archive means a corrupt one; both raise the project's error before anything is constructed.
+The file is a numpy ``.npz`` archive (a zip of ``.npy`` arrays), read with
+``allow_pickle=False``: its ``header`` member is the model's structure as UTF-8 JSON (the
+provenance, feature names, training domain, per target its kind, interval bounds and
+cross-validated errors), in which every fitted estimator is a tagged reference to its arrays
+(:data:`PACKED`: the numpy types of :mod:`costmodel.predictors` and the networks). Loading
+builds only those types, each from arrays it checks first (shapes, indices, finiteness), so a
+file can choose numbers, never code: an object array is refused by numpy itself, an unknown
+tag or a missing array by :func:`load_model`, all with the project's error.
+
+Why not ``skops`` (what the model used before): importing ``skops.io`` imports scikit-learn
+and walks its modules, PyTorch included where installed, 2-10 s of CPU on this project's
+machines, far above the 1 s a model may take to load; the fitted state is plain arrays anyway,
+and an archive read without pickle needs no list of trusted types at all.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -20,67 +29,20 @@ import numpy as np
 
 from costmodel.data import shipped_path
 from costmodel.features import FEATURES, FeatureSpec
-from costmodel.models import CostModel, Domain, FittedTarget
+from costmodel.mlp import MLPEnsemble
+from costmodel.models import TARGETS, CostModel, Domain, FittedTarget, check_fitted
+from costmodel.predictors import Linear, Trees
 from hwsim.errors import HwsimError
 from hwsim.io import atomic_write_bytes
 
 MAGIC = "hwsim-costmodel"
-FORMAT_VERSION = 2
-#: The types beyond skops' defaults that a cost model holds: exactly what
-#: ``skops.io.get_untrusted_types`` reports for the shipped costmodel/data/model.skops (and for a
-#: fitted estimator of every kind in ``costmodel.models.MODEL_KINDS``), sorted: none, since the
-#: boosted trees and the networks are stored as plain arrays (:func:`_pack`). Never a prefix:
-#: ``builtins.``, ``numpy.`` or ``scipy.`` would admit ``exec``, ``eval`` or ``numpy.save``.
-TRUSTED_TYPES: tuple[str, ...] = ()
-
-
-#: The scikit-learn estimator classes a cost model holds (costmodel.models.MODEL_KINDS):
-#: module -> class names. See :func:`_skops_io`.
-MODEL_ESTIMATORS = {
-    "sklearn.ensemble": ("HistGradientBoostingRegressor",),
-    "sklearn.linear_model": ("LinearRegression",),
-    "sklearn.pipeline": ("Pipeline",),
-    "sklearn.preprocessing": ("StandardScaler",),
-}
-
-
-def _model_estimators(type_filter: Any = None) -> list[tuple[str, type]]:
-    """``sklearn.utils.all_estimators`` narrowed to :data:`MODEL_ESTIMATORS`."""
-    import importlib
-
-    return [(n, getattr(importlib.import_module(m), n))
-            for m, names in MODEL_ESTIMATORS.items() for n in names]
-
-
-def _skops_io() -> Any:
-    """``skops.io``, imported so that it does not import every scikit-learn module.
-
-    Importing ``skops.io`` (0.16) computes its default trusted types from
-    ``sklearn.utils.all_estimators()``, which walks and imports every scikit-learn module; the
-    walk imports ``sklearn.externals.array_api_compat.torch`` and with it PyTorch where it is
-    installed. Measured here (CPU seconds, shared 2-core machine): scikit-learn 2.6, PyTorch
-    3.2, the walk 2.3; with the walk narrowed 1.1. So, when this process has not imported
-    ``skops.io`` yet, the walk is narrowed to the estimator classes a cost model holds
-    (:data:`MODEL_ESTIMATORS`) for the duration of the import: skops' default trust then names
-    those classes instead of every estimator, which admits nothing a full import would not.
-    Loading still goes through ``skops.io.loads`` with the explicit :data:`TRUSTED_TYPES`."""
-    import sys
-
-    if "skops.io" not in sys.modules:
-        try:
-            import sklearn.utils
-        except ImportError as exc:  # pragma: no cover - a dependency of the cost model
-            raise HwsimError("the cost model needs scikit-learn: pip install scikit-learn") \
-                from exc
-        full = sklearn.utils.all_estimators
-        sklearn.utils.all_estimators = _model_estimators
-        try:
-            import skops.io  # noqa: F401
-        except ImportError as exc:  # pragma: no cover - skops is a dependency
-            raise HwsimError("the cost model needs skops: pip install skops") from exc
-        finally:
-            sklearn.utils.all_estimators = full
-    return sys.modules["skops.io"]
+FORMAT_VERSION = 3
+#: the archive member holding the JSON structure
+HEADER = "header"
+#: tag in the JSON structure -> the type rebuilt from the arrays under it (exact names)
+PACKED: dict[str, type] = {"__linear__": Linear, "__trees__": Trees, "__mlp__": MLPEnsemble}
+#: tag of a reference to one array of the archive
+ARRAY = "__array__"
 
 
 def dataset_hash(path: str | Path) -> str:
@@ -88,163 +50,158 @@ def dataset_hash(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
-def _pack(est: Any) -> Any:
-    """``est`` with the trees of every histogram gradient booster in it moved into three
-    arrays (all nodes, all bitsets, the node count of each tree): skops then reads a few arrays
-    instead of thousands of small objects (a model loads in milliseconds, not seconds)."""
-    import copy
-
-    from sklearn.ensemble import HistGradientBoostingRegressor
-
-    from costmodel.mlp import MLPEnsemble
-
-    if isinstance(est, dict):
-        return {k: _pack(v) for k, v in est.items()}
-    if isinstance(est, MLPEnsemble):
-        return {"__mlp__": est.arrays()}
-    if not isinstance(est, HistGradientBoostingRegressor):
-        return est
-    trees = [p for it in est._predictors for p in it]
-    if any(len(it) != 1 for it in est._predictors):
-        raise HwsimError("a cost model's boosters are regressors: one tree per iteration")
-    shell = copy.copy(est)
-    shell._predictors = []
-    return {"__hgb__": shell,
-            "nodes": np.concatenate([t.nodes for t in trees]),
-            "sizes": np.array([len(t.nodes) for t in trees], dtype=np.int64),
-            "binned": np.concatenate([t.binned_left_cat_bitsets for t in trees]),
-            "raw": np.concatenate([t.raw_left_cat_bitsets for t in trees]),
-            "bitset_sizes": np.array([len(t.raw_left_cat_bitsets) for t in trees],
-                                     dtype=np.int64)}
-
-
-def _unpack(obj: Any) -> Any:
-    """The inverse of :func:`_pack`."""
-    if not isinstance(obj, dict):
+def _pack(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
+    """``obj`` as JSON-able structure, its arrays moved into ``arrays`` (named ``a0``, ``a1``,
+    ...) and referenced by name."""
+    if isinstance(obj, np.ndarray):
+        name = f"a{len(arrays)}"
+        arrays[name] = obj
+        return {ARRAY: name}
+    for tag, cls in PACKED.items():
+        if isinstance(obj, cls):
+            return {tag: _pack(obj.arrays(), arrays)}
+    if isinstance(obj, dict):
+        if not all(isinstance(k, str) for k in obj):
+            raise HwsimError("a cost model's mappings are keyed by text")
+        return {k: _pack(v, arrays) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_pack(v, arrays) for v in obj]
+    if obj is None or isinstance(obj, (str, bool, int, float)):
         return obj
-    if "__mlp__" in obj:
-        from costmodel.mlp import MLPEnsemble
-
-        return MLPEnsemble.from_arrays(obj["__mlp__"])
-    if "__hgb__" not in obj:
-        return {k: _unpack(v) for k, v in obj.items()}
-    from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
-
-    est = obj["__hgb__"]
-    _check_trees(est, obj["nodes"], obj["sizes"], obj["bitset_sizes"])
-    ends = np.cumsum(obj["sizes"])
-    bends = np.cumsum(obj["bitset_sizes"])
-    est._predictors = [
-        [TreePredictor(obj["nodes"][e - n:e], obj["binned"][be - bn:be], obj["raw"][be - bn:be])]
-        for n, e, bn, be in zip(obj["sizes"], ends, obj["bitset_sizes"], bends, strict=True)]
-    return est
+    if isinstance(obj, (np.integer, np.floating, np.bool_)):
+        return obj.item()
+    raise HwsimError(f"a cost model cannot hold a {type(obj).__name__}")
 
 
-def _check_trees(est: Any, nodes: np.ndarray, sizes: np.ndarray, bitset_sizes: np.ndarray
-                 ) -> None:
-    """Refuse tree arrays that scikit-learn's traversal, which does not check bounds, could
-    follow out of its arrays or round in a loop (the reason skops does not trust
-    ``TreePredictor``: a crafted file could crash the process at the first prediction). A
-    booster saved by :func:`save_model` numbers every split node's children after it within its
-    own tree, splits on a feature the estimator has, and has no categorical split."""
-    from sklearn.ensemble._hist_gradient_boosting.common import PREDICTOR_RECORD_DTYPE
-
-    arrays = (nodes, sizes, bitset_sizes)
-    if not all(isinstance(a, np.ndarray) and a.ndim == 1 for a in arrays):
-        raise HwsimError("a boosted tree in the model file is not held in 1-D arrays: tampered "
-                         "or corrupt")
-    ok = (nodes.dtype == PREDICTOR_RECORD_DTYPE and len(sizes) > 0
-          and bool(np.all(sizes >= 1)) and int(sizes.sum()) == len(nodes)
-          and len(bitset_sizes) == len(sizes) and not np.any(bitset_sizes))
-    if ok:
-        start = np.repeat(np.cumsum(sizes) - sizes, sizes)
-        local, end = np.arange(len(nodes)) - start, np.repeat(sizes, sizes)
-        split = nodes["is_leaf"] == 0
-        n_feat = int(getattr(est, "n_features_in_", 0))
-        ok = all(bool(np.all((nodes[c][split] > local[split]) & (nodes[c][split] < end[split])))
-                 for c in ("left", "right")) and bool(
-            np.all((nodes["feature_idx"][split] >= 0) & (nodes["feature_idx"][split] < n_feat))
-            and not np.any(nodes["is_categorical"]))
-    if not ok:
-        raise HwsimError("a boosted tree in the model file is malformed (children out of its "
-                         "tree, a feature the model lacks, or a categorical split): tampered "
-                         "or corrupt")
+def _unpack(node: Any, arrays: Any) -> Any:
+    """The inverse of :func:`_pack` (``arrays``: the open archive)."""
+    if isinstance(node, list):
+        return [_unpack(v, arrays) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if len(node) == 1 and ARRAY in node:
+        name = node[ARRAY]
+        if not isinstance(name, str) or name == HEADER or name not in arrays.files:
+            raise ValueError(f"the model refers to an array it lacks ({name!r})")
+        return arrays[name]  # allow_pickle=False: an object array raises ValueError here
+    if len(node) == 1 and next(iter(node)) in PACKED:
+        tag, content = next(iter(node.items()))
+        parts = _unpack(content, arrays)
+        if not isinstance(parts, dict):
+            raise ValueError(f"{tag} holds no arrays")
+        return PACKED[tag].from_arrays(parts)
+    return {k: _unpack(v, arrays) for k, v in node.items()}
 
 
 def save_model(model: CostModel, path: str | Path) -> Path:
-    """Write ``model`` to ``path`` (skops format, atomically)."""
-    sio = _skops_io()
-    obj = {
+    """Write ``model`` to ``path`` (a numpy ``.npz`` archive, atomically)."""
+    arrays: dict[str, np.ndarray] = {}
+    tree = {
         "magic": MAGIC,
         "format_version": FORMAT_VERSION,
-        "meta_json": json.dumps(dict(model.meta), sort_keys=True),
+        "meta": dict(model.meta),
         "feature_names": list(model.features.names),
         "domain": {"units": list(model.domain.units), "formats": list(model.domain.formats),
                    "lo": dict(model.domain.lo), "hi": dict(model.domain.hi)},
-        "targets": {t: {"kind": f.kind, "point": _pack(f.point),
+        "targets": {t: {"kind": f.kind, "point": f.point,
                         "bounds": {k: list(v) for k, v in f.bounds.items()},
                         "cv_mape": dict(f.cv_mape), "reg_cost": float(f.reg_cost),
-                        "pruned": _pack(f.pruned), "n_iter": int(f.n_iter)}
+                        "pruned": f.pruned, "n_iter": int(f.n_iter)}
                     for t, f in model.targets.items()},
     }
-    # deflate: a few hundred small tree arrays compress ~10x
-    return atomic_write_bytes(path, sio.dumps(obj, compression=zipfile.ZIP_DEFLATED,
-                                              compresslevel=9))
+    header = json.dumps(_pack(tree, arrays), sort_keys=True).encode()
+    buf = io.BytesIO()
+    np.savez_compressed(buf, **{HEADER: np.frombuffer(header, dtype=np.uint8)}, **arrays)
+    return atomic_write_bytes(path, buf.getvalue())
 
 
 def load_model(path: str | Path) -> CostModel:
-    """Read a model written by :func:`save_model`; a corrupt or foreign file raises HwsimError."""
-    import sklearn  # lazy: ~1 s to import, and only loading a model needs it
-
-    sio = _skops_io()
+    """Read a model written by :func:`save_model`; a corrupt, foreign or tampered file raises
+    HwsimError before any estimator is built from it."""
     p = Path(path)
     if not p.is_file():
         raise HwsimError(f"no cost model at {p}; train one with 'hwsim cost train'")
-    data = p.read_bytes()
     try:
-        untrusted = sio.get_untrusted_types(data=data)
-    except Exception as exc:  # noqa: BLE001  (zip, JSON and schema errors all mean corrupt)
-        raise HwsimError(f"{p} is not a readable skops file (corrupt?): {exc}") from exc
-    foreign = sorted(set(untrusted) - set(TRUSTED_TYPES))
-    if foreign:
-        raise HwsimError(f"{p} contains types a cost model never holds: {', '.join(foreign)}; "
-                         f"refusing to load it (allowed beyond skops' safe defaults: "
-                         f"{', '.join(TRUSTED_TYPES)})")
-    try:
-        obj = sio.loads(data, trusted=list(TRUSTED_TYPES))
-    except Exception as exc:  # noqa: BLE001
-        raise HwsimError(f"{p} could not be loaded (corrupt?): {exc}") from exc
-    if not isinstance(obj, dict) or obj.get("magic") != MAGIC:
-        raise HwsimError(f"{p} is a skops file but not an hwsim cost model")
-    if obj.get("format_version") != FORMAT_VERSION:
-        raise HwsimError(f"{p} has cost-model format {obj.get('format_version')!r}; this "
-                         f"version reads format {FORMAT_VERSION}: retrain with 'hwsim cost train'")
-    try:
-        meta = json.loads(obj["meta_json"])
-        feats = FeatureSpec(tuple(obj["feature_names"]))
-        d = obj["domain"]
-        domain = Domain(tuple(d["units"]), tuple(d["formats"]), dict(d["lo"]), dict(d["hi"]))
-        targets = {t: FittedTarget(t, v["kind"], _unpack(v["point"]),
-                                   {k: list(b) for k, b in v["bounds"].items()},
-                                   dict(v["cv_mape"]), float(v["reg_cost"]),
-                                   _unpack(v["pruned"]), int(v.get("n_iter", 0)))
-                   for t, v in obj["targets"].items()}
-    except (KeyError, TypeError, ValueError) as exc:
-        raise HwsimError(f"{p} is an incomplete cost model: {exc}") from exc
-    except HwsimError as exc:
-        raise HwsimError(f"{p}: {exc}") from exc
+        archive = np.load(io.BytesIO(p.read_bytes()), allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise HwsimError(f"{p} {_what(exc, 'is not a readable cost-model file')}") from exc
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise HwsimError(f"{p} is a single numpy array, not an hwsim cost model")
+    with archive:
+        if "schema.json" in archive.zip.namelist():
+            raise HwsimError(f"{p} is a skops archive (a cost model saved before format "
+                             f"{FORMAT_VERSION}, or a foreign file); it is not read: retrain "
+                             f"with 'hwsim cost train'")
+        tree = _header(p, archive)
+        try:
+            meta = tree["meta"]
+            feats = FeatureSpec(tuple(map(str, tree["feature_names"])))
+            d = tree["domain"]
+            domain = Domain(tuple(d["units"]), tuple(d["formats"]), dict(d["lo"]),
+                            dict(d["hi"]))
+            targets = {t: FittedTarget(t, v["kind"], _unpack(v["point"], archive),
+                                       {k: list(b) for k, b in v["bounds"].items()},
+                                       dict(v["cv_mape"]), float(v["reg_cost"]),
+                                       _unpack(v["pruned"], archive), int(v["n_iter"]))
+                       for t, v in tree["targets"].items()}
+            model = CostModel(targets, feats, domain, meta)
+            _check(model)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise HwsimError(f"{p} is an incomplete cost model: {exc!r}") from exc
+        except (ValueError, RecursionError, IndexError) as exc:
+            raise HwsimError(f"{p} {_what(exc, 'is malformed')}") from exc
     # a family added since training adds a one-hot feature the model ignores; any other
     # feature this version does not compute means the model is from another feature set
     unknown = [n for n in feats.names if n not in FEATURES.names]
     if unknown:
         raise HwsimError(f"{p} was trained on features this version does not compute "
                          f"({', '.join(unknown[:5])}); retrain with 'hwsim cost train'")
-    if meta.get("sklearn_version") != sklearn.__version__:
-        warnings.warn(f"{p} was saved with scikit-learn {meta.get('sklearn_version')}, "
-                      f"running {sklearn.__version__}: predictions may differ slightly",
-                      UserWarning, stacklevel=2)
-    return CostModel(targets, feats, domain, meta)
+    return model
+
+
+def _check(model: CostModel) -> None:
+    """Raise ValueError unless every target's estimators have the structure of its kind and
+    predict the training domain's corners (so that no shape a file chose fails later)."""
+    names = model.features.names
+    if set(model.domain.lo) != set(names) or set(model.domain.hi) != set(names) \
+            or set(model.targets) - set(TARGETS):
+        raise ValueError("the model's features, domain and targets do not match")
+    for f in model.targets.values():
+        check_fitted(f.kind, f.point)
+        if f.pruned is not None and not isinstance(f.pruned, Trees):
+            raise ValueError("the pruned-register model is not a set of trees")
+    corners = np.array([[model.domain.lo[n] for n in names], [model.domain.hi[n] for n in names]])
+    for t, r in model.predict_matrix(corners).items():
+        if not all(np.all(np.isfinite(v)) for v in r.values()):
+            raise ValueError(f"the {t} model predicts a non-finite value in its domain")
+
+
+def _header(p: Path, archive: Any) -> dict:
+    """The archive's JSON structure, its magic and format version checked."""
+    try:
+        raw = archive[HEADER]
+        if raw.dtype != np.uint8 or raw.ndim != 1:
+            raise ValueError("the header is not a byte string")
+        tree = json.loads(raw.tobytes().decode("utf-8"))
+    except KeyError as exc:
+        raise HwsimError(f"{p} is a numpy archive but not an hwsim cost model (no "
+                         f"{HEADER!r} member)") from exc
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise HwsimError(f"{p} {_what(exc, 'has an unreadable header')}") from exc
+    if not isinstance(tree, dict) or tree.get("magic") != MAGIC:
+        raise HwsimError(f"{p} is a numpy archive but not an hwsim cost model")
+    if tree.get("format_version") != FORMAT_VERSION:
+        raise HwsimError(f"{p} has cost-model format {tree.get('format_version')!r}; this "
+                         f"version reads format {FORMAT_VERSION}: retrain with 'hwsim cost train'")
+    return tree
+
+
+def _what(exc: BaseException, otherwise: str) -> str:
+    """What a load error says: a pickled object (numpy refuses it) or ``otherwise``."""
+    if "allow_pickle" in str(exc):
+        return "holds a pickled object, refused: a cost model holds numbers only (tampered?)"
+    return f"{otherwise}: {exc!r} (tampered or corrupt)"
 
 
 def shipped_model_path() -> Path:
-    return shipped_path("model.skops")
+    return shipped_path("model.npz")

@@ -215,11 +215,11 @@ def test_bad_options_are_one_line_before_any_work(argv, needle, workdir, capsys)
 
 
 def test_predict_checks_options_before_loading_the_model(workdir, capsys) -> None:
-    (workdir / "m.skops").write_text("not a model")
+    (workdir / "m.npz").write_text("not a model")
     msg = one_error_line(["cost", "predict", "lmul", "-f", "fp8_e4m3fn", "--acc", "fp32",
-                          "--model", "m.skops"], capsys)
+                          "--model", "m.npz"], capsys)
     assert "has no option --acc" in msg
-    msg = one_error_line(["cost", "predict", "lmul", "-f", "fp9_e9m9", "--model", "m.skops"],
+    msg = one_error_line(["cost", "predict", "lmul", "-f", "fp9_e9m9", "--model", "m.npz"],
                          capsys)
     assert "fp9_e9m9" in msg and "corrupt" not in msg
 

@@ -55,7 +55,7 @@ CASES: dict[tuple[str, ...], list[tuple[list[str], tuple]]] = {
                           (["cost", "predict", "lmul", "--format", "e3m3", "--exact",
                             "--json"], ())],
     ("cost", "train"): [(["cost", "train", "--data", "small.csv", "--folds", "2", "-o",
-                          "m.skops", "--json"], (slow,))],
+                          "m.npz", "--json"], (slow,))],
     ("cost", "validate"): [(["cost", "validate", "--data", "small.csv", "--folds", "2",
                              "--json"], (slow,)),
                            (["cost", "validate", "--data", "lopsided.csv", "--split", "family",

@@ -5,5 +5,5 @@ from pathlib import Path
 
 
 def shipped_path(name: str) -> Path:
-    """The shipped file ``name`` (e.g. ``designs.csv``, ``model.skops``)."""
+    """The shipped file ``name`` (e.g. ``designs.csv``, ``model.npz``)."""
     return Path(str(resources.files(__name__).joinpath(name)))

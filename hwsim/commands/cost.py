@@ -73,8 +73,8 @@ def _dataset_arg(path: Path | None):
 
 @cost.command()
 @_data_option
-@out_option(default=Path("build") / "costmodel" / "model.skops", show_default=True,
-            help="Where to save the model (skops).")
+@out_option(default=Path("build") / "costmodel" / "model.npz", show_default=True,
+            help="Where to save the model (a numpy archive, read without pickle).")
 @_folds_option
 @_seed_option
 @force_option
@@ -82,7 +82,7 @@ def _dataset_arg(path: Path | None):
 def train(data: Path | None, out: Path, folds: int, seed: int, force: bool,
           as_json: bool) -> None:
     """Fit every target (model kind chosen by cross-validation grouped by base design) and save
-    it with skops."""
+    it as arrays (costmodel.store)."""
     from costmodel.dataset import shipped_dataset_path
     from costmodel.models import check_training, fit_cost_model
     from costmodel.store import dataset_hash, save_model

@@ -31,7 +31,7 @@ def test_bad_unit_and_format(capsys):
 
 
 def test_corrupt_model_path(tmp_path, capsys):
-    bad = tmp_path / "m.skops"
+    bad = tmp_path / "m.npz"
     bad.write_text("nope")
     assert main(["cost", "predict", "lmul", "--format", "fp8_e4m3fn", "--model", str(bad)]) == 2
     assert "corrupt" in capsys.readouterr().err

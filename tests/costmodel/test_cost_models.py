@@ -44,6 +44,42 @@ def test_network_forward_pass_matches_scikit_learns():
     np.testing.assert_allclose(est.predict(x), ref, rtol=1e-4, atol=1e-4)
 
 
+def test_numpy_trees_predict_what_scikit_learns_booster_predicts():
+    """costmodel.predictors.Trees walks the booster's own nodes: the same predictions and
+    staged predictions to the last bit, NaN features included (sent where each split says)."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from costmodel.predictors import Trees
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(400, 6))
+    x[rng.random(x.shape) < 0.1] = np.nan
+    y = np.nan_to_num(x[:, 0]) ** 2 + np.sin(np.nan_to_num(x[:, 3])) + (np.isnan(x[:, 1]))
+    est = HistGradientBoostingRegressor(max_iter=40, max_leaf_nodes=15, early_stopping=False,
+                                        random_state=0).fit(x, y)
+    trees = Trees.from_sklearn(est)
+    q = rng.normal(size=(300, 6)) * 1.5
+    q[rng.random(q.shape) < 0.2] = np.nan
+    assert trees.n_trees == 40
+    np.testing.assert_array_equal(trees.predict(q), est.predict(q))
+    np.testing.assert_array_equal(trees.staged_predict(q), np.array(list(est.staged_predict(q))))
+    again = Trees.from_arrays(trees.arrays())
+    np.testing.assert_array_equal(again.predict(q), est.predict(q))
+    with pytest.raises(ValueError, match="read 6 features"):
+        trees.predict(q[:, :5])
+
+
+def test_numpy_linear_model_predicts_what_scikit_learns_pipeline_predicts():
+    from costmodel.models import make_model
+    from costmodel.predictors import Linear
+
+    rng = np.random.default_rng(5)
+    x = rng.random((60, 4)) * [1, 10, 100, 1000]
+    pipe = make_model("phys").fit(x, x @ [3.0, 2.0, 0.5, 0.01] + rng.random(60))
+    lin = Linear.from_arrays(Linear.from_sklearn(pipe).arrays())
+    np.testing.assert_array_equal(lin.predict(x), pipe.predict(x))
+
+
 @pytest.mark.parametrize(("scores", "want"), [
     ({"hgb-phys": 8.12, "mlp-phys": 8.13, "phys": 10.5}, "mlp-phys"),  # within 1%: cheaper
     ({"hgb-phys": 8.0, "mlp-phys": 8.2}, "hgb-phys"),  # 2.5% worse: the better one
@@ -190,32 +226,6 @@ def test_unseen_designs_area_matches_yosys(unseen_errors):
     assert max(unseen_errors["area"]) < 0.10 and np.mean(unseen_errors["area"]) < 0.05
 
 
-def test_loading_imports_only_the_estimators_a_model_holds():
-    """costmodel.store narrows skops' import-time walk of every scikit-learn module (which
-    imports PyTorch) to the estimator classes a cost model holds; the shipped file still needs
-    nothing beyond TRUSTED_TYPES, and each narrowed class is a public scikit-learn estimator."""
-    import subprocess
-    import sys
-
-    code = ("import sys; from costmodel.store import load_model, shipped_model_path, "
-            "TRUSTED_TYPES, _skops_io; load_model(shipped_model_path()); "
-            "from skops.io import _trusted_types as t; "
-            "print('torch' in sys.modules, sorted(_skops_io().get_untrusted_types("
-            "data=shipped_model_path().read_bytes())) == list(TRUSTED_TYPES), "
-            "len(t.SKLEARN_ESTIMATOR_TYPE_NAMES))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=Path(__file__).parents[2]).stdout.split()
-    assert out == ["False", "True", "4"]
-    from sklearn.base import BaseEstimator
-
-    from costmodel.store import MODEL_ESTIMATORS, _model_estimators
-
-    for name, cls in _model_estimators():
-        assert issubclass(cls, BaseEstimator) and not name.startswith("_")
-        assert cls.__module__.split(".")[0] == "sklearn"
-    assert len(_model_estimators()) == sum(map(len, MODEL_ESTIMATORS.values()))
-
-
 def test_tree_count_is_the_fewest_within_tolerance_of_the_best():
     from costmodel.models import ITER_TOLERANCE, choose_iterations
 
@@ -247,7 +257,7 @@ def test_fit_target_keeps_the_trees_the_grouped_cv_chose(shipped_df):
     staged = cross_val_predict("hgb", x, y, names, 3, 0, groups, staged=True)
     assert staged.shape == (MAX_ITER, len(y))
     assert ft.n_iter == choose_iterations([mape(y, p) for p in staged])
-    assert 1 <= ft.n_iter <= MAX_ITER and len(ft.point._predictors) == ft.n_iter
+    assert 1 <= ft.n_iter <= MAX_ITER and ft.point.n_trees == ft.n_iter
     assert ft.cv_mape["hgb"] == pytest.approx(mape(y, staged[ft.n_iter - 1]))
 
 

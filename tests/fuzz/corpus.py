@@ -1,7 +1,7 @@
 """A corpus of malformed input files, one per class of mistake a user (or an attacker) makes.
 
 Every file is built here, in code, into a folder the session owns: graph JSON, ONNX (with
-``onnx.helper``), dataset CSV, skops model archives, device files, sweep files. Names say
+``onnx.helper``), dataset CSV, cost-model archives, device files, sweep files. Names say
 what is wrong; the few names starting ``ok_`` are valid, so each command's success path is
 fuzzed too.
 """
@@ -255,16 +255,41 @@ def _zip(members: dict[str, bytes]) -> bytes:
     return buf.getvalue()
 
 
-SKOPS_CASES: dict[str, bytes] = {
-    "empty.skops": b"",
-    "random_bytes.skops": bytes(np.random.default_rng(2).integers(0, 256, 4096, dtype=np.uint8)),
-    "zip_no_schema.skops": _zip({"other.txt": b"hello"}),
-    "zip_broken_schema.skops": _zip({"schema.json": b"{not json"}),
-    "zip_schema_list.skops": _zip({"schema.json": b"[1, 2, 3]"}),
-    "zip_schema_wrong_fields.skops": _zip({"schema.json": json.dumps(
-        {"__class__": "dict", "__module__": "builtins", "__loader__": "NoSuchNode",
-         "content": {}, "protocol": 2, "_skops_version": "0.16"}).encode()}),
-    "zip_schema_eval.skops": _zip({"schema.json": json.dumps(
+def _npy(arr: np.ndarray, allow_pickle: bool = False) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr, allow_pickle=allow_pickle)
+    return buf.getvalue()
+
+
+def _header(text: str | bytes) -> bytes:
+    """A model archive whose ``header`` member is ``text`` and nothing else."""
+    raw = text.encode() if isinstance(text, str) else text
+    return _zip({"header.npy": _npy(np.frombuffer(raw, dtype=np.uint8))})
+
+
+_MODEL_HEADER = {"magic": "hwsim-costmodel", "format_version": 3, "meta": {},
+                 "feature_names": ["elem_bits"], "domain": {"units": [], "formats": [],
+                                                            "lo": {}, "hi": {}}}
+
+#: Cost-model files (``--model``): all must be refused, none may run anything.
+MODEL_CASES: dict[str, bytes] = {
+    "empty.npz": b"",
+    "random_bytes.npz": bytes(np.random.default_rng(2).integers(0, 256, 4096, dtype=np.uint8)),
+    "pickle.npz": b"\x80\x04\x95\x1c\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x94\x8c"
+                  b"\x06system\x94\x93\x94\x8c\x04true\x94\x85\x94R\x94.",
+    "single_array.npz": _npy(np.ones(3)),
+    "zip_no_header.npz": _zip({"other.npy": _npy(np.ones(3))}),
+    "header_not_bytes.npz": _zip({"header.npy": _npy(np.ones(3))}),
+    "header_not_json.npz": _header("{not json"),
+    "header_not_utf8.npz": _header(b"\xff\xfe"),
+    "header_list.npz": _header("[1, 2, 3]"),
+    "header_deep.npz": _header("[" * 100_000 + "]" * 100_000),
+    "header_no_targets.npz": _header(json.dumps(_MODEL_HEADER)),
+    "header_unknown_tag.npz": _header(json.dumps({**_MODEL_HEADER, "targets": {"area": {
+        "kind": "phys", "point": {"__reduce__": ["os.system", "true"]}, "bounds": {},
+        "cv_mape": {}, "reg_cost": 0, "pruned": None, "n_iter": 0}}})),
+    "object_array.npz": _zip({"header.npy": _npy(np.array(["x", None], dtype=object), True)}),
+    "skops_schema_eval.npz": _zip({"schema.json": json.dumps(
         {"__class__": "eval", "__module__": "builtins", "__loader__": "ObjectNode",
          "content": {"__class__": "str", "__module__": "builtins",
                      "__loader__": "JsonNode", "content": "\"1\"", "is_json": True},
@@ -289,7 +314,7 @@ DEVICE_CASES: dict[str, str | bytes] = {
 
 def build(root: Path) -> dict[str, dict[str, Path]]:
     """Write the corpus under ``root``; returns ``kind -> name -> path`` (kinds: graph, onnx,
-    csv, skops, device). Each kind also gets a folder where a file is expected."""
+    csv, model, device). Each kind also gets a folder where a file is expected."""
     out: dict[str, dict[str, Path]] = {}
 
     def put(kind: str, name: str, data: str | bytes) -> None:
@@ -307,12 +332,12 @@ def build(root: Path) -> dict[str, dict[str, Path]]:
         put("onnx", name, make())
     for name, make in _csv_cases().items():
         put("csv", name, make())
-    for name, data in SKOPS_CASES.items():
-        put("skops", name, data)
+    for name, data in MODEL_CASES.items():
+        put("model", name, data)
     for name, data in DEVICE_CASES.items():
         put("device", name, data)
     for kind, suffix in (("graph", "json"), ("onnx", "onnx"), ("csv", "csv"),
-                         ("skops", "skops"), ("device", "yaml")):
+                         ("model", "npz"), ("device", "yaml")):
         folder = root / kind / f"a_folder.{suffix}"
         (folder / "inside").mkdir(parents=True)
         out[kind][folder.name] = folder

@@ -67,7 +67,7 @@ VALID: dict[str, st.SearchStrategy[str]] = {
     "--sram-kb": st.sampled_from(("64,64,64", "1,1,1", "8,16,4")),
     "--bandwidth": floats(0.5, 64), "--clock-mhz": floats(1, 2000),
     "--costs": st.just("analytical"),  # 'learned' loads the shipped model: tests/devices
-    "--model": st.sampled_from(("missing.skops", "existing.txt", "full")),
+    "--model": st.sampled_from(("missing.npz", "existing.txt", "full")),
     "--data": st.sampled_from(("missing.csv", "existing.txt", "full", "empty")),
     "--jobs": ints(1, 2), "--limit": ints(0, 0), "--folds": ints(2, 3),
     # arguments
@@ -110,7 +110,7 @@ REFUSED: dict[tuple[str, ...], dict[str, st.SearchStrategy[str]]] = {
                         "--seed": NOT_AN_INT},
     ("cost", "validate"): {"--folds": st.sampled_from(("0", "1", "-1", "x")), "--data": MISSING,
                            "--split": st.sampled_from(("", "DESIGN", "RANDOM"))},
-    ("cost", "study"): {"--data": MISSING, "--model": st.sampled_from(("missing.skops",
+    ("cost", "study"): {"--data": MISSING, "--model": st.sampled_from(("missing.npz",
                                                                       "existing.txt"))},
     ("demo",): {"--seed": NOT_AN_INT, "--out": st.just("existing.txt/sub")},
     ("reproduce",): {"--out": st.just("existing.txt/sub")},

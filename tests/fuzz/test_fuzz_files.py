@@ -32,10 +32,10 @@ ONNX_COMMANDS = (
     ["workload", "import", "{}", "-o", "sub/g.json", "--precision", "w4a8"],
 )
 CSV_COMMANDS = (
-    ["cost", "train", "--data", "{}", "--folds", "2", "-o", "m.skops", "--json"],
+    ["cost", "train", "--data", "{}", "--folds", "2", "-o", "m.npz", "--json"],
     ["cost", "validate", "--data", "{}", "--folds", "2", "--split", "random", "--json"],
 )
-SKOPS_COMMANDS = (
+MODEL_COMMANDS = (
     ["cost", "predict", "mac", "--format", "fp8_e4m3fn", "--model", "{}", "--json"],
     ["cost", "study", "--model", "{}", "--no-validate", "-o", "study"],
 )
@@ -55,7 +55,12 @@ SAYS: dict[str, str] = {
     "float_overflow.json": "1e999 overflows a float",
     "huge_dim.json": "dimensions must be positive integers up to 2**40",
     "negative_dim.json": "has dimension -16", "zero_dim.json": "has dimension 0",
-    "no_ops.json": "has no ops", "non_utf8.json": "'utf-8' codec can't decode",
+    "no_ops.json": "has no ops",
+    "single_array.npz": "single numpy array", "skops_schema_eval.npz": "skops archive",
+    "object_array.npz": "pickled object, refused", "pickle.npz": "pickled object, refused",
+    "header_deep.npz": "unreadable header", "header_unknown_tag.npz": "is malformed",
+    "zip_no_header.npz": "no 'header' member", "header_no_targets.npz": "incomplete",
+    "non_utf8.json": "'utf-8' codec can't decode",
     "empty.onnx": "has no operators", "maxpool_no_kernel.onnx": "kernel_shape",
     "conv_zero_strides.onnx": "strides must only contain positive values",
     "conv_same_zero_strides.onnx": "strides must only contain positive values",
@@ -95,9 +100,9 @@ def test_dataset_files(name: str, files) -> None:
     _expect(CSV_COMMANDS, files["csv"][name])
 
 
-@pytest.mark.parametrize("name", sorted(corpus.SKOPS_CASES) + ["a_folder.skops"])
+@pytest.mark.parametrize("name", sorted(corpus.MODEL_CASES) + ["a_folder.npz"])
 def test_model_files(name: str, files) -> None:
-    _expect(SKOPS_COMMANDS, files["skops"][name])
+    _expect(MODEL_COMMANDS, files["model"][name])
 
 
 @pytest.mark.parametrize("name", sorted(corpus.DEVICE_CASES) + ["a_folder.yaml"])
