@@ -76,12 +76,19 @@ class MLPEnsemble:
         return self
 
     def predict(self, x: np.ndarray) -> np.ndarray:
+        # in place wherever possible: a fresh array per bias and ReLU costs more in page
+        # faults than the arithmetic (2.2 against 0.4 us per design for the first layer here)
         s = self.state
-        h = np.maximum(_transform(x) @ s["w1"] + s["b1"], 0)
-        k, width = s["w2"].shape[:2]
+        h = _transform(x) @ s["w1"]
+        h += s["b1"]
+        np.maximum(h, 0, out=h)
+        k, width, width2 = s["w2"].shape
         out = np.zeros(len(h), dtype=np.float32)
+        h2 = np.empty((len(h), width2), dtype=np.float32)
         for i in range(k):  # one seed at a time: 2-D products run at BLAS speed
-            h2 = np.maximum(h[:, i * width:(i + 1) * width] @ s["w2"][i] + s["b2"][i], 0)
+            np.matmul(h[:, i * width:(i + 1) * width], s["w2"][i], out=h2)
+            h2 += s["b2"][i]
+            np.maximum(h2, 0, out=h2)
             out += h2 @ s["w3"][i] + s["b3"][i]
         return out.astype(np.float64) / k
 

@@ -226,7 +226,9 @@ def _columns(spec: FeatureSpec, names: Sequence[str]) -> list[int]:
 
 def _kind_x(k: ModelKind, x_full: np.ndarray, names: Sequence[str],
             pooled: bool = False) -> np.ndarray:
-    x = x_full[:, _columns(k.features, names)]
+    cols = _columns(k.features, names)
+    # every column in order (a kind reading all features): the matrix itself, not a copy
+    x = x_full if cols == list(range(x_full.shape[1])) else x_full[:, cols]
     if not k.per_family or pooled:
         return x
     # the families the model's features name (a family added after training has no column)

@@ -143,7 +143,7 @@ class Trees:
     #: rows evaluated together: the decisions of every split for a block stay in cache, and
     #: one set of work arrays serves every block of a call (a fresh ~1 MB array per step costs
     #: more in page faults than the step's arithmetic: 3-4x here)
-    ROWS = 256
+    ROWS = 128
 
     def leaf_values(self, x: np.ndarray) -> np.ndarray:
         """The value of the leaf each row reaches in each tree: (trees, rows)."""
