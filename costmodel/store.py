@@ -148,7 +148,7 @@ def load_model(path: str | Path) -> CostModel:
             _check(model)
         except (KeyError, TypeError, AttributeError) as exc:
             raise HwsimError(f"{p} is an incomplete cost model: {exc!r}") from exc
-        except (ValueError, RecursionError, IndexError) as exc:
+        except (ValueError, RecursionError, IndexError, MemoryError) as exc:
             raise HwsimError(f"{p} {_what(exc, 'is malformed')}") from exc
     # a family added since training adds a one-hot feature the model ignores; any other
     # feature this version does not compute means the model is from another feature set
@@ -186,7 +186,7 @@ def _header(p: Path, archive: Any) -> dict:
     except KeyError as exc:
         raise HwsimError(f"{p} is a numpy archive but not an hwsim cost model (no "
                          f"{HEADER!r} member)") from exc
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError, MemoryError) as exc:
         raise HwsimError(f"{p} {_what(exc, 'has an unreadable header')}") from exc
     if not isinstance(tree, dict) or tree.get("magic") != MAGIC:
         raise HwsimError(f"{p} is a numpy archive but not an hwsim cost model")

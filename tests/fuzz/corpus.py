@@ -261,6 +261,14 @@ def _npy(arr: np.ndarray, allow_pickle: bool = False) -> bytes:
     return buf.getvalue()
 
 
+def _huge_npy() -> bytes:
+    """A .npy header claiming 2**40 bytes of data, with none after it."""
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "|u1", "fortran_order": False,
+                                               "shape": (2 ** 40,)})
+    return buf.getvalue()
+
+
 def _header(text: str | bytes) -> bytes:
     """A model archive whose ``header`` member is ``text`` and nothing else."""
     raw = text.encode() if isinstance(text, str) else text
@@ -288,6 +296,7 @@ MODEL_CASES: dict[str, bytes] = {
     "header_unknown_tag.npz": _header(json.dumps({**_MODEL_HEADER, "targets": {"area": {
         "kind": "phys", "point": {"__reduce__": ["os.system", "true"]}, "bounds": {},
         "cv_mape": {}, "reg_cost": 0, "pruned": None, "n_iter": 0}}})),
+    "huge_shape.npz": _zip({"header.npy": _huge_npy()}),
     "object_array.npz": _zip({"header.npy": _npy(np.array(["x", None], dtype=object), True)}),
     "skops_schema_eval.npz": _zip({"schema.json": json.dumps(
         {"__class__": "eval", "__module__": "builtins", "__loader__": "ObjectNode",
