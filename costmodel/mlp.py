@@ -98,9 +98,9 @@ class MLPEnsemble:
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> MLPEnsemble:
-        from costmodel.predictors import _numeric
+        from costmodel.predictors import numeric_array
 
-        state = {k: _numeric(arrays, k).astype(np.float32)
+        state = {k: numeric_array(arrays, k).astype(np.float32)
                  for k in ("w1", "b1", "w2", "b2", "w3", "b3")}
         k, h1, h2 = state["w2"].shape if state["w2"].ndim == 3 else (0, 0, 0)
         n = len(state["w1"])

@@ -46,8 +46,8 @@ class Linear:
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray]) -> Linear:
-        coef, scale = _numeric(arrays, "coef"), _numeric(arrays, "scale")
-        icpt = _numeric(arrays, "intercept")
+        coef, scale = numeric_array(arrays, "coef"), numeric_array(arrays, "scale")
+        icpt = numeric_array(arrays, "intercept")
         if coef.ndim != 1 or scale.shape != coef.shape or icpt.shape != (1,):
             raise ValueError("linear model arrays of inconsistent shapes")
         if not (np.all(np.isfinite(coef)) and np.all(scale > 0) and np.isfinite(icpt[0])):
@@ -207,8 +207,8 @@ class Trees:
         """Rebuilt from :meth:`arrays`, refusing arrays whose walk could leave its tree or go
         round in a loop: every split's children within its own tree and after it, every split
         on a feature the trees read."""
-        a = {k: _numeric(arrays, k) for k in ("sizes", *cls.FIELDS)}
-        n_feat, base = _numeric(arrays, "n_features"), _numeric(arrays, "baseline")
+        a = {k: numeric_array(arrays, k) for k in ("sizes", *cls.FIELDS)}
+        n_feat, base = numeric_array(arrays, "n_features"), numeric_array(arrays, "baseline")
         n = len(a["leaf"])
         ok = (all(v.ndim == 1 for v in a.values()) and n_feat.shape == base.shape == (1,)
               and all(len(a[k]) == n for k in cls.FIELDS) and len(a["sizes"]) > 0
@@ -234,7 +234,7 @@ class Trees:
         return cls(a, n_features, base[0])
 
 
-def _numeric(arrays: Mapping[str, Any], name: str) -> np.ndarray:
+def numeric_array(arrays: Mapping[str, Any], name: str) -> np.ndarray:
     """``arrays[name]`` as a numeric (or boolean) numpy array; anything else is refused."""
     if name not in arrays:
         raise ValueError(f"the array {name!r} is missing")
