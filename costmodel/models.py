@@ -11,9 +11,10 @@ per structural variant and per combinational/pipelined design where the data all
 instead), boosting on top of that baseline (``hgb-phys``: trees learn log(target / baseline), a
 correction that varies far less with design size than the target itself) and small neural
 networks on the same baseline (``mlp-phys``, :mod:`costmodel.mlp`: smooth in the bit widths
-where trees step, and a few matrix products per batch). A boosted kind's number of trees is
-chosen by the same grouped cross-validation that chooses the kind (:func:`choose_iterations`):
-the fewest within 1% of the lowest error, since a batch prediction's cost grows with the trees.
+where trees step, and a few matrix products per batch). A boosted kind's number of trees, and
+how many networks ``mlp-phys`` averages, are chosen by the same grouped cross-validation that
+chooses the kind (:func:`choose_iterations`): the fewest within 1% of the lowest error, since a
+batch prediction's cost grows with the trees and the networks.
 The learned kinds fit log(target), so their errors are relative, the way MAPE counts them. (A
 slower ``--refine`` model over the netlist's gate-level counts was removed: on the grouped
 splits it was worse than this one on every target but the format split's area.)
@@ -36,6 +37,8 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +50,7 @@ from costmodel.features import (
     FeatureSpec,
     param_features,
 )
+from costmodel.mlp import transform
 from costmodel.space import FAMILIES
 from hwsim.errors import HwsimError
 
@@ -85,8 +89,16 @@ class ModelKind:
 
     @property
     def boosted(self) -> bool:
-        """Boosted trees, whose number of iterations cross-validation chooses."""
+        """Boosted trees."""
         return self.build is _hgb
+
+    @property
+    def stages(self) -> int:
+        """The most members of an ensemble whose size cross-validation chooses (a boosted
+        kind's trees, a network kind's networks); 0 for a kind of one fixed size."""
+        from costmodel.mlp import NETWORKS
+
+        return MAX_ITER if self.boosted else NETWORKS if self.build is _mlp else 0
 
 
 #: the most boosting iterations (trees) a target may have; fit_target picks how many by the
@@ -109,10 +121,10 @@ def _hgb(seed: int, max_iter: int = MAX_ITER) -> Any:
                                          early_stopping=False, random_state=seed)
 
 
-def _mlp(seed: int) -> Any:
-    from costmodel.mlp import MLPEnsemble
+def _mlp(seed: int, networks: int = 0) -> Any:
+    from costmodel.mlp import NETWORKS, MLPEnsemble
 
-    return MLPEnsemble(seed)
+    return MLPEnsemble(seed, seeds=networks or NETWORKS)
 
 
 def _linear(seed: int) -> Any:
@@ -144,12 +156,12 @@ BASELINE = "phys"
 
 
 def make_model(kind: str, seed: int = SEED, n_iter: int = 0) -> Any:
-    """A fresh, unfitted regressor of a registered kind (a boosted one with ``n_iter`` trees,
-    if given)."""
+    """A fresh, unfitted regressor of a registered kind (an ensemble of ``n_iter`` members,
+    trees or networks, if given; else of the most, :attr:`ModelKind.stages`)."""
     if kind not in MODEL_KINDS:
         raise HwsimError(f"unknown model kind {kind!r}; known: {', '.join(MODEL_KINDS)}")
     k = MODEL_KINDS[kind]
-    return k.build(seed, n_iter) if n_iter and k.boosted else k.build(seed)
+    return k.build(seed, n_iter) if n_iter and k.stages else k.build(seed)
 
 
 def single_thread() -> Any:
@@ -187,7 +199,8 @@ class FittedTarget:
     cv_mape: Mapping[str, float] = field(default_factory=dict)
     reg_cost: float = 0.0
     pruned: Any = None
-    # boosting iterations (trees) of a boosted kind, chosen by cross-validation; 0 otherwise
+    # members of an ensemble kind (a boosted kind's trees, a network kind's networks), chosen by
+    # cross-validation; 0 otherwise (and in a model saved before networks were counted)
     n_iter: int = 0
 
     def predict(self, x_full: np.ndarray, names: Sequence[str]) -> np.ndarray:
@@ -255,6 +268,10 @@ def variant_groups(x: np.ndarray, names: Sequence[str]) -> np.ndarray:
     dataset's convert rows). So the physically-informed baseline has its coefficients per
     family, variant (:data:`VARIANT_FEATURES`) and whether the design is pipelined; -1 for a
     family the features do not name."""
+    return _per_batch("variant_groups", x, lambda: _variant_groups(x, names))
+
+
+def _variant_groups(x: np.ndarray, names: Sequence[str]) -> np.ndarray:
     index = {n: i for i, n in enumerate(names)}
     fam = _families(x, names)
     var = np.zeros(len(x), dtype=bool)
@@ -360,7 +377,8 @@ def check_fitted(kind: str, est: Any) -> None:
 
 def _staged_predict_kind(kind: str, est: Any, x_full: np.ndarray, names: Sequence[str]
                          ) -> np.ndarray:
-    """A boosted kind's predictions after each iteration: (iterations, rows)."""
+    """An ensemble kind's predictions after each member (tree, or network averaged):
+    (members, rows)."""
     k = MODEL_KINDS[kind]
     x = _kind_x(k, x_full, names)
     if k.baseline:
@@ -383,9 +401,21 @@ def _predict_kind(kind: str, est: Any, x_full: np.ndarray, names: Sequence[str])
     x = _kind_x(k, x_full, names)
     if k.baseline:
         b = _predict_kind(k.baseline, est["base"], x_full, names)
+        if k.build is _mlp:  # x transformed once per batch for every target's networks
+            z = _per_batch("transformed", x, lambda: _transformed_with_column(x))
+            z[:, -1] = transform(np.log(b))  # elementwise: as transform(np.c_[x, log b])
+            return b * np.exp(est["boost"].predict_transformed(z))
         return b * np.exp(est["boost"].predict(np.c_[x, np.log(b)]))
     p = est.predict(x)
     return np.exp(p) if k.log_target else np.maximum(p, 1e-9)
+
+
+def _transformed_with_column(x: np.ndarray) -> np.ndarray:
+    """``transform(x)`` and a free last column, float32 (a network kind's input: the features
+    and the log of its baseline)."""
+    z = np.empty((len(x), x.shape[1] + 1), dtype=np.float32)
+    z[:, :-1] = transform(x)
+    return z
 
 
 def grouped_linear(lin: Any, x: np.ndarray, pos: np.ndarray, n_groups: int) -> np.ndarray:
@@ -446,8 +476,8 @@ def cross_val_predict(kind: str, x: np.ndarray, y: np.ndarray, names: Sequence[s
                       groups: np.ndarray | None = None, staged: bool = False) -> np.ndarray:
     """Out-of-fold predictions of ``kind`` (k-fold, shuffled; group k-fold given ``groups``).
     ``kind`` may be ``"pruned"``: the pruned-register model (linear target, see below).
-    ``staged`` (a boosted kind): the predictions after each iteration, (iterations, rows)."""
-    preds = np.empty((MAX_ITER, len(y)) if staged else len(y))
+    ``staged`` (an ensemble kind): the predictions after each member, (members, rows)."""
+    preds = np.empty((MODEL_KINDS[kind].stages, len(y)) if staged else len(y))
     for tr, te in cv_splitter(folds, seed, groups).split(x, y, groups):
         if kind == "pruned":
             preds[te] = _predict_pruned(_fit_pruned(x[tr], y[tr], seed), x[te],
@@ -477,9 +507,41 @@ def cross_val_mape(kind: str, x: np.ndarray, y: np.ndarray, names: Sequence[str]
     return mape(y, cross_val_predict(kind, x, y, names, folds, seed))
 
 
+#: what a batch prediction computes once and every target reads: name -> (rows, value)
+_BATCH: ContextVar[dict[str, tuple[np.ndarray, Any]] | None] = ContextVar("batch", default=None)
+
+
+@contextmanager
+def _one_batch() -> Any:
+    """Within it, :func:`_per_batch` computes a value of the same rows once (a chunk of
+    :meth:`CostModel.predict_matrix`: its rows' families, variant groups and transformed
+    features serve all five targets and their intervals)."""
+    token = _BATCH.set({})
+    try:
+        yield
+    finally:
+        _BATCH.reset(token)
+
+
+def _per_batch(name: str, rows: np.ndarray, compute: Callable[[], Any]) -> Any:
+    """``compute()``, reused inside :func:`_one_batch` while asked for the very same ``rows``
+    array (by identity: a slice or a copy is other rows); computed afresh outside it."""
+    cache = _BATCH.get()
+    if cache is None:
+        return compute()
+    hit = cache.get(name)
+    if hit is None or hit[0] is not rows:
+        hit = cache[name] = (rows, compute())
+    return hit[1]
+
+
 def _families(x: np.ndarray, names: Sequence[str]) -> np.ndarray:
     """Index into FAMILIES of each row, from the one-hot ``unit_*`` feature columns; -1 for a
     family the features do not name (one added after the model was trained)."""
+    return _per_batch("families", x, lambda: _families_of(x, names))
+
+
+def _families_of(x: np.ndarray, names: Sequence[str]) -> np.ndarray:
     index = {n: i for i, n in enumerate(names)}
     known = [(i, index[f"unit_{u}"]) for i, u in enumerate(FAMILIES) if f"unit_{u}" in index]
     onehot = x[:, [c for _, c in known]]
@@ -528,7 +590,7 @@ def fit_target(target: str, x: np.ndarray, y: np.ndarray, names: Sequence[str], 
     oof: dict[str, np.ndarray] = {}
     iters: dict[str, int] = {}
     for k in kinds:
-        if MODEL_KINDS[k].boosted:  # the number of trees: chosen on the same folds
+        if MODEL_KINDS[k].stages:  # the trees or networks: their number chosen on the same folds
             staged = cross_val_predict(k, x, learned_y, names, folds, seed, groups,
                                        staged=True) + exact_oof
             iters[k] = choose_iterations([mape(y, p) for p in staged])
@@ -575,7 +637,7 @@ def fit_fixed(target: str, kind: str, x: np.ndarray, y: np.ndarray, names: Seque
               seed: int = SEED, exact: np.ndarray | None = None,
               reg_cost: float = 0.0, n_iter: int = 0) -> FittedTarget:
     """``kind`` fitted as :func:`fit_target` fits its choice, without cross-validation (no
-    interval: its bounds are zero); a boosted kind with ``n_iter`` trees (0: MAX_ITER)."""
+    interval: its bounds are zero); an ensemble kind with ``n_iter`` members (0: the most)."""
     y = np.maximum(np.asarray(y, dtype=float), 1e-9)
     learned_y, reg, pruned = _split_exact(x, y, names, exact, reg_cost)
     pruned_model = _fit_pruned(x, pruned, seed) if reg is not None and pruned.any() else None
@@ -667,14 +729,15 @@ class CostModel:
             return {t: {k: np.concatenate([p[t][k] for p in parts]) for k in d}
                     for t, d in parts[0].items()}
         out: dict[str, dict[str, np.ndarray]] = {}
-        for t in targets or tuple(self.targets):
-            ft = self._target(t)
-            res = {"value": ft.predict(x, self.features.names)}
-            if interval:
-                lo, hi = ft.interval(x, res["value"], self.features.names)
-                res["lo"] = np.minimum(lo, res["value"])
-                res["hi"] = np.maximum(hi, res["value"])
-            out[t] = res
+        with _one_batch():
+            for t in targets or tuple(self.targets):
+                ft = self._target(t)
+                res = {"value": ft.predict(x, self.features.names)}
+                if interval:
+                    lo, hi = ft.interval(x, res["value"], self.features.names)
+                    res["lo"] = np.minimum(lo, res["value"])
+                    res["hi"] = np.maximum(hi, res["value"])
+                out[t] = res
         return out
 
     def _target(self, t: str) -> FittedTarget:
@@ -765,7 +828,9 @@ def fit_cost_model(df: Any, *, kinds: Sequence[str] = DEFAULT_KINDS, folds: int 
         "folds": folds,
         "cv_grouping": "design" if grouped else "rows",
         "feature_names": list(spec.names),
-        "targets": {t: {"column": TARGETS[t], "kind": f.kind, "trees": f.n_iter or None,
+        "targets": {t: {"column": TARGETS[t], "kind": f.kind,
+                        "trees": f.n_iter if MODEL_KINDS[f.kind].boosted else None,
+                        "networks": f.n_iter if MODEL_KINDS[f.kind].build is _mlp else None,
                         "cv_mape": dict(f.cv_mape),
                         "exact_per_register_bit": f.reg_cost or None}
                     for t, f in fitted.items()},

@@ -55,6 +55,10 @@ class Linear:
         return cls(coef, scale, icpt[0])
 
 
+#: the most leaves a tree may have (a bit per leaf in a 64-bit mask; the cost model's have 15)
+MAX_LEAVES = 64
+
+
 class Trees:
     """A boosted sum of regression trees (scikit-learn's histogram gradient boosting, one tree
     per iteration), nodes of all trees in flat arrays.
@@ -64,7 +68,8 @@ class Trees:
     it reaches in every tree: scikit-learn's traversal, for numerical splits (a cost model has
     no categorical feature), and its order of additions, so the sums are the same to the last
     bit. A batch is evaluated without a per-level walk: every split's decision for every row at
-    once, then the leaf whose path agrees with them, by a small matrix product (:meth:`_paths`).
+    once, then each row's leaf from bit masks of the leaves each decision rules out
+    (:meth:`_paths`).
     """
 
     FIELDS = ("feature", "threshold", "missing_left", "left", "right", "leaf", "value")
@@ -78,12 +83,14 @@ class Trees:
         self._paths()
 
     def _paths(self) -> None:
-        """Each tree as its splits and its leaves' paths: ``_sign[t, l, s]`` is +1 where the
-        path to leaf ``l`` goes left at split ``s``, -1 right, 0 off the path. With a row's
-        decisions as 1 (left) and 0 (right), the product of decisions and signs reaches the
-        path's number of left turns (``_lefts``) at the leaf whose path agrees with every split
-        (all its left turns taken, none of its right turns) and at no other leaf. So one small
-        matrix product per tree finds every row's leaf, instead of a gather per level."""
+        """Each tree as its splits and its leaves, left to right. A row that goes right at a
+        split cannot reach any leaf of that split's left subtree; the leaf it reaches is the
+        leftmost one that no split it goes right at rules out, whether that split lies on its
+        path or not (a split off the path rules out only leaves off the path, and every leaf
+        left of the path's leaf lies in the left subtree of a split on the path where the row
+        went right). So each split holds the bit mask of the leaves a right turn keeps
+        (``_keep``), a row's masks over a tree's splits are ANDed, and the lowest bit set is
+        its leaf: every tree and row at once, instead of a gather per level."""
         a, sizes = self.a, self.a["sizes"]
         starts = np.cumsum(sizes) - sizes
         trees = []
@@ -91,7 +98,7 @@ class Trees:
             splits: list[int] = []
             leaves: list[tuple[int, list[tuple[int, int]]]] = []
             stack = [(0, [])]
-            while stack:  # children come after their parent, so this ends
+            while stack:  # children come after their parent, so this ends; left first
                 i, path = stack.pop()
                 if a["leaf"][t0 + i]:
                     leaves.append((t0 + i, path))
@@ -103,12 +110,17 @@ class Trees:
             trees.append((splits, leaves))
         n_s = max(1, max(len(sp) for sp, _ in trees))
         n_l = max(len(lv) for _, lv in trees)
+        if n_l > MAX_LEAVES:
+            raise ValueError(f"a tree of {n_l} leaves; at most {MAX_LEAVES} are read")
         t = len(trees)
+        # the narrowest unsigned integer with a bit per leaf
+        self._mask_type = next(np.dtype(d) for d in (np.uint16, np.uint32, np.uint64)
+                               if np.dtype(d).itemsize * 8 >= n_l)
+        every = (1 << (self._mask_type.itemsize * 8)) - 1
+        keep = np.full((t, n_s), every, dtype=object)  # padding splits rule nothing out
         self._feat = np.zeros((t, n_s), dtype=np.int64)
         self._thr = np.full((t, n_s), np.inf)
         self._miss = np.zeros((t, n_s), dtype=bool)
-        self._sign = np.zeros((t, n_l, n_s), dtype=np.float32)
-        self._lefts = np.full((t, n_l, 1), -1.0, dtype=np.float32)  # padding: never reached
         self._value = np.zeros((t, n_l))
         for j, (splits, leaves) in enumerate(trees):
             self._feat[j, :len(splits)] = a["feature"][splits]
@@ -116,9 +128,11 @@ class Trees:
             self._miss[j, :len(splits)] = a["missing_left"][splits]
             for k, (node, path) in enumerate(leaves):
                 for s, sign in path:
-                    self._sign[j, k, s] = sign
-                self._lefts[j, k] = sum(sign > 0 for _, sign in path)
+                    if sign > 0:  # leaf k is in split s's left subtree
+                        keep[j, s] &= ~(1 << k)
                 self._value[j, k] = a["value"][node]
+        self._keep = keep.astype(self._mask_type)
+        self._first = np.arange(t) * n_l  # tree t's leaves in the flat _value
 
     @classmethod
     def from_sklearn(cls, est: Any) -> Trees:
@@ -156,11 +170,11 @@ class Trees:
         xt = np.zeros((self.n_features, -(-n // max(rows, 1)) * rows))
         xt[:, :n] = x.T
         nan = bool(np.isnan(x).any())
-        t_max, n_l, n_s = min(self.BLOCK, self.n_trees), *self._sign.shape[1:]
+        t_max, n_s = min(self.BLOCK, self.n_trees), self._keep.shape[1]
         work = {"v": ((t_max * n_s, rows), np.float64), "left": ((t_max * n_s, rows), bool),
-                "dec": ((t_max, n_s, rows), np.float32),
-                "agree": ((t_max, n_l, rows), np.float32), "hit": ((t_max, n_l, rows), bool),
-                "onehot": ((t_max, n_l, rows), np.float64), "out": ((t_max, 1, rows), np.float64)}
+                "keep": ((t_max, n_s, rows), self._mask_type),
+                "leaves": ((t_max, rows), self._mask_type), "low": ((t_max, rows), self._mask_type),
+                "bit": ((t_max, rows), np.uint8), "leaf": ((t_max, rows), np.intp)}
         buf = {k: np.empty(shape, dtype) for k, (shape, dtype) in work.items()}
         out = np.empty((self.n_trees, xt.shape[1]))
         for t in range(0, self.n_trees, self.BLOCK):
@@ -178,13 +192,19 @@ class Trees:
         np.less_equal(w["v"], self._thr[trees].reshape(-1, 1), out=w["left"])  # NaN: False
         if nan:  # sent where each split sends missing values
             np.copyto(w["left"], self._miss[trees].reshape(-1, 1), where=np.isnan(w["v"]))
-        np.copyto(w["dec"], w["left"].reshape(w["dec"].shape))
-        np.matmul(self._sign[trees], w["dec"], out=w["agree"])
-        np.equal(w["agree"], self._lefts[trees], out=w["hit"])
-        np.copyto(w["onehot"], w["hit"])
-        # each row's leaf value: one 1 per tree and row, so the product is exactly that value
-        np.matmul(self._value[trees][:, None, :], w["onehot"], out=w["out"])
-        return w["out"][:, 0, :]
+        keep, leaves, low = w["keep"], w["leaves"], w["low"]
+        # a left turn keeps every leaf (decision 1 -> all ones), a right turn its split's mask
+        np.copyto(keep, w["left"].reshape(keep.shape))
+        np.negative(keep, out=keep)
+        np.bitwise_or(keep, self._keep[trees][:, :, None], out=keep)
+        np.bitwise_and.reduce(keep, axis=1, out=leaves)
+        # the lowest bit set: its index is the count of ones in ~x & (x - 1)
+        np.subtract(leaves, 1, out=low)
+        np.invert(leaves, out=leaves)
+        np.bitwise_and(leaves, low, out=leaves)
+        np.bitwise_count(leaves, out=w["bit"])
+        leaf = np.add(w["bit"], self._first[trees, None], out=w["leaf"])
+        return self._value.take(leaf)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         out = np.full(len(x), self.baseline)

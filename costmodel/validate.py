@@ -8,15 +8,15 @@
 - ``family``: leave-one-unit-family-out, errors pooled over every held-out design;
 - ``random``: a random 20% of rows (optimistic: most test rows have a training sibling).
 
-On ``design``, ``format`` and ``random`` a random 20% of the groups (rows, for ``random``) is
-held out and each target's model kind is chosen by cross-validation on the rest with the same
-grouping (``sklearn.model_selection.GroupKFold``): the hold-out never influences the choice.
-``family`` refits, per held-out family, the kind (and number of trees) chosen on the
-``design`` split's training part. Each split reports the physically-informed baseline's errors
-beside the chosen model's, the error of the learned part alone (the whole less its exact part,
-see :data:`costmodel.models.EXACT`: for area the combinational transistors, for energy the
-energy less the clock), and the issue's MAPE targets (:data:`MAPE_TARGETS`) beside the scores they
-apply to. Every kind reads parameter features only (:data:`costmodel.features.FEATURES`).
+On ``design``, ``format`` and ``random`` a random 20% of the groups (rows, for ``random``) is held
+out and each target's model kind is chosen by cross-validation on the rest with the same grouping
+(``sklearn.model_selection.GroupKFold``): the hold-out never influences the choice. ``family``
+refits, per held-out family, the kind (and its number of trees or networks) chosen on the ``design``
+split's training part. Each split reports the physically-informed baseline's errors beside the
+chosen model's, the error of the learned part alone (the whole less its exact part, see
+:data:`costmodel.models.EXACT`: for area the combinational transistors, for energy the energy less
+the clock), and the issue's MAPE targets (:data:`MAPE_TARGETS`) beside the scores they apply to.
+Every kind reads parameter features only (:data:`costmodel.features.FEATURES`).
 """
 
 from __future__ import annotations
@@ -210,7 +210,7 @@ def _learned(y: np.ndarray, exact: tuple[float, np.ndarray] | None) -> np.ndarra
 def _fit_pair(t: str, kind: str, baseline: str, x: np.ndarray, y: np.ndarray,
               names: Sequence[str], exact: tuple[float, np.ndarray] | None, rows: np.ndarray,
               n_iter: int = 0) -> tuple[FittedTarget, Any]:
-    """``kind`` (``n_iter`` trees, if boosted) and the baseline fitted on ``rows`` (the
+    """``kind`` (of ``n_iter`` trees or networks, if given) and the baseline fitted on ``rows`` (the
     baseline on the learned part)."""
     ex = None if exact is None else exact[1][rows]
     ft = fit_fixed(t, kind, x, y, names, exact=ex, reg_cost=exact[0] if exact else 0.0,

@@ -27,37 +27,49 @@ def test_registry_lists_choices():
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_network_forward_pass_matches_scikit_learns():
     """The numpy float32 forward pass (standardisation folded into the first layer, seeds side
-    by side) predicts what scikit-learn's fitted networks predict, averaged."""
+    by side) predicts what scikit-learn's fitted networks predict, averaged; its staged
+    predictions are the averages of the first k of them."""
     from sklearn.neural_network import MLPRegressor
 
-    from costmodel.mlp import MLPEnsemble, _transform
+    from costmodel.mlp import MLPEnsemble, transform
 
     rng = np.random.default_rng(1)
     x = np.c_[rng.integers(0, 4000, (200, 5)), rng.normal(size=(200, 1))]
     y = np.log1p(x[:, 0]) * 0.3 - x[:, 5] + rng.normal(scale=0.05, size=200)
-    est = MLPEnsemble(seed=3, hidden=(16, 8), max_iter=200, seeds=2).fit(x, y)
-    z = _transform(x).astype(np.float64)
+    est = MLPEnsemble(seed=3, hidden=(16, 8), max_iter=200, seeds=3).fit(x, y)
+    z = transform(x).astype(np.float64)
     z = (z - z.mean(0)) / z.std(0)
-    ref = np.mean([MLPRegressor(hidden_layer_sizes=(16, 8), alpha=est.alpha, solver="lbfgs",
-                                max_iter=200, tol=1e-7, random_state=3 + s).fit(z, y).predict(z)
-                   for s in range(2)], axis=0)
-    np.testing.assert_allclose(est.predict(x), ref, rtol=1e-4, atol=1e-4)
+    each = [MLPRegressor(hidden_layer_sizes=(16, 8), alpha=est.alpha, solver="lbfgs",
+                         max_iter=200, tol=1e-7, random_state=3 + s).fit(z, y).predict(z)
+            for s in range(3)]
+    np.testing.assert_allclose(est.predict(x), np.mean(each, axis=0), rtol=1e-4, atol=1e-4)
+    staged = est.staged_predict(x)
+    assert staged.shape == (3, len(x))
+    for k in (1, 2, 3):
+        np.testing.assert_allclose(staged[k - 1], np.mean(each[:k], axis=0), rtol=1e-4,
+                                   atol=1e-4)
+    assert np.array_equal(staged[-1], est.predict(x))
 
 
-def test_numpy_trees_predict_what_scikit_learns_booster_predicts():
-    """costmodel.predictors.Trees walks the booster's own nodes: the same predictions and
-    staged predictions to the last bit, NaN features included (sent where each split says)."""
+@pytest.mark.parametrize("leaves", [15, 31, 63])  # leaf masks of 16, 32 and 64 bits
+def test_numpy_trees_predict_what_scikit_learns_booster_predicts(leaves):
+    """costmodel.predictors.Trees finds each row's leaf from its booster's own nodes: the same
+    predictions and staged predictions to the last bit, NaN features included (sent where
+    each split says)."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     from costmodel.predictors import Trees
 
     rng = np.random.default_rng(4)
-    x = rng.normal(size=(400, 6))
+    x = rng.normal(size=(40 * leaves, 6))
     x[rng.random(x.shape) < 0.1] = np.nan
-    y = np.nan_to_num(x[:, 0]) ** 2 + np.sin(np.nan_to_num(x[:, 3])) + (np.isnan(x[:, 1]))
-    est = HistGradientBoostingRegressor(max_iter=40, max_leaf_nodes=15, early_stopping=False,
-                                        random_state=0).fit(x, y)
+    y = (np.nan_to_num(x[:, 0]) ** 2 + np.sin(np.nan_to_num(x[:, 3])) + (np.isnan(x[:, 1]))
+         + rng.normal(scale=0.3, size=len(x)))
+    est = HistGradientBoostingRegressor(max_iter=40, max_leaf_nodes=leaves, min_samples_leaf=5,
+                                        early_stopping=False, random_state=0).fit(x, y)
     trees = Trees.from_sklearn(est)
+    # the booster grew trees as large as allowed (else a wider mask went untested)
+    assert max(int(p[0].nodes["is_leaf"].sum()) for p in est._predictors) == leaves
     q = rng.normal(size=(300, 6)) * 1.5
     q[rng.random(q.shape) < 0.2] = np.nan
     assert trees.n_trees == 40
@@ -67,6 +79,20 @@ def test_numpy_trees_predict_what_scikit_learns_booster_predicts():
     np.testing.assert_array_equal(again.predict(q), est.predict(q))
     with pytest.raises(ValueError, match="read 6 features"):
         trees.predict(q[:, :5])
+
+
+def test_trees_of_more_leaves_than_a_mask_holds_are_refused():
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from costmodel.predictors import MAX_LEAVES, Trees
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2000, 3))
+    est = HistGradientBoostingRegressor(max_iter=2, max_leaf_nodes=MAX_LEAVES + 1,
+                                        min_samples_leaf=5, random_state=0).fit(x, rng.normal(
+                                            size=2000))
+    with pytest.raises(ValueError, match=f"a tree of {MAX_LEAVES + 1} leaves; at most 64"):
+        Trees.from_sklearn(est)
 
 
 def test_numpy_linear_model_predicts_what_scikit_learns_pipeline_predicts():
@@ -219,7 +245,8 @@ def test_unseen_designs_delay_matches_yosys(unseen_errors):
 
 # measured with the 1,352-design boosted model: area 0.0-5.5% (mean 2.2%); the 1,362-design
 # boosted model 0.4-16.9% (the combinational e2m5 multiplier +16.9%); the network model
-# (costmodel.mlp): 0.8-4.5%, mean 2.7% (the combinational e2m5 multiplier +1.1%)
+# (costmodel.mlp), 3 networks: 0.8-4.5%, mean 2.7% (the combinational e2m5 multiplier +1.1%);
+# 7 networks (chosen by cross-validation): 1.3-4.7%, mean 2.8%
 @pytest.mark.rtl
 @pytest.mark.slow
 def test_unseen_designs_area_matches_yosys(unseen_errors):
@@ -259,6 +286,45 @@ def test_fit_target_keeps_the_trees_the_grouped_cv_chose(shipped_df):
     assert ft.n_iter == choose_iterations([mape(y, p) for p in staged])
     assert 1 <= ft.n_iter <= MAX_ITER and ft.point.n_trees == ft.n_iter
     assert ft.cv_mape["hgb"] == pytest.approx(mape(y, staged[ft.n_iter - 1]))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_fit_target_averages_the_networks_the_grouped_cv_chose(shipped_df):
+    """The network kind averages as many networks as the grouped cross-validation's error
+    curve over the first k networks picks, and the fitted ensemble predicts what the first
+    networks of the largest one predict (consecutive seeds)."""
+    from costmodel.features import FEATURES, with_structure
+    from costmodel.mlp import NETWORKS
+    from costmodel.models import (
+        choose_iterations,
+        cross_val_predict,
+        design_groups,
+        fit_fixed,
+        fit_target,
+        mape,
+    )
+
+    df = with_structure(shipped_df[shipped_df["unit"] == "int-mul"].reset_index(drop=True))
+    x, names = FEATURES.matrix(df), FEATURES.names
+    y, groups = df["pyrtl_delay_ps"].to_numpy(float), design_groups(df)
+    ft = fit_target("delay", x, y, names, kinds=("mlp-phys",), folds=3, groups=groups)
+    staged = cross_val_predict("mlp-phys", x, y, names, 3, 0, groups, staged=True)
+    assert staged.shape == (NETWORKS, len(y))
+    curve = [mape(y, p) for p in staged]
+    assert ft.n_iter == choose_iterations(curve)
+    assert ft.point["boost"].state["w2"].shape[0] == ft.n_iter
+    assert ft.cv_mape["mlp-phys"] == pytest.approx(curve[ft.n_iter - 1])
+    every = fit_fixed("delay", "mlp-phys", x, y, names)
+    assert every.point["boost"].state["w2"].shape[0] == NETWORKS
+    np.testing.assert_allclose(ft.predict(x, names), _first_networks(every, ft.n_iter, x, names),
+                               rtol=1e-6)
+
+
+def _first_networks(ft, k: int, x: np.ndarray, names) -> np.ndarray:
+    """What the network kind ``ft`` predicts averaging only its first ``k`` networks."""
+    from costmodel.models import _staged_predict_kind
+
+    return _staged_predict_kind(ft.kind, ft.point, x, names)[k - 1] + ft.exact(x, names)
 
 
 def test_baseline_variants_have_their_own_coefficients(shipped_df):
