@@ -264,38 +264,18 @@ def test_tree_count_is_the_fewest_within_tolerance_of_the_best():
     assert choose_iterations([1.0, 2.0]) == 1
 
 
-def test_fit_target_keeps_the_trees_the_grouped_cv_chose(shipped_df):
-    """The booster has as many trees as the grouped cross-validation's error curve picks
-    (recomputed here from out-of-fold predictions after each iteration)."""
-    from costmodel.features import FEATURES, with_structure
-    from costmodel.models import (
-        MAX_ITER,
-        choose_iterations,
-        cross_val_predict,
-        design_groups,
-        fit_target,
-        mape,
-    )
-
-    df = with_structure(shipped_df[shipped_df["unit"] == "int-mul"].reset_index(drop=True))
-    x, names = FEATURES.matrix(df), FEATURES.names
-    y, groups = df["pyrtl_delay_ps"].to_numpy(float), design_groups(df)
-    ft = fit_target("delay", x, y, names, kinds=("hgb",), folds=3, groups=groups)
-    staged = cross_val_predict("hgb", x, y, names, 3, 0, groups, staged=True)
-    assert staged.shape == (MAX_ITER, len(y))
-    assert ft.n_iter == choose_iterations([mape(y, p) for p in staged])
-    assert 1 <= ft.n_iter <= MAX_ITER and ft.point.n_trees == ft.n_iter
-    assert ft.cv_mape["hgb"] == pytest.approx(mape(y, staged[ft.n_iter - 1]))
-
-
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_fit_target_averages_the_networks_the_grouped_cv_chose(shipped_df):
-    """The network kind averages as many networks as the grouped cross-validation's error
-    curve over the first k networks picks, and the fitted ensemble predicts what the first
-    networks of the largest one predict (consecutive seeds)."""
+@pytest.mark.parametrize("kind", ["hgb", "mlp-phys"])
+def test_fit_target_keeps_the_ensemble_size_the_grouped_cv_chose(shipped_df, kind):
+    """A boosted kind has as many trees, the network kind averages as many networks, as the
+    grouped cross-validation's error curve over the first k members picks (recomputed here
+    from out-of-fold predictions after each member); the fitted ensemble predicts what the
+    first k members of the largest one predict (trees in order, networks of consecutive
+    seeds), so fitting only k of them is the same model."""
     from costmodel.features import FEATURES, with_structure
-    from costmodel.mlp import NETWORKS
     from costmodel.models import (
+        MODEL_KINDS,
+        _staged_predict_kind,
         choose_iterations,
         cross_val_predict,
         design_groups,
@@ -304,27 +284,26 @@ def test_fit_target_averages_the_networks_the_grouped_cv_chose(shipped_df):
         mape,
     )
 
+    def members(ft) -> int:
+        if MODEL_KINDS[kind].boosted:
+            return ft.point.n_trees
+        return ft.point["boost"].state["w2"].shape[0]
+
     df = with_structure(shipped_df[shipped_df["unit"] == "int-mul"].reset_index(drop=True))
     x, names = FEATURES.matrix(df), FEATURES.names
     y, groups = df["pyrtl_delay_ps"].to_numpy(float), design_groups(df)
-    ft = fit_target("delay", x, y, names, kinds=("mlp-phys",), folds=3, groups=groups)
-    staged = cross_val_predict("mlp-phys", x, y, names, 3, 0, groups, staged=True)
-    assert staged.shape == (NETWORKS, len(y))
+    ft = fit_target("delay", x, y, names, kinds=(kind,), folds=3, groups=groups)
+    staged = cross_val_predict(kind, x, y, names, 3, 0, groups, staged=True)
+    most = MODEL_KINDS[kind].stages
+    assert staged.shape == (most, len(y))
     curve = [mape(y, p) for p in staged]
     assert ft.n_iter == choose_iterations(curve)
-    assert ft.point["boost"].state["w2"].shape[0] == ft.n_iter
-    assert ft.cv_mape["mlp-phys"] == pytest.approx(curve[ft.n_iter - 1])
-    every = fit_fixed("delay", "mlp-phys", x, y, names)
-    assert every.point["boost"].state["w2"].shape[0] == NETWORKS
-    np.testing.assert_allclose(ft.predict(x, names), _first_networks(every, ft.n_iter, x, names),
-                               rtol=1e-6)
-
-
-def _first_networks(ft, k: int, x: np.ndarray, names) -> np.ndarray:
-    """What the network kind ``ft`` predicts averaging only its first ``k`` networks."""
-    from costmodel.models import _staged_predict_kind
-
-    return _staged_predict_kind(ft.kind, ft.point, x, names)[k - 1] + ft.exact(x, names)
+    assert 1 <= ft.n_iter <= most and members(ft) == ft.n_iter
+    assert ft.cv_mape[kind] == pytest.approx(curve[ft.n_iter - 1])
+    every = fit_fixed("delay", kind, x, y, names)
+    assert members(every) == most
+    first = _staged_predict_kind(kind, every.point, x, names)[ft.n_iter - 1]
+    np.testing.assert_allclose(ft.predict(x, names), first, rtol=1e-6)
 
 
 def test_baseline_variants_have_their_own_coefficients(shipped_df):
