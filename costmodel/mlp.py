@@ -1,16 +1,16 @@
 """A small ensemble of multilayer perceptrons whose prediction is a few float32 matrix products.
 
-The cost model's ``mlp-phys`` kind (:mod:`costmodel.models`) learns log(target / baseline) with
-this ensemble: the features are the design parameters' analytical structure, smooth in the bit
-widths, which a network interpolates between the widths it saw where trees step. Training uses
+The cost model's ``mlp-phys`` kind (:mod:`costmodel.models`) learns log(target / baseline) with this
+ensemble: the features are the design parameters' analytical structure, smooth in the bit widths,
+which a network interpolates between the widths it saw where trees step. Training uses
 scikit-learn's ``MLPRegressor`` (L-BFGS, networks of consecutive seeds averaged: one network alone
 varies by about half a MAPE point with its seed, and how many are averaged is chosen per target by
 grouped cross-validation, as a boosted kind's tree count is: :meth:`MLPEnsemble.staged_predict`);
-prediction is numpy alone, every seed's first layer in one
-product and each seed's second layer in its own, in float32, so that a batch of never-seen
-designs costs microseconds each (trees cost ~30 ns per tree and design, and the boosted kinds
-have 100-200 trees per target). The fitted state is plain arrays (:meth:`MLPEnsemble.arrays`),
-the interface of :mod:`costmodel.predictors`, which is all :mod:`costmodel.store` saves.
+prediction is numpy alone, every seed's first layer in one product and each seed's second layer in
+its own, in float32, so that a batch of never-seen designs costs microseconds each (trees cost ~30
+ns per tree and design, and the boosted kinds have 100-200 trees per target). The fitted state is
+plain arrays (:meth:`MLPEnsemble.arrays`), the interface of :mod:`costmodel.predictors`, which is
+all :mod:`costmodel.store` saves.
 """
 
 from __future__ import annotations

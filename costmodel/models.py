@@ -50,7 +50,7 @@ from costmodel.features import (
     FeatureSpec,
     param_features,
 )
-from costmodel.mlp import transform
+from costmodel.mlp import NETWORKS, MLPEnsemble, transform
 from costmodel.space import FAMILIES
 from hwsim.errors import HwsimError
 
@@ -96,8 +96,6 @@ class ModelKind:
     def stages(self) -> int:
         """The most members of an ensemble whose size cross-validation chooses (a boosted
         kind's trees, a network kind's networks); 0 for a kind of one fixed size."""
-        from costmodel.mlp import NETWORKS
-
         return MAX_ITER if self.boosted else NETWORKS if self.build is _mlp else 0
 
 
@@ -122,8 +120,6 @@ def _hgb(seed: int, max_iter: int = MAX_ITER) -> Any:
 
 
 def _mlp(seed: int, networks: int = 0) -> Any:
-    from costmodel.mlp import NETWORKS, MLPEnsemble
-
     return MLPEnsemble(seed, seeds=networks or NETWORKS)
 
 
@@ -345,7 +341,6 @@ def _fitted(kind: str, seed: int, x: np.ndarray, y: np.ndarray, n_iter: int = 0,
 def check_fitted(kind: str, est: Any) -> None:
     """Raise ValueError unless ``est`` has the structure :func:`_fit_kind` gives ``kind`` (what
     loading a saved model checks before predicting with it)."""
-    from costmodel.mlp import MLPEnsemble
     from costmodel.predictors import Linear, Trees
 
     if kind not in MODEL_KINDS:
