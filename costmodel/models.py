@@ -93,10 +93,15 @@ class ModelKind:
         return self.build is _hgb
 
     @property
+    def networks(self) -> bool:
+        """Averaged neural networks (:class:`costmodel.mlp.MLPEnsemble`)."""
+        return self.build is _mlp
+
+    @property
     def stages(self) -> int:
         """The most members of an ensemble whose size cross-validation chooses (a boosted
         kind's trees, a network kind's networks); 0 for a kind of one fixed size."""
-        return MAX_ITER if self.boosted else NETWORKS if self.build is _mlp else 0
+        return MAX_ITER if self.boosted else NETWORKS if self.networks else 0
 
 
 #: the most boosting iterations (trees) a target may have; fit_target picks how many by the
@@ -396,7 +401,7 @@ def _predict_kind(kind: str, est: Any, x_full: np.ndarray, names: Sequence[str])
     x = _kind_x(k, x_full, names)
     if k.baseline:
         b = _predict_kind(k.baseline, est["base"], x_full, names)
-        if k.build is _mlp:  # x transformed once per batch for every target's networks
+        if k.networks:  # x transformed once per batch for every target's networks
             z = _per_batch("transformed", x, lambda: _transformed_with_column(x))
             z[:, -1] = transform(np.log(b))  # elementwise: as transform(np.c_[x, log b])
             return b * np.exp(est["boost"].predict_transformed(z))
@@ -825,7 +830,7 @@ def fit_cost_model(df: Any, *, kinds: Sequence[str] = DEFAULT_KINDS, folds: int 
         "feature_names": list(spec.names),
         "targets": {t: {"column": TARGETS[t], "kind": f.kind,
                         "trees": f.n_iter if MODEL_KINDS[f.kind].boosted else None,
-                        "networks": f.n_iter if MODEL_KINDS[f.kind].build is _mlp else None,
+                        "networks": f.n_iter if MODEL_KINDS[f.kind].networks else None,
                         "cv_mape": dict(f.cv_mape),
                         "exact_per_register_bit": f.reg_cost or None}
                     for t, f in fitted.items()},
