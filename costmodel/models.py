@@ -706,6 +706,15 @@ class OutOfDomainWarning(UserWarning):
 CHUNK = 4096
 
 
+def _joined(parts: Sequence[dict[str, dict[str, np.ndarray]]]
+            ) -> dict[str, dict[str, np.ndarray]]:
+    """Chunks' predictions, concatenated in order."""
+    if len(parts) == 1:
+        return parts[0]
+    return {t: {k: np.concatenate([p[t][k] for p in parts]) for k in d}
+            for t, d in parts[0].items()}
+
+
 @dataclass(frozen=True)
 class CostModel:
     """Fitted predictors for every target plus their provenance."""
@@ -716,18 +725,21 @@ class CostModel:
     meta: Mapping[str, Any]  # sklearn version, dataset hash, seed, rows, cv scores
 
     def predict_matrix(self, x: np.ndarray, targets: Sequence[str] | None = None,
-                       interval: bool = True) -> dict[str, dict[str, np.ndarray]]:
-        """Batch prediction from a feature matrix whose columns follow ``self.features``,
-        :data:`CHUNK` rows at a time."""
+                       interval: bool = True, workers: int | None = None
+                       ) -> dict[str, dict[str, np.ndarray]]:
+        """Batch prediction from a feature matrix whose columns follow ``self.features``:
+        :data:`CHUNK` rows at a time, the chunks on ``workers`` threads (None: one per core;
+        :mod:`costmodel.parallel`)."""
+        from costmodel.parallel import check_workers, chunks, map_chunks
+
+        w = check_workers(workers)
         if not len(x):  # an empty batch: empty answers (the estimators refuse 0 rows)
-            names = [self._target(t).target for t in targets or tuple(self.targets)]
-            keys = ("value", "lo", "hi") if interval else ("value",)
-            return {t: dict.fromkeys(keys, np.zeros(0)) for t in names}
-        if len(x) > CHUNK:
-            parts = [self.predict_matrix(x[i:i + CHUNK], targets, interval)
-                     for i in range(0, len(x), CHUNK)]
-            return {t: {k: np.concatenate([p[t][k] for p in parts]) for k in d}
-                    for t, d in parts[0].items()}
+            return self._empty(targets, interval)
+        return _joined(map_chunks(lambda rows: self._predict_chunk(x[rows], targets, interval),
+                                  chunks(len(x), w, CHUNK), w))
+
+    def _predict_chunk(self, x: np.ndarray, targets: Sequence[str] | None, interval: bool
+                       ) -> dict[str, dict[str, np.ndarray]]:
         out: dict[str, dict[str, np.ndarray]] = {}
         with _one_batch():
             for t in targets or tuple(self.targets):
@@ -740,22 +752,37 @@ class CostModel:
                 out[t] = res
         return out
 
+    def _empty(self, targets: Sequence[str] | None, interval: bool
+               ) -> dict[str, dict[str, np.ndarray]]:
+        names = [self._target(t).target for t in targets or tuple(self.targets)]
+        keys = ("value", "lo", "hi") if interval else ("value",)
+        return {t: dict.fromkeys(keys, np.zeros(0)) for t in names}
+
     def _target(self, t: str) -> FittedTarget:
         if t not in self.targets:
             raise HwsimError(f"unknown target {t!r}; known: {', '.join(self.targets)}")
         return self.targets[t]
 
     def predict_points(self, points: Sequence[Any], targets: Sequence[str] | None = None,
-                       interval: bool = True) -> dict[str, dict[str, np.ndarray]]:
+                       interval: bool = True, workers: int | None = None
+                       ) -> dict[str, dict[str, np.ndarray]]:
         """Batch prediction for design points; features are computed once per distinct point,
-        as arrays over the batch (:func:`costmodel.batch_features.feature_matrix`)."""
+        as arrays over a chunk (:func:`costmodel.batch_features.feature_matrix`), and the
+        chunks run on ``workers`` threads as :meth:`predict_matrix`'s do."""
         from costmodel.batch_features import feature_matrix
+        from costmodel.parallel import check_workers, chunks, map_chunks
 
+        w = check_workers(workers)
         uniq: dict[Any, int] = {}
         idx = np.fromiter((uniq.setdefault(p, len(uniq)) for p in points), dtype=np.int64,
                           count=len(points))
-        feats = feature_matrix(list(uniq), self.features)
-        res = self.predict_matrix(feats, targets, interval)
+        if not uniq:
+            return self._empty(targets, interval)
+        pts = list(uniq)
+        res = _joined(map_chunks(
+            lambda rows: self._predict_chunk(feature_matrix(pts[rows], self.features),
+                                             targets, interval),
+            chunks(len(pts), w, CHUNK), w))
         return {t: {k: v[idx] for k, v in d.items()} for t, d in res.items()}
 
     def predict(self, point: Any, targets: Sequence[str] | None = None

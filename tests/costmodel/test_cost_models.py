@@ -155,6 +155,46 @@ def test_batch_prediction_matches_single(shipped_model, shipped_df):
     assert np.all(out["area"]["lo"] <= out["area"]["hi"])
 
 
+def test_a_batch_on_threads_is_the_batch_in_one_thread(shipped_model, shipped_df):
+    """Chunks on several threads give the one-thread answer, in order (up to the last float32
+    bits of a product, which depend on where a chunk begins), for matrices and points alike."""
+    from costmodel.parallel import MIN_CHUNK, chunks
+
+    x = shipped_model.features.matrix(shipped_df)
+    x = np.resize(x, (3 * MIN_CHUNK - 7, x.shape[1]))
+    assert len(chunks(len(x), 3, 4096)) == 3  # the threads really get a chunk each
+    one = shipped_model.predict_matrix(x, workers=1)
+    for w in (2, 3):
+        many = shipped_model.predict_matrix(x, workers=w)
+        for t, d in one.items():
+            for k, v in d.items():
+                np.testing.assert_allclose(many[t][k], v, rtol=1e-5, err_msg=f"{w} {t} {k}")
+    pts = [DesignPoint(u, f, k) for u in ("lmul", "minifloat-mul", "minifloat-add")
+           for f in ("fp8_e4m3fn", "e3m3", "e5m4", "bf16", "fp6_e2m3fn") for k in range(3)]
+    pts = pts * (2 * MIN_CHUNK // len(pts) + 1)
+    a = shipped_model.predict_points(pts, ("area",), workers=1)["area"]["value"]
+    b = shipped_model.predict_points(pts, ("area",), workers=2)["area"]["value"]
+    np.testing.assert_allclose(b, a, rtol=1e-5)
+
+
+def test_row_chunks_cover_the_batch_and_feed_every_thread():
+    from costmodel.parallel import MIN_CHUNK, chunks
+
+    for n, w, most in ((2442, 2, 4096), (100_000, 2, 4096), (500, 8, 4096), (4096, 1, 4096),
+                       (9000, 16, 4096)):
+        parts = chunks(n, w, most)
+        assert [i for p in parts for i in range(p.start, p.stop)] == list(range(n))
+        assert max(p.stop - p.start for p in parts) <= most
+        assert len(parts) >= min(w, max(1, n // MIN_CHUNK)), (n, w)
+
+
+@pytest.mark.parametrize("workers", [0, -1, 1.5, True, "2"])
+def test_workers_must_be_a_positive_integer(shipped_model, workers):
+    with pytest.raises(HwsimError, match="workers must be a positive integer"):
+        shipped_model.predict_matrix(np.zeros((1, len(shipped_model.features.names))),
+                                     workers=workers)
+
+
 def test_unknown_target_is_a_user_error(shipped_model):
     with pytest.raises(HwsimError, match="known: area"):
         shipped_model.predict_matrix(np.zeros((1, len(shipped_model.features.names))),
