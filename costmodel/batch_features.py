@@ -28,6 +28,7 @@ from costmodel.structure import (
     SHAPE_FEATURES,
     SHAPE_UNITS,
     STRUCT_FEATURES,
+    _block_extras,
     _resolve,
     shape_vector,
 )
@@ -38,7 +39,7 @@ from hwsim.numerics import BlockFormat, FloatFormat
 _UNIT = {u: i for i, u in enumerate(FAMILIES)}
 # per-format fields (see _format_row), in column order
 _FMT = ("is_float", "is_int", "is_block", "e", "m", "bias", "total", "bits", "blk_float",
-        "blk_e", "blk_m", "blk_total", "blk_mag", "blk_scale")
+        "blk_e", "blk_m", "blk_total", "blk_mag", "blk_scale", "blk_neg", "blk_ssig")
 #: the families whose counts are evaluated as arrays here; any other is computed per design
 ARRAY_UNITS = ("minifloat-mul", "minifloat-add", "lmul", "convert", "mac", "int-mul", "int-mac",
                "block-dot")
@@ -56,6 +57,7 @@ def _format_row(fmt: str) -> tuple[float, ...]:
     elif isinstance(f, BlockFormat):
         el = f.element
         row.update(is_block=1.0, blk_total=el.total_bits, blk_scale=f.scale_bits)
+        row["blk_neg"], row["blk_ssig"] = _block_extras(f)
         if isinstance(el, FloatFormat):
             row.update(blk_float=1.0, blk_e=el.exp_bits, blk_m=el.man_bits)
         else:
@@ -216,8 +218,11 @@ def _counts(c: Columns) -> dict[str, np.ndarray]:
     width = np.where(bfl, 2 * bsig + 2 ** f["blk_e"], 2 * f["blk_mag"])
     pp = np.where(bfl, bsig * bsig, f["blk_mag"] ** 2)
     tree = width + 1 + _bits_for(nblock)
-    put(blk, st_pp_bits=pp * nblock, st_add_bits=(nblock - 1) * tree + f["blk_scale"],
-        st_shift_bits=tree * _bits_for(tree), st_norm_bits=_clz_shift(tree),
+    ssig = f["blk_ssig"]
+    wide = tree + 2 * ssig
+    put(blk, st_pp_bits=pp * nblock + ssig * ssig + tree * 2 * ssig,
+        st_add_bits=(nblock - 1) * tree + f["blk_scale"] + f["blk_neg"] * nblock,
+        st_shift_bits=wide * _bits_for(wide), st_norm_bits=_clz_shift(wide),
         st_round_bits=f["blk_total"])
     # a family without formulas: a multiplier-sized guess from the element width
     put(~fl & ~(intf & int_units) & ~blk, st_pp_bits=bits * bits * nblock,

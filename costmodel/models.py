@@ -767,22 +767,18 @@ class CostModel:
                        interval: bool = True, workers: int | None = None
                        ) -> dict[str, dict[str, np.ndarray]]:
         """Batch prediction for design points; features are computed once per distinct point,
-        as arrays over a chunk (:func:`costmodel.batch_features.feature_matrix`), and the
-        chunks run on ``workers`` threads as :meth:`predict_matrix`'s do."""
+        as arrays over the batch (:func:`costmodel.batch_features.feature_matrix`), and then
+        predicted as :meth:`predict_matrix` does, on ``workers`` threads. The features are
+        computed first, in this thread: they are mostly Python, and computing one chunk's
+        while the threads predicted the last held the GIL that every numpy call of the
+        threads waits for (71-86,000 designs/s on two cores, against 95-111,000 this way)."""
         from costmodel.batch_features import feature_matrix
-        from costmodel.parallel import check_workers, chunks, map_chunks
 
-        w = check_workers(workers)
         uniq: dict[Any, int] = {}
         idx = np.fromiter((uniq.setdefault(p, len(uniq)) for p in points), dtype=np.int64,
                           count=len(points))
-        if not uniq:
-            return self._empty(targets, interval)
-        pts = list(uniq)
-        res = _joined(map_chunks(
-            lambda rows: self._predict_chunk(feature_matrix(pts[rows], self.features),
-                                             targets, interval),
-            chunks(len(pts), w, CHUNK), w))
+        feats = feature_matrix(list(uniq), self.features)
+        res = self.predict_matrix(feats, targets, interval, workers)
         return {t: {k: v[idx] for k, v in d.items()} for t, d in res.items()}
 
     def predict(self, point: Any, targets: Sequence[str] | None = None

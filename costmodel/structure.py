@@ -170,6 +170,16 @@ def built_register_bits(p: DesignPoint) -> int:
     return sum(len(net.dests[0]) for net in block.logic if net.op == "r")
 
 
+def _block_extras(f: BlockFormat) -> tuple[int, int]:
+    """(bits of the negations before each element product: MXINT's two's-complement operands
+    made magnitudes, 0 for sign-magnitude and float elements; significand bits of a float
+    scale: NVFP4's E4M3, 0 for a power-of-two scale)."""
+    el = f.element
+    neg = 2 * el.total_bits if f.kind == "mx" and not isinstance(el, FloatFormat) else 0
+    ssig = f.scale.man_bits + 1 if f.kind == "nvfp4" else 0
+    return neg, ssig
+
+
 def _counts(p: DesignPoint) -> dict[str, float]:
     """Structure sizes other than registers (see the module docstring); zero where absent."""
     if p.unit in LUT_UNITS and (lut := _lut_counts(p)) is not None:  # the LUT block below
@@ -239,8 +249,13 @@ def _counts(p: DesignPoint) -> dict[str, float]:
             mag = el.total_bits - (0 if f.kind == "mx" else 1)
             width, pp = 2 * mag, mag * mag
         tree = width + 1 + _bits_for(nblock)
-        c.update(st_pp_bits=pp * nblock, st_add_bits=(nblock - 1) * tree + float(f.scale_bits),
-                 st_shift_bits=tree * _bits_for(tree), st_norm_bits=_clz_shift(tree),
+        neg, ssig = _block_extras(f)
+        # NVFP4 (rtl.units.block_dot): the two E4M3 scales' significands multiplied, then the
+        # sum's magnitude times that product, which widens what is normalised
+        wide = tree + 2 * ssig
+        c.update(st_pp_bits=pp * nblock + ssig * ssig + tree * 2 * ssig,
+                 st_add_bits=(nblock - 1) * tree + float(f.scale_bits) + neg * nblock,
+                 st_shift_bits=wide * _bits_for(wide), st_norm_bits=_clz_shift(wide),
                  st_round_bits=float(elem.total_bits))
     elif p.unit == "olive-decode":  # rtl.units.olive_decode: per slot a negation, the
         # shift's +2, the identifier compare and the selects of integer and shift; no multiply

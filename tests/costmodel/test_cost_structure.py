@@ -184,3 +184,23 @@ def test_batch_features_are_the_per_design_features(shipped_df):
     bad = np.argwhere(batch != one)
     assert not len(bad), [(pts[i], FEATURES.names[j], batch[i, j], one[i, j]) for i, j in bad[:5]]
     assert feature_matrix([], FEATURES).shape == (0, len(FEATURES.names))
+
+
+@pytest.mark.parametrize("fmt", ["mxfp4", "mxfp8_e5m2", "mxint8", "bfp_b8_m5", "nvfp4"])
+@pytest.mark.parametrize("block", [2, 4, 8])
+def test_block_dot_products_are_the_generated_netlists_multipliers(fmt, block):
+    """A block dot product's partial-product bits are its PyRTL block's multiplier bits: the
+    element products, and NVFP4's two more (its E4M3 scales' significands, then the block
+    sum's magnitude times their product); PyRTL widens the narrower operand of a product to
+    the wider's width, so that last one counts mag x mag there, mag x 2(m+1) here."""
+    from rtl.unit import build_unit
+
+    p = DesignPoint("block-dot", fmt, 0, block=block)
+    products = [(len(n.args[0]), len(n.args[1])) for n in
+                build_unit("block-dot", **p.params()).block.logic if n.op == "*"]
+    netlist = sum(a * b for a, b in products)
+    assert len(products) == block + (2 if fmt == "nvfp4" else 0)
+    if fmt == "nvfp4":
+        mag = max(a for a, _ in products)  # the block sum's magnitude
+        netlist -= mag * (mag - 2 * 4)  # E4M3: 4 significand bits a scale, 8 for two
+    assert _counts(p)["st_pp_bits"] == netlist
