@@ -771,7 +771,8 @@ class CostModel:
         predicted as :meth:`predict_matrix` does, on ``workers`` threads. The features are
         computed first, in this thread: they are mostly Python, and computing one chunk's
         while the threads predicted the last held the GIL that every numpy call of the
-        threads waits for (71-86,000 designs/s on two cores, against 95-111,000 this way)."""
+        threads waits for (on two cores here 71-86,000 designs/s that way, against 95-119,000
+        this way in runs of the same quiet hour)."""
         from costmodel.batch_features import feature_matrix
 
         uniq: dict[Any, int] = {}
