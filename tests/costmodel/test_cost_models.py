@@ -169,9 +169,14 @@ def test_a_batch_on_threads_is_the_batch_in_one_thread(shipped_model, shipped_df
         for t, d in one.items():
             for k, v in d.items():
                 np.testing.assert_allclose(many[t][k], v, rtol=1e-5, err_msg=f"{w} {t} {k}")
-    pts = [DesignPoint(u, f, k) for u in ("lmul", "minifloat-mul", "minifloat-add")
-           for f in ("fp8_e4m3fn", "e3m3", "e5m4", "bf16", "fp6_e2m3fn") for k in range(3)]
-    pts = pts * (2 * MIN_CHUNK // len(pts) + 1)
+    # distinct designs (predict_points predicts each once), enough for two chunks
+    fmts = [f"e{e}m{m}" for e in range(2, 9) for m in range(1, 11)]
+    pts = [DesignPoint(u, f, k, s) for f in fmts for u, depth in (
+        ("minifloat-mul", 4), ("minifloat-add", 4), ("lmul", 3)) for k in range(depth)
+        for s in (False, True)]
+    pts += [DesignPoint("convert", f, k, s, direction=d) for f in fmts for k in range(3)
+            for s in (False, True) for d in ("to", "from")]
+    assert len(set(pts)) >= 2 * MIN_CHUNK
     a = shipped_model.predict_points(pts, ("area",), workers=1)["area"]["value"]
     b = shipped_model.predict_points(pts, ("area",), workers=2)["area"]["value"]
     np.testing.assert_allclose(b, a, rtol=1e-5)
