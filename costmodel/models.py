@@ -734,7 +734,9 @@ class CostModel:
 
         w = check_workers(workers)
         if not len(x):  # an empty batch: empty answers (the estimators refuse 0 rows)
-            return self._empty(targets, interval)
+            names = [self._target(t).target for t in targets or tuple(self.targets)]
+            keys = ("value", "lo", "hi") if interval else ("value",)
+            return {t: dict.fromkeys(keys, np.zeros(0)) for t in names}
         return _joined(map_chunks(lambda rows: self._predict_chunk(x[rows], targets, interval),
                                   chunks(len(x), w, CHUNK), w))
 
@@ -751,12 +753,6 @@ class CostModel:
                     res["hi"] = np.maximum(hi, res["value"])
                 out[t] = res
         return out
-
-    def _empty(self, targets: Sequence[str] | None, interval: bool
-               ) -> dict[str, dict[str, np.ndarray]]:
-        names = [self._target(t).target for t in targets or tuple(self.targets)]
-        keys = ("value", "lo", "hi") if interval else ("value",)
-        return {t: dict.fromkeys(keys, np.zeros(0)) for t in names}
 
     def _target(self, t: str) -> FittedTarget:
         if t not in self.targets:
