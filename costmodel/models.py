@@ -34,6 +34,7 @@ quantiles of the out-of-fold relative errors, per unit family.
 
 from __future__ import annotations
 
+import itertools
 import json
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -226,9 +227,14 @@ class FittedTarget:
 
 
 def _predict_pruned(est: Any, x_full: np.ndarray, reg: np.ndarray) -> np.ndarray:
-    if est is None:
-        return np.zeros(len(x_full))
-    return np.clip(np.rint(est.predict(x_full)), 0, reg)
+    """Register bits synthesis prunes: predicted where a design has any (a combinational one
+    has none to prune)."""
+    out = np.zeros(len(x_full))
+    live = reg > 0
+    if est is not None and live.any():
+        rows = x_full if live.all() else x_full[live]
+        out[live] = np.clip(np.rint(est.predict(rows)), 0, reg[live])
+    return out
 
 
 def _columns(spec: FeatureSpec, names: Sequence[str]) -> list[int]:
@@ -404,10 +410,28 @@ def _predict_kind(kind: str, est: Any, x_full: np.ndarray, names: Sequence[str])
         if k.networks:  # x transformed once per batch for every target's networks
             z = _per_batch("transformed", x, lambda: _transformed_with_column(x))
             z[:, -1] = transform(np.log(b))  # elementwise: as transform(np.c_[x, log b])
-            return b * np.exp(est["boost"].predict_transformed(z))
+            runs = _per_batch("runs", x_full, lambda: family_runs(x_full, names))
+            return b * np.exp(est["boost"].predict_transformed(z, runs))
         return b * np.exp(est["boost"].predict(np.c_[x, np.log(b)]))
     p = est.predict(x)
     return np.exp(p) if k.log_target else np.maximum(p, 1e-9)
+
+
+#: fewest rows per run of one family, on average, for :func:`family_runs` to give the runs
+RUN_ROWS = 256
+
+
+def family_runs(x: np.ndarray, names: Sequence[str]) -> list[tuple[int, int]] | None:
+    """The row ranges of consecutive rows of one family, if the rows come in runs of
+    :data:`RUN_ROWS` or more on average (:meth:`CostModel.predict_points` orders a batch by
+    family), else None: the networks then take the batch whole (see
+    :func:`costmodel.mlp._first_layer`)."""
+    fam = _families(x, names)
+    cuts = np.flatnonzero(fam[1:] != fam[:-1]) + 1
+    if len(cuts) + 1 > max(1, len(x) // RUN_ROWS):
+        return None
+    bounds = [0, *cuts.tolist(), len(x)]
+    return list(itertools.pairwise(bounds))
 
 
 def _transformed_with_column(x: np.ndarray) -> np.ndarray:
@@ -436,7 +460,27 @@ def _predict_per_family(k: ModelKind, est: dict, x_full: np.ndarray, names: Sequ
     """A per-family baseline (see :func:`_fit_kind`): the variant group's coefficients, else
     the family's, else the pooled fit (times a small family's ratio to it)."""
     x = x_full[:, _columns(k.features, names)]
-    fam = _families(x_full, names)
+    p = np.empty(len(x))
+    rest = np.ones(len(x), dtype=bool)  # rows without a fitted variant group
+    if est.get("variant") is not None:  # a variant group fitted: its own coefficients
+        grp = variant_groups(x_full, names)
+        pos = np.searchsorted(est["groups"], grp)
+        hit = (pos < len(est["groups"])) & (np.asarray(est["groups"])[
+            np.minimum(pos, len(est["groups"]) - 1)] == grp)
+        if hit.all():  # every row (a copy of the rows spared)
+            p = grouped_linear(est["variant"], x, pos, len(est["groups"]))
+            rest = ~hit
+        elif hit.any():
+            p[hit] = grouped_linear(est["variant"], x[hit], pos[hit], len(est["groups"]))
+            rest = ~hit
+    if rest.any():
+        p[rest] = _family_baseline(est, x[rest], _families(x_full, names)[rest], names)
+    return np.maximum(p, 1e-9)
+
+
+def _family_baseline(est: dict, x: np.ndarray, fam: np.ndarray, names: Sequence[str]
+                     ) -> np.ndarray:
+    """The family's coefficients, else the pooled fit times a small family's ratio to it."""
     known = [i for i, u in enumerate(FAMILIES) if f"unit_{u}" in names]
     where = np.full(len(FAMILIES) + 1, -1)  # FAMILIES index (-1: none) -> layout position
     where[known] = np.arange(len(known))
@@ -447,14 +491,7 @@ def _predict_per_family(k: ModelKind, est: dict, x_full: np.ndarray, names: Sequ
         p[unseen] = est["pooled"].predict(x[unseen])
         scale = est.get("scale", {})
         p[unseen] *= np.array([scale.get(u, 1.0) for u in FAMILIES] + [1.0])[fam[unseen]]
-    if est.get("variant") is not None:  # a variant group fitted: its own coefficients
-        grp = variant_groups(x_full, names)
-        pos = np.searchsorted(est["groups"], grp)
-        hit = (pos < len(est["groups"])) & (np.asarray(est["groups"])[
-            np.minimum(pos, len(est["groups"]) - 1)] == grp)
-        if hit.any():
-            p[hit] = grouped_linear(est["variant"], x[hit], pos[hit], len(est["groups"]))
-    return np.maximum(p, 1e-9)
+    return p
 
 
 def cv_splitter(folds: int, seed: int, groups: np.ndarray | None) -> Any:
@@ -774,7 +811,14 @@ class CostModel:
         uniq: dict[Any, int] = {}
         idx = np.fromiter((uniq.setdefault(p, len(uniq)) for p in points), dtype=np.int64,
                           count=len(points))
-        feats = feature_matrix(list(uniq), self.features)
+        # the distinct designs ordered by family: the networks fold what a family's rows
+        # share into their first layer's bias (costmodel.models.family_runs)
+        distinct = list(uniq)
+        order = sorted(range(len(distinct)), key=lambda i: distinct[i].unit)
+        where = np.empty(len(order), dtype=np.int64)
+        where[order] = np.arange(len(order))
+        feats = feature_matrix([distinct[i] for i in order], self.features)
+        idx = where[idx]
         res = self.predict_matrix(feats, targets, interval, workers)
         return {t: {k: v[idx] for k, v in d.items()} for t, d in res.items()}
 

@@ -182,6 +182,53 @@ def test_a_batch_on_threads_is_the_batch_in_one_thread(shipped_model, shipped_df
     np.testing.assert_allclose(b, a, rtol=1e-5)
 
 
+def test_networks_fold_each_familys_shared_columns_into_the_bias(shipped_model, shipped_df):
+    """Rows of one family share most features; the networks' first layer folds the columns
+    that are equal across a run into its bias. The result is the plain forward pass over every
+    column (float64, from the saved weights), whether the batch comes in family runs or not."""
+    from costmodel.features import with_structure
+    from costmodel.models import _families, _transformed_with_column, family_runs
+
+    names = shipped_model.features.names
+    # every design four times (runs long enough to be worth folding), ordered by family
+    x = np.repeat(shipped_model.features.matrix(with_structure(shipped_df)), 4, axis=0)
+    x = x[np.argsort(_families(x, names), kind="stable")]
+    runs = family_runs(x, names)
+    assert runs is not None and len(runs) >= 10  # one run per family of the dataset
+    interleaved = x[np.argsort(np.arange(len(x)) % 7, kind="stable")]
+    assert family_runs(interleaved, names) is None
+    z = _transformed_with_column(x)
+    z[:, -1] = np.linspace(-1, 3, len(z))  # the baseline's column varies in every run
+    for t, ft in shipped_model.targets.items():
+        est = ft.point["boost"]
+        s = {k: v.astype(np.float64) for k, v in est.state.items()}
+        k, width, _ = s["w2"].shape
+        h = np.maximum(z.astype(np.float64) @ s["w1"] + s["b1"], 0)
+        want = np.mean([np.maximum(h[:, i * width:(i + 1) * width] @ s["w2"][i] + s["b2"][i], 0)
+                        @ s["w3"][i] + s["b3"][i] for i in range(k)], axis=0)
+        np.testing.assert_allclose(est.predict_transformed(z, runs), want, rtol=1e-5,
+                                   atol=1e-5, err_msg=t)
+        np.testing.assert_allclose(est.predict_transformed(z), want, rtol=1e-5, atol=1e-5,
+                                   err_msg=t)
+
+
+def test_points_in_any_order_get_the_same_predictions(shipped_model):
+    """predict_points orders the distinct designs by family before predicting; the answers
+    come back in the caller's order."""
+    fmts = [f"e{e}m{m}" for e in range(2, 6) for m in range(1, 5)]
+    pts = [DesignPoint(u, f, k) for f in fmts for u in ("minifloat-mul", "lmul", "int-mul")
+           if u != "int-mul" for k in range(3)]
+    pts += [DesignPoint("int-mul", f"int{n}", k) for n in range(3, 12) for k in range(3)]
+    pts += [DesignPoint("convert", f, 1, direction="from") for f in fmts]
+    order = np.random.default_rng(0).permutation(len(pts))
+    a = shipped_model.predict_points(pts, ("area", "delay"), workers=1)
+    b = shipped_model.predict_points([pts[i] for i in order], ("area", "delay"), workers=1)
+    for t in a:
+        np.testing.assert_allclose(b[t]["value"], a[t]["value"][order], rtol=1e-5, err_msg=t)
+    single, _ = shipped_model.predict(pts[-1], ("delay",))
+    assert a["delay"]["value"][-1] == pytest.approx(single[0].value, rel=1e-5)
+
+
 def test_row_chunks_cover_the_batch_and_feed_every_thread():
     from costmodel.parallel import MIN_CHUNK, chunks
 
