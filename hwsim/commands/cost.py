@@ -114,20 +114,29 @@ def train(data: Path | None, out: Path, folds: int, seed: int, force: bool,
                    "identity), 'family' (leave one unit family out), 'random' (rows).")
 @_folds_option
 @_seed_option
+@click.option("--outer", type=int, default=0, show_default=True,
+              help="0: hold out one random 20% of the groups. K >= 2: hold out every group "
+                   "once over K grouped outer folds, the model chosen inside each (nested "
+                   "cross-validation; K times the time, and no single draw decides the score).")
 @click.option("--plots", type=OutputPath(folder=True), default=None,
               help="Write parity plots (PNG) of each split's held-out designs here.")
 @json_option
-def validate(data: Path | None, splits: tuple[str, ...], folds: int, seed: int,
+def validate(data: Path | None, splits: tuple[str, ...], folds: int, seed: int, outer: int,
              plots: Path | None, as_json: bool) -> None:
     """MAPE and R^2 on held-out designs, the issue's targets beside them.
 
     The model kind per target is chosen by cross-validation grouped as the split is; the
     hold-out never takes part in the choice."""
-    from costmodel.validate import DEFAULT_SPLITS, parity_plots
-    from costmodel.validate import validate as run_validate
+    from rich.console import Console
 
+    from costmodel.validate import DEFAULT_SPLITS, check_outer, parity_plots
+    from costmodel.validate import validate as run_validate
+    from hwsim.commands.sweep import _progress
+
+    check_outer(outer)
     rep = run_validate(_dataset_arg(data), splits=splits or DEFAULT_SPLITS, folds=folds,
-                       seed=seed)
+                       seed=seed, outer=outer, progress=None if as_json else
+                       _progress(Console(stderr=True), "validate", "fits"))
     if plots is not None and rep.parity:
         parity_plots(rep, plots)
     if as_json:

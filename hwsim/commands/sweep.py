@@ -39,7 +39,7 @@ def sweep() -> None:
     """Declarative sweeps: 'hwsim sweep FILE' runs one, 'status'/'export' read a folder."""
 
 
-def _progress(console, label: str = "sweep"):
+def _progress(console, label: str = "sweep", unit: str = "points"):
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -59,7 +59,7 @@ def _progress(console, label: str = "sweep"):
             while True:
                 progress.advance(task)
                 speed = progress.tasks[0].speed
-                progress.update(task, rate=f"{speed:.1f} points/s" if speed else "")
+                progress.update(task, rate=f"{speed:.1f} {unit}/s" if speed else "")
                 yield
     return bar
 

@@ -68,6 +68,47 @@ def test_the_hold_out_never_takes_part_in_the_choice(small_df, monkeypatch, spli
     assert s.n_test == test.sum() and s.groups == len(held)
 
 
+def test_outer_folds_hold_out_every_group_once(small_df, monkeypatch):
+    """With outer folds, every group is held out exactly once; each fold's model is chosen on
+    that fold's training groups alone, and the score pools the folds' held-out errors."""
+    seen: list[np.ndarray] = []
+    real = val.fit_target
+
+    def spy(target, x, y, names, **kw):
+        seen.append(kw["groups"])
+        return real(target, x, y, names, **kw)
+
+    monkeypatch.setattr(val, "fit_target", spy)
+    rep = val.validate(small_df, splits=("design",), outer=3, **FAST)
+    groups = val.split_groups(small_df, "design")
+    tests = val._test_masks("design", groups, 0, 3)
+    assert sum(t.astype(int) for t in tests).tolist() == [1] * len(small_df)
+    # per target, one fit per fold, on exactly the other folds' groups
+    assert len(seen) == 2 * 3
+    for fit, test in zip(seen, tests * 2, strict=True):
+        assert set(fit).isdisjoint(groups[test]) and len(fit) == (~test).sum()
+    s = rep.get("design", "area")
+    assert s.n_test == len(small_df) and s.groups == len(np.unique(groups))
+    assert len(s.fold_mapes) == 3 and min(s.fold_mapes) <= s.mape <= max(s.fold_mapes)
+    y, p, _ = rep.parity["design"]["area"]
+    assert s.mape == pytest.approx(100 * np.mean(np.abs(p - y) / y))
+    assert "3 grouped outer folds" in rep.table()
+    out = rep.to_dict()
+    assert out["outer_folds"] == 3 and out["holdout"] is None
+    json.dumps(out, allow_nan=False)
+
+
+@pytest.mark.parametrize(("outer", "why"), [(1, "outer folds must be 0"),
+                                            (-2, "outer folds must be 0"),
+                                            (99, "99 outer folds need at least 99 groups")])
+def test_bad_outer_folds_are_a_user_error(tmp_path, small_df, capsys, outer, why):
+    csv = tmp_path / "d.csv"
+    small_df.to_csv(csv, index=False)
+    assert main(["cost", "validate", "--data", str(csv), "--outer", str(outer)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {why}") and len(err.strip().splitlines()) == 1
+
+
 def test_report_puts_grouped_splits_first_and_says_missed(small_df):
     rep = val.validate(small_df, splits=("random", "family", "design"), **FAST)
     assert [s.split for s in rep.scores] == ["design"] * 2 + ["family"] * 2 + ["random"] * 2
