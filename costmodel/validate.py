@@ -10,16 +10,16 @@
 
 On ``design``, ``format`` and ``random`` a random 20% of the groups (rows, for ``random``) is held
 out and each target's model kind is chosen by cross-validation on the rest with the same grouping
-(``sklearn.model_selection.GroupKFold``): the hold-out never influences the choice. One draw of
-20% of 59 base designs' groups is a noisy estimate (the design split's area MAPE ranges over
-4.4-7.4% between seeds), so ``outer`` k holds out every group once instead, over k outer folds,
-the choice made afresh inside each fold's training part (nested cross-validation), and pools
-the errors. ``family``
-refits, per held-out family, the kind (and its number of trees or networks) chosen on the ``design``
-split's training part. Each split reports the physically-informed baseline's errors beside the
-chosen model's, the error of the learned part alone (the whole less its exact part, see
-:data:`costmodel.models.EXACT`: for area the combinational transistors, for energy the energy less
-the clock), and the issue's MAPE targets (:data:`MAPE_TARGETS`) beside the scores they apply to.
+(``sklearn.model_selection.GroupKFold``): the hold-out never influences the choice. One draw of 59
+of the shipped dataset's 296 base designs is a noisy estimate (the design split's area MAPE ranges
+over 4.4-7.4% between seeds), so ``outer`` k holds out every group once instead, over k outer
+folds, the choice made afresh inside each fold's training part (nested cross-validation), and pools
+the errors. ``family`` refits, per held-out family, the kind (and its number of trees or networks)
+chosen on the ``design`` split's (first) training part. Each split reports the physically-informed
+baseline's errors beside the chosen model's, the error of the learned part alone (the whole less
+its exact part, see :data:`costmodel.models.EXACT`: for area the combinational transistors, for
+energy the energy less the clock), and the issue's MAPE targets (:data:`MAPE_TARGETS`) beside the
+scores they apply to.
 Every kind reads parameter features only (:data:`costmodel.features.FEATURES`).
 """
 

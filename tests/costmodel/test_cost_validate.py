@@ -45,10 +45,8 @@ def test_format_groups_resolve_aliases(small_df):
     assert len(set(val.split_groups(df, "design")[:6])) == 1
 
 
-@pytest.mark.parametrize("split", ["design", "format"])
-def test_the_hold_out_never_takes_part_in_the_choice(small_df, monkeypatch, split):
-    """Every fit during model choice sees only training groups; the held-out groups are
-    scored once, by the chosen model."""
+def _spy_on_fits(monkeypatch) -> list[np.ndarray]:
+    """The training groups of every model choice validate makes, appended as it makes them."""
     seen: list[np.ndarray] = []
     real = val.fit_target
 
@@ -57,6 +55,14 @@ def test_the_hold_out_never_takes_part_in_the_choice(small_df, monkeypatch, spli
         return real(target, x, y, names, **kw)
 
     monkeypatch.setattr(val, "fit_target", spy)
+    return seen
+
+
+@pytest.mark.parametrize("split", ["design", "format"])
+def test_the_hold_out_never_takes_part_in_the_choice(small_df, monkeypatch, split):
+    """Every fit during model choice sees only training groups; the held-out groups are
+    scored once, by the chosen model."""
+    seen = _spy_on_fits(monkeypatch)
     rep = val.validate(small_df, splits=(split,), **FAST)
     groups = val.split_groups(small_df, split)
     test = val._holdout(groups, 0)
@@ -71,14 +77,7 @@ def test_the_hold_out_never_takes_part_in_the_choice(small_df, monkeypatch, spli
 def test_outer_folds_hold_out_every_group_once(small_df, monkeypatch):
     """With outer folds, every group is held out exactly once; each fold's model is chosen on
     that fold's training groups alone, and the score pools the folds' held-out errors."""
-    seen: list[np.ndarray] = []
-    real = val.fit_target
-
-    def spy(target, x, y, names, **kw):
-        seen.append(kw["groups"])
-        return real(target, x, y, names, **kw)
-
-    monkeypatch.setattr(val, "fit_target", spy)
+    seen = _spy_on_fits(monkeypatch)
     rep = val.validate(small_df, splits=("design",), outer=3, **FAST)
     groups = val.split_groups(small_df, "design")
     tests = val._test_masks("design", groups, 0, 3)
