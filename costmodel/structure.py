@@ -257,6 +257,20 @@ def _counts(p: DesignPoint) -> dict[str, float]:
                  st_add_bits=(nblock - 1) * tree + float(f.scale_bits) + neg * nblock,
                  st_shift_bits=wide * _bits_for(wide), st_norm_bits=_clz_shift(wide),
                  st_round_bits=float(elem.total_bits))
+    elif p.unit == "ternary-acc" and n is not None:  # rtl.units.ternary_acc: the activation
+        # gated and inverted at the accumulator's width, one adder (carry in: subtract)
+        acc = int(p.acc) if p.acc else min(n + 16, 64)
+        c.update(st_add_bits=acc, st_acc_bits=acc, st_io_bits=n + 2 + acc)
+    elif p.unit == "dyadic-requant":  # rtl.units.dyadic_requant: signed acc x unsigned b,
+        # the sign fix, an arithmetic shift by c, the rounding bit and sticky mask (two more
+        # shifts), the increment and the saturating compares
+        acc = int(p.acc) if p.acc else 32
+        b = min(acc, 32)
+        width = acc + b
+        cb = _bits_for(width) - 1
+        c.update(st_pp_bits=acc * b, st_add_bits=width + 3 * (width + 1) + cb,
+                 st_shift_bits=3 * width * cb, st_round_bits=width,
+                 st_io_bits=acc + b + cb + bits)
     elif p.unit == "olive-decode":  # rtl.units.olive_decode: per slot a negation, the
         # shift's +2, the identifier compare and the selects of integer and shift; no multiply
         c.update(st_add_bits=2 * (bits + 3 + bits), st_shift_bits=2 * (2 * bits + 3))

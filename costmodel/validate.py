@@ -80,6 +80,9 @@ class SplitScore:
     learned_mape: float = math.nan
     # MAPE of each outer fold's held-out groups (empty for a single hold-out)
     fold_mapes: tuple[float, ...] = ()
+    # per unit family among the held-out rows: (family, rows, MAPE, share of the summed
+    # absolute percentage error), largest share first (the design and format splits)
+    by_family: tuple[tuple[str, int, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,25 @@ class ValidationReport:
             lines += [f"every group held out once, over {self.outer} grouped outer folds (the "
                       f"model chosen by cross-validation inside each fold's training part); "
                       f"MAPE pooled over all of them, each fold's lowest-highest beside it"]
-        return "\n".join(lines + self._family_table())
+        return "\n".join(lines + self._by_family_table() + self._family_table())
+
+    def _by_family_table(self) -> list[str]:
+        """Per split, each unit family's MAPE% among the held-out rows and (its share of the
+        summed error): where a miss comes from."""
+        lines: list[str] = []
+        for split in dict.fromkeys(s.split for s in self.scores if s.by_family):
+            scores = [s for s in self.scores if s.split == split and s.by_family]
+            cells = {s.target: {u: (m, sh) for u, _, m, sh in s.by_family} for s in scores}
+            rows = {u: n for s in scores for u, n, *_ in s.by_family}
+            lines += ["", f"{split} split, MAPE% per unit family of the held-out rows (share "
+                          f"of the summed error)",
+                      f"{'family':<16}{'rows':>6}" + "".join(f"{s.target:>15}" for s in scores)]
+            first = scores[0].by_family  # ordered by the first target's share
+            for u in [f[0] for f in first]:
+                lines.append(f"{u:<16}{rows[u]:>6}" + "".join(
+                    f"{c[0]:>8.1f} ({100 * c[1]:>3.0f}%)" if (c := cells[s.target].get(u))
+                    else f"{'-':>15}" for s in scores))
+        return lines
 
     def _family_table(self) -> list[str]:
         """Leave-one-family-out per held-out family: model MAPE% (baseline MAPE%)."""
@@ -293,6 +314,7 @@ def validate(df: Any, *, splits: Sequence[str] = SPLITS, targets: Sequence[str] 
     names = FEATURES.names
     x = FEATURES.matrix(df)
     exact_all = exact_costs(df)
+    units = df["unit"].to_numpy(str)
     scores: list[SplitScore] = []
     parity: dict[str, dict[str, Any]] = {}
     per_family: dict[str, dict[str, tuple[float, float]]] = {}
@@ -325,7 +347,7 @@ def validate(df: Any, *, splits: Sequence[str] = SPLITS, targets: Sequence[str] 
                         tick()
                     if s in order:
                         _score_passes(scores, parity, s, t, passes, y, ly,
-                                      split_groups(df, s), outer)
+                                      split_groups(df, s), outer, units)
                 if "family" in order:
                     kind = chosen["design"].kind
                     yt, p, b, ng, lt, lp, per_group = _leave_one_group_out(
@@ -345,15 +367,27 @@ def validate(df: Any, *, splits: Sequence[str] = SPLITS, targets: Sequence[str] 
 def _score_passes(scores: list[SplitScore], parity: dict[str, dict[str, Any]], split: str,
                   t: str, passes: Sequence[tuple[np.ndarray, str, np.ndarray, np.ndarray,
                                                  np.ndarray]],
-                  y: np.ndarray, ly: np.ndarray, groups: np.ndarray, outer: int) -> None:
+                  y: np.ndarray, ly: np.ndarray, groups: np.ndarray, outer: int,
+                  units: np.ndarray) -> None:
     """One score of a split's passes (test rows, kind, prediction, baseline, learned part),
-    their held-out rows pooled in the passes' order."""
+    their held-out rows pooled in the passes' order; a grouped split's also per family."""
     rows = np.concatenate([np.flatnonzero(test) for test, *_ in passes])
     kinds = list(dict.fromkeys(k for _, k, *_ in passes))
     p, b, lp = (np.concatenate([ps[i] for ps in passes]) for i in (2, 3, 4))
     fold_mapes = tuple(_mape(y[test], pred) for test, _, pred, *_ in passes) if outer else ()
     _score(scores, parity, split, t, "/".join(kinds), y[rows], p, b,
-           len(np.unique(groups[rows])), _mape(ly[rows], lp), fold_mapes)
+           len(np.unique(groups[rows])), _mape(ly[rows], lp), fold_mapes,
+           _by_family(units[rows], y[rows], p) if split != "random" else ())
+
+
+def _by_family(units: np.ndarray, y: np.ndarray, p: np.ndarray
+               ) -> tuple[tuple[str, int, float, float], ...]:
+    """(family, rows, MAPE, share of the summed absolute percentage error) per family."""
+    ape = np.abs(p - y) / y
+    total = float(ape.sum()) or 1.0
+    out = [(str(u), int(sel.sum()), _mape(y[sel], p[sel]), float(ape[sel].sum()) / total)
+           for u in np.unique(units) for sel in [units == u]]
+    return tuple(sorted(out, key=lambda r: (-r[3], r[0])))
 
 
 def _grouped_folds(folds: int, groups: np.ndarray) -> None:
@@ -364,9 +398,10 @@ def _grouped_folds(folds: int, groups: np.ndarray) -> None:
 
 def _score(scores: list[SplitScore], parity: dict[str, dict[str, Any]], split: str, t: str,
            kind: str, y: np.ndarray, p: np.ndarray, b: np.ndarray, groups: int,
-           learned_mape: float, fold_mapes: tuple[float, ...] = ()) -> None:
+           learned_mape: float, fold_mapes: tuple[float, ...] = (),
+           by_family: tuple[tuple[str, int, float, float], ...] = ()) -> None:
     scores.append(SplitScore(split, t, kind, len(y), _mape(y, p), _r2(y, p), _mape(y, b),
-                             _r2(y, b), groups, learned_mape, fold_mapes))
+                             _r2(y, b), groups, learned_mape, fold_mapes, by_family))
     parity.setdefault(split, {})[t] = (y, p, b)
 
 

@@ -204,3 +204,34 @@ def test_block_dot_products_are_the_generated_netlists_multipliers(fmt, block):
         mag = max(a for a, _ in products)  # the block sum's magnitude
         netlist -= mag * (mag - 2 * 4)  # E4M3: 4 significand bits a scale, 8 for two
     assert _counts(p)["st_pp_bits"] == netlist
+
+
+@pytest.mark.parametrize(("fmt", "acc"), [("int4", "20"), ("int8", "32"), ("int2", None)])
+def test_ternary_accumulators_count_one_adder_and_no_multiplier(fmt, acc):
+    """A ternary-weight PE is priced as what its netlist holds: no product, an adder as wide
+    as its accumulator (a generic family's multiplier-sized guess priced int8 PEs 2.5x high)."""
+    from rtl.unit import build_unit
+
+    p = DesignPoint("ternary-acc", fmt, 0, acc=acc or "")
+    unit = build_unit("ternary-acc", **p.params())
+    ops = list(unit.block.logic)
+    width = unit.outputs["y"]
+    assert not [n for n in ops if n.op == "*"]
+    # acc + addend + carry: PyRTL widens each sum by one bit (Yosys trims the unused ones)
+    assert sorted(len(n.dests[0]) for n in ops if n.op == "+") == [width + 1, width + 2]
+    c = _counts(p)
+    assert (c["st_pp_bits"], c["st_add_bits"], c["st_acc_bits"]) == (0, width, width)
+
+
+@pytest.mark.parametrize(("fmt", "acc"), [("int8", "10"), ("uint8", "12"), ("int8", "24")])
+def test_requantiser_counts_follow_its_ports(fmt, acc):
+    """The dyadic requantiser multiplies its acc and b inputs and shifts their product by c
+    (the floor, the rounding bit and the sticky mask: three shifters)."""
+    from rtl.unit import build_unit
+
+    p = DesignPoint("dyadic-requant", fmt, 0, acc=acc)
+    ports = build_unit("dyadic-requant", **p.params()).inputs
+    width = ports["acc"] + ports["b"]
+    c = _counts(p)
+    assert c["st_pp_bits"] == ports["acc"] * ports["b"]
+    assert c["st_shift_bits"] == 3 * width * ports["c"]

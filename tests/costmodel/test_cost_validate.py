@@ -91,6 +91,15 @@ def test_outer_folds_hold_out_every_group_once(small_df, monkeypatch):
     assert len(s.fold_mapes) == 3 and min(s.fold_mapes) <= s.mape <= max(s.fold_mapes)
     y, p, _ = rep.parity["design"]["area"]
     assert s.mape == pytest.approx(100 * np.mean(np.abs(p - y) / y))
+    # where the error comes from: each family's MAPE and share among the pooled rows
+    units = small_df["unit"].to_numpy(str)[np.concatenate([np.flatnonzero(t) for t in tests])]
+    ape = np.abs(p - y) / y
+    assert {u for u, *_ in s.by_family} == set(units)
+    for u, n, m, share in s.by_family:
+        assert n == (units == u).sum() and m == pytest.approx(100 * ape[units == u].mean())
+        assert share == pytest.approx(ape[units == u].sum() / ape.sum())
+    assert [r[3] for r in s.by_family] == sorted((r[3] for r in s.by_family), reverse=True)
+    assert "design split, MAPE% per unit family" in rep.table()
     assert "3 grouped outer folds" in rep.table()
     out = rep.to_dict()
     assert out["outer_folds"] == 3 and out["holdout"] is None
@@ -177,24 +186,41 @@ def test_leave_one_family_out_reports_each_family(small_df):
     assert set(rep.to_dict()["family_mape_pct"]["area"]) == set(fams)
 
 
-# The issue's targets on the design and format splits against the shipped study
-# (sim_results/costmodel, written by 'hwsim cost study'; test_cost_models.py checks its delay
-# and energy numbers come back when refitted). A target the model misses is a strict xfail with
-# the measured MAPE.
-# 1,362 designs, network model: design area 4.8%, LUTs 4.9%, delay 2.4%, energy 3.4%, format
-# area 4.7%, energy 3.9%: all met
-_MISSED: dict[tuple[str, str], float] = {}
+# The issue's targets on the design and format splits against the shipped results
+# (sim_results/costmodel): the single 20% hold-out 'hwsim cost study' writes (validation.json;
+# test_cost_models.py checks its delay and energy numbers come back when refitted) and the
+# nested cross-validation of 'hwsim cost validate --split S --outer 5 --json'
+# (validation_outer5_S.json), which holds every base design or format out once. A target the
+# model misses is a strict xfail with the measured MAPE.
+_RESULTS = {"holdout": "validation.json", "outer5": "validation_outer5_{split}.json"}
+# 1,362 designs, network model, nested 5-fold: design area 5.12%, LUTs 5.16%, energy 5.10%
+# (delay 2.14% met); format area 7.69% (energy 6.72% met): the tiny families (2-4 base
+# designs, e.g. olive-decode) are all but unseen when their base designs are held out, a
+# format held out can take a whole family with it (int8: the LUT tiles), and combinational
+# converters vary 10-75% between formats in ways the parameters do not tell apart
+# The single hold-out (seed 0), same model: design area 5.02% (missed), LUTs 4.86%, delay
+# 2.44%, energy 3.59%; format area 5.00%, energy 3.55%
+_MISSED: dict[tuple[str, str, str], float] = {
+    ("holdout", "design", "area"): 5.02,
+    ("outer5", "design", "area"): 5.12, ("outer5", "design", "luts"): 5.16,
+    ("outer5", "design", "energy"): 5.10, ("outer5", "format", "area"): 7.69,
+}
 
 
-@pytest.mark.parametrize(("split", "target"), [(s, t) for s, d in val.MAPE_TARGETS.items()
-                                               for t in sorted(d)])
-def test_grouped_splits_meet_the_issues_targets(split, target, request):
+@pytest.mark.parametrize(("source", "split", "target"), [
+    (src, s, t) for src in _RESULTS for s, d in val.MAPE_TARGETS.items() for t in sorted(d)])
+def test_grouped_splits_meet_the_issues_targets(source, split, target, request):
     from pathlib import Path
 
-    if (split, target) in _MISSED:
+    path = (Path(__file__).parents[2] / "sim_results" / "costmodel"
+            / _RESULTS[source].format(split=split))
+    got = json.loads(path.read_text())
+    assert got["outer_folds"] == (5 if source == "outer5" else 0)
+    check = got["checks"][f"{split}/{target}"]
+    if (source, split, target) in _MISSED:
+        # the recorded miss is the measured one (checked before the xfail marker applies)
+        assert check["mape"] == pytest.approx(_MISSED[source, split, target], abs=0.005)
         request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            f"{split} split {target}: measured {_MISSED[split, target]:.1f}% MAPE, target "
+            f"{source} {split} split {target}: measured {check['mape']:.2f}% MAPE, target "
             f"{val.MAPE_TARGETS[split][target]:.0f}%")))
-    path = Path(__file__).parents[2] / "sim_results" / "costmodel" / "validation.json"
-    checks = json.loads(path.read_text())["checks"]
-    assert checks[f"{split}/{target}"]["ok"], checks[f"{split}/{target}"]
+    assert check["ok"], check
