@@ -16,6 +16,7 @@ all :mod:`costmodel.store` saves.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -87,6 +88,12 @@ class MLPEnsemble:
                 nets.append(MLPRegressor(hidden_layer_sizes=self.hidden, alpha=self.alpha,
                                          solver="lbfgs", max_iter=self.max_iter, tol=1e-7,
                                          random_state=self.seed + s).fit(z, y))
+        return self.set_networks(nets, mean, scale)
+
+    def set_networks(self, nets: Sequence[Any], mean: np.ndarray,
+                     scale: np.ndarray) -> MLPEnsemble:
+        """Take fitted scikit-learn networks (``coefs_``, ``intercepts_``) of inputs
+        standardised as ``(transform(x) - mean) / scale`` as this ensemble's state."""
         # the standardisation folded into the first layer: (z - mean) / scale @ w + b
         w1 = np.concatenate([n.coefs_[0] for n in nets], axis=1)
         b1 = np.concatenate([n.intercepts_[0] for n in nets])
