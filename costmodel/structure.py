@@ -259,6 +259,7 @@ def _counts(p: DesignPoint) -> dict[str, float]:
                  st_round_bits=float(elem.total_bits))
     elif p.unit == "ternary-acc" and n is not None:  # rtl.units.ternary_acc: the activation
         # gated and inverted at the accumulator's width, one adder (carry in: subtract)
+        # (default width: the activation's plus rtl.units.int_mac.ACC_HEADROOM_BITS, 16)
         acc = int(p.acc) if p.acc else min(n + 16, 64)
         c.update(st_add_bits=acc, st_acc_bits=acc, st_io_bits=n + 2 + acc)
     elif p.unit == "dyadic-requant":  # rtl.units.dyadic_requant: signed acc x unsigned b,
