@@ -99,21 +99,12 @@ def evaluate_design(p: DesignPoint, build_dir: str | Path) -> dict[str, Any]:
     t0 = time.perf_counter()
     unit = build_unit(p.unit, **p.params())
     rep = synthesize(unit, families=(FAMILY_FPGA,), build_dir=build_dir)
-    fpga = rep.fpga[FAMILY_FPGA]
-    dff = sum(n for c, n in rep.cmos_cells.items() if "DFF" in c.upper())
     rec: dict[str, Any] = {"record_version": RECORD_VERSION, **p.to_dict(), "key": p.key}
     rec["module"] = unit.name
     rec.update(_features(p))
     rec.update({
         "latency_cycles": rep.latency_cycles,
-        "cmos_cells_total": rep.cmos_cells_total,
-        **{f"cell_{c}": n for c, n in sorted(rep.cmos_cells.items())},
-        "transistors": rep.transistors,
-        "dff_bits": dff,
-        "area_transistors": rep.transistors + DFF_TRANSISTORS * dff,
-        "logic_depth": rep.logic_depth,
-        "fpga_luts": fpga.luts, "fpga_carry": fpga.carry, "fpga_dsp": fpga.dsp,
-        "fpga_ff": fpga.ff,
+        **synthesised_costs(rep),
         "pyrtl_area_mm2": rep.pyrtl_area_mm2,
         "pyrtl_delay_ps": rep.pyrtl_delay_ps,
         "pyrtl_fmax_mhz": rep.pyrtl_fmax_mhz,
@@ -123,6 +114,20 @@ def evaluate_design(p: DesignPoint, build_dir: str | Path) -> dict[str, Any]:
     rec["energy_pj"] = energy["energy_ge"] * pj_per_ge()
     rec["synth_s"] = round(time.perf_counter() - t0, 3)
     return rec
+
+
+def synthesised_costs(rep: Any) -> dict[str, int]:
+    """The dataset's Yosys columns of a :class:`rtl.synth.SynthReport` (synthesised with
+    :data:`FAMILY_FPGA`): CMOS cells, transistors, flip-flops, area, depth, FPGA resources."""
+    fpga = rep.fpga[FAMILY_FPGA]
+    dff = sum(n for c, n in rep.cmos_cells.items() if "DFF" in c.upper())
+    return {"cmos_cells_total": rep.cmos_cells_total,
+            **{f"cell_{c}": n for c, n in sorted(rep.cmos_cells.items())},
+            "transistors": rep.transistors, "dff_bits": dff,
+            "area_transistors": rep.transistors + DFF_TRANSISTORS * dff,
+            "logic_depth": rep.logic_depth,
+            "fpga_luts": fpga.luts, "fpga_carry": fpga.carry, "fpga_dsp": fpga.dsp,
+            "fpga_ff": fpga.ff}
 
 
 def _features(p: DesignPoint) -> dict[str, Any]:

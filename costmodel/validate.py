@@ -98,6 +98,8 @@ class ValidationReport:
     per_family: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
     # outer grouped folds (0: one random hold-out of HOLDOUT of the groups)
     outer: int = 0
+    # split -> the dataset row of each entry of its parity arrays
+    held_rows: dict[str, np.ndarray] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (strict: a score that is undefined, e.g. the R^2 of a hold-out of one
@@ -243,8 +245,8 @@ def _leave_one_group_out(t: str, x: np.ndarray, y: np.ndarray, groups: np.ndarra
                          exact: tuple[float, np.ndarray] | None, n_iter: int = 0
                          ) -> tuple[Any, ...]:
     """Pooled held-out truth, prediction, baseline, group count, learned truth and learned
-    prediction, and the MAPE of each held-out group (model, baseline)."""
-    truth, pred, base, learned_truth, learned_pred = [], [], [], [], []
+    prediction, the MAPE of each held-out group (model, baseline), and the rows pooled."""
+    truth, pred, base, learned_truth, learned_pred, rows = [], [], [], [], [], []
     per_group: dict[str, tuple[float, float]] = {}
     uniq = np.unique(groups)
     for g in uniq:
@@ -253,6 +255,7 @@ def _leave_one_group_out(t: str, x: np.ndarray, y: np.ndarray, groups: np.ndarra
         if tr.sum() < 10:
             continue
         ft, b = _fit_pair(t, kind, baseline, x[tr], y[tr], names, exact, tr, n_iter)
+        rows.append(np.flatnonzero(te))
         truth.append(y[te])
         pred.append(ft.predict(x[te], names))
         base.append(_predict_kind(baseline, b, x[te], names) + ft.exact(x[te], names))
@@ -260,7 +263,8 @@ def _leave_one_group_out(t: str, x: np.ndarray, y: np.ndarray, groups: np.ndarra
         learned_pred.append(ft.learned(x[te], names))
         per_group[str(g)] = (_mape(truth[-1], pred[-1]), _mape(truth[-1], base[-1]))
     return (np.concatenate(truth), np.concatenate(pred), np.concatenate(base), len(uniq),
-            np.concatenate(learned_truth), np.concatenate(learned_pred), per_group)
+            np.concatenate(learned_truth), np.concatenate(learned_pred), per_group,
+            np.concatenate(rows))
 
 
 def _learned(y: np.ndarray, exact: tuple[float, np.ndarray] | None) -> np.ndarray:
@@ -317,6 +321,7 @@ def validate(df: Any, *, splits: Sequence[str] = SPLITS, targets: Sequence[str] 
     units = df["unit"].to_numpy(str)
     scores: list[SplitScore] = []
     parity: dict[str, dict[str, Any]] = {}
+    held_rows: dict[str, np.ndarray] = {}
     per_family: dict[str, dict[str, tuple[float, float]]] = {}
     steps = len(targets) * (sum(map(len, held.values())) + ("family" in order))
     bar = progress(0, steps) if progress else None
@@ -346,11 +351,11 @@ def validate(df: Any, *, splits: Sequence[str] = SPLITS, targets: Sequence[str] 
                                            ft.learned(x[test], names)))
                         tick()
                     if s in order:
-                        _score_passes(scores, parity, s, t, passes, y, ly,
-                                      split_groups(df, s), outer, units)
+                        held_rows[s] = _score_passes(scores, parity, s, t, passes, y, ly,
+                                                     split_groups(df, s), outer, units)
                 if "family" in order:
                     kind = chosen["design"].kind
-                    yt, p, b, ng, lt, lp, per_group = _leave_one_group_out(
+                    yt, p, b, ng, lt, lp, per_group, held_rows["family"] = _leave_one_group_out(
                         t, x, y, split_groups(df, "family"), names, kind, baseline, exact,
                         chosen["design"].n_iter)
                     _score(scores, parity, "family", t, kind, yt, p, b, ng, _mape(lt, lp))
@@ -361,16 +366,17 @@ def validate(df: Any, *, splits: Sequence[str] = SPLITS, targets: Sequence[str] 
             bar.close()
     scores.sort(key=lambda s: (SPLITS.index(s.split), list(TARGETS).index(s.target)))
     return ValidationReport(tuple(scores), len(df), seed, parity, baseline,
-                            per_family=per_family, outer=outer)
+                            per_family=per_family, outer=outer, held_rows=held_rows)
 
 
 def _score_passes(scores: list[SplitScore], parity: dict[str, dict[str, Any]], split: str,
                   t: str, passes: Sequence[tuple[np.ndarray, str, np.ndarray, np.ndarray,
                                                  np.ndarray]],
                   y: np.ndarray, ly: np.ndarray, groups: np.ndarray, outer: int,
-                  units: np.ndarray) -> None:
+                  units: np.ndarray) -> np.ndarray:
     """One score of a split's passes (test rows, kind, prediction, baseline, learned part),
-    their held-out rows pooled in the passes' order; a grouped split's also per family."""
+    their held-out rows pooled in the passes' order (returned); a grouped split's also per
+    family."""
     rows = np.concatenate([np.flatnonzero(test) for test, *_ in passes])
     kinds = list(dict.fromkeys(k for _, k, *_ in passes))
     p, b, lp = (np.concatenate([ps[i] for ps in passes]) for i in (2, 3, 4))
@@ -378,6 +384,7 @@ def _score_passes(scores: list[SplitScore], parity: dict[str, dict[str, Any]], s
     _score(scores, parity, split, t, "/".join(kinds), y[rows], p, b,
            len(np.unique(groups[rows])), _mape(ly[rows], lp), fold_mapes,
            _by_family(units[rows], y[rows], p) if split != "random" else ())
+    return rows
 
 
 def _by_family(units: np.ndarray, y: np.ndarray, p: np.ndarray

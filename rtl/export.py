@@ -27,6 +27,7 @@ gives its result, so Verilog and PyRTL agree bit for bit without relying on cont
 from __future__ import annotations
 
 import hashlib
+import random
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -216,7 +217,7 @@ class _Emitter:
         return sink
 
     # -- the module --------------------------------------------------------------------------
-    def module(self) -> str:
+    def module(self, order_seed: int = 0) -> str:
         u = self.unit
         ports = []
         for p in self.port_order:
@@ -255,6 +256,8 @@ class _Emitter:
             lines.append("    // bits computed but not needed by y (see rtl/export.py)")
             lines.append(f"    wire _unused_ok = &{{1'b0, {', '.join(sink)}, 1'b0}};")
         lines.append("")
+        if order_seed:  # the same circuit: continuous assignments take effect in any order
+            random.Random(order_seed).shuffle(assigns)
         lines += [f"    {a}" for a in assigns]
         if regs:
             lines += ["", "    always @(posedge clk) begin"]
@@ -280,9 +283,16 @@ def _rng(width: int) -> str:
     return f"[{width - 1}:0] " if width > 1 else ""
 
 
-def to_verilog(unit: RtlUnit) -> str:
-    """The Verilog text of ``unit``: one module named ``unit.name``."""
-    return _Emitter(unit).module()
+def to_verilog(unit: RtlUnit, *, order_seed: int = 0) -> str:
+    """The Verilog text of ``unit``: one module named ``unit.name``.
+
+    ``order_seed`` other than 0 lists the continuous assignments in a random order drawn from
+    it: the same circuit (Verilog gives ``assign`` statements no order), which synthesis
+    heuristics may still map to another gate count (:mod:`rtl.synth`)."""
+    if isinstance(order_seed, bool) or not isinstance(order_seed, int) or order_seed < 0:
+        raise HwsimError(f"order_seed must be a non-negative integer (0: the generated "
+                         f"order), got {order_seed!r}")
+    return _Emitter(unit).module(order_seed)
 
 
 def verilog_hash(text: str) -> str:

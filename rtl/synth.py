@@ -143,10 +143,16 @@ def pyrtl_estimates(unit: RtlUnit) -> tuple[float, float]:
 
 
 def synthesize(unit: RtlUnit, *, families: Iterable[str] = ("ice40", "ecp5"),
-               build_dir: str | Path | None = None) -> SynthReport:
-    """Synthesize ``unit`` with Yosys and return its :class:`SynthReport` (cached)."""
+               build_dir: str | Path | None = None, order_seed: int = 0) -> SynthReport:
+    """Synthesize ``unit`` with Yosys and return its :class:`SynthReport` (cached).
+
+    ``order_seed``: the Verilog's continuous assignments in another order (the same circuit,
+    :func:`rtl.export.to_verilog`). ABC's mapping depends on the order it meets the logic in,
+    so the gate and LUT counts of one circuit spread over orders (a combinational float
+    converter's transistors by up to +-30%: ``sim_results/costmodel/label_noise.md``); 0 is the
+    generated order, the one the cost model's dataset was synthesised in."""
     fams = check_families(families)
-    text = to_verilog(unit)
+    text = to_verilog(unit, order_seed=order_seed)
     root = Path(build_dir) if build_dir is not None else Path.cwd() / "build" / "rtl"
     key = verilog_hash(f"{text}|{','.join(fams)}|v{REPORT_VERSION}")
     work = root / "synth" / f"{unit.name}-{key}"

@@ -91,8 +91,12 @@ def test_outer_folds_hold_out_every_group_once(small_df, monkeypatch):
     assert len(s.fold_mapes) == 3 and min(s.fold_mapes) <= s.mape <= max(s.fold_mapes)
     y, p, _ = rep.parity["design"]["area"]
     assert s.mape == pytest.approx(100 * np.mean(np.abs(p - y) / y))
+    # the dataset row of every pooled entry: the folds' held-out rows in fold order
+    rows = rep.held_rows["design"]
+    assert rows.tolist() == np.concatenate([np.flatnonzero(t) for t in tests]).tolist()
+    assert np.array_equal(y, np.maximum(small_df["area_transistors"].to_numpy(float)[rows], 1e-9))
     # where the error comes from: each family's MAPE and share among the pooled rows
-    units = small_df["unit"].to_numpy(str)[np.concatenate([np.flatnonzero(t) for t in tests])]
+    units = small_df["unit"].to_numpy(str)[rows]
     ape = np.abs(p - y) / y
     assert {u for u, *_ in s.by_family} == set(units)
     for u, n, m, share in s.by_family:
@@ -184,6 +188,10 @@ def test_leave_one_family_out_reports_each_family(small_df):
         assert abs(base_mape - 100) > 1 and np.isfinite(model_mape)
     assert "leave-one-family-out" in rep.table()
     assert set(rep.to_dict()["family_mape_pct"]["area"]) == set(fams)
+    y, _, _ = rep.parity["family"]["area"]  # each held-out family's rows, family by family
+    rows = rep.held_rows["family"]
+    assert sorted(rows) == list(range(len(small_df)))
+    assert np.array_equal(y, small_df["area_transistors"].to_numpy(float)[rows])
 
 
 # The issue's targets on the design and format splits against the shipped results

@@ -101,3 +101,18 @@ def test_lint_reports_a_real_warning(tmp_path, verilator) -> None:
                    "  assign y = a[0];\nendmodule\n")
     msgs = lint(bad)
     assert any("UNUSEDSIGNAL" in m for m in msgs)
+
+
+def test_order_seed_reorders_only_the_continuous_assignments() -> None:
+    unit = build_unit("convert", format="fp8_e4m3", pipeline=1)
+    plain, moved = to_verilog(unit), to_verilog(unit, order_seed=3)
+    a, b = plain.splitlines(), moved.splitlines()
+    assert moved != plain and sorted(a) == sorted(b)  # the same lines, another order
+    assigns = [i for i, line in enumerate(a) if line.lstrip().startswith("assign ")]
+    assert [i for i, line in enumerate(b) if line.lstrip().startswith("assign ")] == assigns
+    rest = [i for i in range(len(a)) if i not in assigns]
+    assert [a[i] for i in rest] == [b[i] for i in rest]  # ports, wires, registers in place
+    assert to_verilog(unit, order_seed=3) == moved  # the seed decides the order
+    for bad in (-1, 1.5, True):
+        with pytest.raises(HwsimError, match="order_seed must be a non-negative integer"):
+            to_verilog(unit, order_seed=bad)

@@ -1,0 +1,158 @@
+"""How far one circuit's synthesised figures spread over the order of its Verilog statements.
+
+ABC maps a netlist by heuristics that meet the logic in the order Yosys hands it over, and that
+order follows the text: the continuous assignments of one circuit listed in another order (still
+the same circuit: ``order_seed`` of :func:`rtl.export.to_verilog`) give other gate, LUT and depth
+counts. The dataset synthesised every design once, in the generated order, so each of its Yosys
+labels (area, LUTs, depth; not delay, PyRTL's timing, nor energy, a simulation of the PyRTL
+netlist) is one draw from that spread, and no model of the design's parameters can know which.
+
+:func:`order_spread` synthesises designs in several orders (order 0 is the dataset's own, and is
+checked against it); :func:`noise_table` gives per family and combinational/pipelined design the
+MAPE that the median over orders, a prediction free of model error, scores against the single
+runs: a floor under what any parameter model can score on labels drawn this way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from costmodel.space import DesignPoint
+from hwsim.errors import HwsimError
+
+#: the Yosys targets the order moves: target name -> dataset column
+NOISY = {"area": "area_transistors", "luts": "fpga_luts", "depth": "logic_depth"}
+#: families whose designs synthesise in under this many seconds (median) are sampled
+MAX_SYNTH_S = 20.0
+
+
+def sample_points(df: Any, *, share: float = 0.08, least: int = 4, seed: int = 0,
+                  max_synth_s: float = MAX_SYNTH_S) -> list[DesignPoint]:
+    """A ``share`` of the designs of ``df`` (a dataset table), at least ``least`` (or all), per
+    family and combinational/pipelined stratum, drawn with ``seed``, from the families whose
+    median synthesis time is at most ``max_synth_s`` seconds."""
+    if not 0 < share <= 1:
+        raise HwsimError(f"share must be in (0, 1], got {share!r}")
+    if isinstance(least, bool) or not isinstance(least, int) or least < 1:
+        raise HwsimError(f"least must be a positive integer, got {least!r}")
+    med = df.groupby("unit")["synth_s"].median()
+    cheap = df[df["unit"].isin(med[med <= max_synth_s].index)]
+    fields = list(DesignPoint.__dataclass_fields__)
+    rng = np.random.default_rng(seed)
+    points = []
+    for _, g in cheap.groupby([cheap["unit"], cheap["pipeline"] > 0], sort=True):
+        k = min(len(g), max(least, round(share * len(g))))
+        recs = g[fields].to_dict("records")
+        points += [DesignPoint.from_dict(recs[i]) for i in sorted(rng.permutation(len(g))[:k])]
+    return points
+
+
+def _synth(p: DesignPoint, order: int, build_dir: Path) -> dict[str, Any]:
+    from costmodel.dataset import FAMILY_FPGA, synthesised_costs
+    from rtl.synth import synthesize
+    from rtl.unit import build_unit
+
+    rep = synthesize(build_unit(p.unit, **p.params()), families=(FAMILY_FPGA,),
+                     build_dir=build_dir, order_seed=order)
+    costs = synthesised_costs(rep)
+    return {"key": p.key, "unit": p.unit, "format": p.format, "pipeline": p.pipeline,
+            "order": order, **{t: float(costs[c]) for t, c in NOISY.items()}}
+
+
+def order_spread(points: Sequence[DesignPoint], *, orders: int = 5, jobs: int = 2,
+                 build_dir: str | Path, progress: bool = True) -> Any:
+    """A table of every design of ``points`` synthesised in ``orders`` statement orders (0:
+    the generated one), ``jobs`` Yosys runs at a time: key, unit, format, pipeline, order and
+    the :data:`NOISY` targets."""
+    import pandas as pd
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    if isinstance(orders, bool) or not isinstance(orders, int) or orders < 2:
+        raise HwsimError(f"orders must be an integer of at least 2, got {orders!r}")
+    jobs_list = [(p, k) for p in points for k in range(orders)]
+    rows = []
+    cols = (TextColumn("[bold]syntheses"), BarColumn(), MofNCompleteColumn())
+    # processes, not threads: PyRTL builds every circuit in one global working block
+    with Progress(*cols, disable=not progress) as bar, ProcessPoolExecutor(jobs) as pool:
+        task = bar.add_task("", total=len(jobs_list))
+        for r in pool.map(_synth, *zip(*jobs_list, strict=True),
+                          [Path(build_dir)] * len(jobs_list)):
+            rows.append(r)
+            bar.update(task, advance=1)
+    return pd.DataFrame(rows)
+
+
+def check_order_zero(spread: Any, df: Any) -> list[str]:
+    """Designs whose order-0 figures differ from the dataset's (none: the study synthesised
+    what the dataset did)."""
+    ref = df.set_index("key")
+    return [f"{r.key} {t}: {getattr(r, t)} != {ref.at[r.key, c]}"
+            for r in spread[spread["order"] == 0].itertuples()
+            for t, c in NOISY.items() if getattr(r, t) != float(ref.at[r.key, c])]
+
+
+def design_noise(spread: Any) -> Any:
+    """Per design: the MAPE (%) of the median over orders against each order's figure, per
+    :data:`NOISY` target, with its unit and whether it is pipelined."""
+    import pandas as pd
+
+    out = []
+    for key, g in spread.groupby("key", sort=False):
+        rec = {"key": key, "unit": g["unit"].iat[0], "format": g["format"].iat[0],
+               "pipelined": bool(g["pipeline"].iat[0] > 0)}
+        for t in NOISY:
+            v = g[t].to_numpy(float)
+            rec[t] = float(np.mean(np.abs(v - np.median(v)) / np.maximum(v, 1e-9)) * 100)
+        out.append(rec)
+    return pd.DataFrame(out)
+
+
+def noise_table(spread: Any, df: Any) -> Any:
+    """Per family: the designs sampled, the dataset's rows, and per :data:`NOISY` target the
+    order noise (%), the strata's (combinational, pipelined) means weighted by the dataset's rows
+    in each, so that the figure speaks for the family's rows as the dataset has them."""
+    import pandas as pd
+
+    per = design_noise(spread)
+    strata = per.groupby(["unit", "pipelined"])[list(NOISY)].mean()
+    rows_in = df.groupby([df["unit"], df["pipeline"] > 0]).size()
+    out = []
+    for unit in sorted(per["unit"].unique()):
+        w = {pipe: float(rows_in.get((unit, pipe), 0)) for pipe in (False, True)
+             if (unit, pipe) in strata.index}
+        total = sum(w.values())
+        rec = {"unit": unit, "designs": int((per["unit"] == unit).sum()), "rows": int(total)}
+        for t in NOISY:
+            rec[t] = sum(w[pipe] * strata.at[(unit, pipe), t] for pipe in w) / total
+        out.append(rec)
+    return pd.DataFrame(out)
+
+
+def floor_estimate(table: Any) -> dict[str, float]:
+    """The order noise (%) over every row of the sampled families: the families' figures
+    weighted by their rows in the dataset."""
+    w = table["rows"].to_numpy(float)
+    return {t: float(np.sum(table[t].to_numpy(float) * w) / w.sum()) for t in NOISY}
+
+
+def model_vs_orders(spread: Any, predicted: dict[str, float], target: str) -> dict[str, float]:
+    """The MAPE (%) of ``predicted`` (design key -> a model's prediction of ``target``) over the
+    designs of ``spread`` it names: against order 0 (the dataset's label) and against the
+    median over orders (the label with the order noise taken out); and the order noise of
+    those designs."""
+    g = spread[spread["key"].isin(predicted)].groupby("key")[target]
+    med, first = g.median(), spread[spread["order"] == 0].set_index("key")[target]
+    keys = list(med.index)
+    p = np.array([predicted[k] for k in keys])
+
+    def mape(y: np.ndarray) -> float:
+        return float(np.mean(np.abs(p - y) / y) * 100)
+
+    noise = design_noise(spread[spread["key"].isin(keys)])[target].mean()
+    return {"designs": len(keys), "vs_label": mape(first[keys].to_numpy(float)),
+            "vs_median": mape(med[keys].to_numpy(float)), "noise": float(noise)}

@@ -1,0 +1,87 @@
+"""Order noise of the Yosys labels: the sample, the arithmetic, and order 0 = the dataset."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from costmodel.label_noise import (
+    MAX_SYNTH_S,
+    NOISY,
+    check_order_zero,
+    design_noise,
+    floor_estimate,
+    model_vs_orders,
+    noise_table,
+    order_spread,
+    sample_points,
+)
+from costmodel.space import DesignPoint
+from hwsim.errors import HwsimError
+from tests.tooling import require_tool
+
+
+def test_sample_takes_a_share_of_every_stratum_of_the_quick_families(shipped_df):
+    pts = sample_points(shipped_df)
+    assert pts == sample_points(shipped_df) != sample_points(shipped_df, seed=1)
+    keys = {p.key for p in pts}
+    assert len(keys) == len(pts)  # no design twice
+    rows = shipped_df[shipped_df["key"].isin(keys)]
+    assert len(rows) == len(pts)  # every point is a dataset design
+    med = shipped_df.groupby("unit")["synth_s"].median()
+    quick = set(med[med <= MAX_SYNTH_S].index)
+    assert set(rows["unit"]) == quick and "mixpe" not in quick  # minutes per design: left out
+    got = rows.groupby([rows["unit"], rows["pipeline"] > 0]).size()
+    pool = shipped_df[shipped_df["unit"].isin(quick)]
+    for stratum, n in pool.groupby([pool["unit"], pool["pipeline"] > 0]).size().items():
+        assert got[stratum] == min(n, max(4, round(0.08 * n))), stratum
+    with pytest.raises(HwsimError, match="share must be in"):
+        sample_points(shipped_df, share=0)
+
+
+def _spread(values: dict[str, list[float]], unit: str, pipeline: int) -> pd.DataFrame:
+    return pd.DataFrame([{"key": k, "unit": unit, "format": "int4", "pipeline": pipeline,
+                          "order": i, **dict.fromkeys(NOISY, v)}
+                         for k, vs in values.items() for i, v in enumerate(vs)])
+
+
+def test_noise_is_the_median_over_orders_scored_against_each_run():
+    spread = pd.concat([
+        _spread({"a": [100, 100, 100, 100, 150]}, "int-mul", 0),  # median 100
+        _spread({"b": [200, 200, 200, 200, 200]}, "int-mul", 2),  # no spread
+    ])
+    per = design_noise(spread).set_index("key")
+    assert per.at["a", "area"] == pytest.approx(100 * (50 / 150) / 5)
+    assert per.at["b", "luts"] == 0.0 and per.at["a", "pipelined"] == False  # noqa: E712
+    # the family's figure weighs its strata by the dataset's rows: 1 combinational, 3 pipelined
+    df = pd.DataFrame({"unit": ["int-mul"] * 4, "pipeline": [0, 1, 2, 2]})
+    table = noise_table(spread, df)
+    assert table.loc[0, "rows"] == 4 and table.loc[0, "designs"] == 2
+    assert table.loc[0, "area"] == pytest.approx(per.at["a", "area"] / 4)
+    floor = floor_estimate(pd.concat([table, table.assign(unit="x", rows=12, area=0.0)]))
+    assert floor["area"] == pytest.approx(per.at["a", "area"] / 4 * 4 / 16)
+
+
+@pytest.mark.rtl
+def test_order_zero_reproduces_the_dataset_and_a_changed_label_is_caught(shipped_df, tmp_path):
+    require_tool("yosys")
+    p = DesignPoint("int-mul", "int2")
+    spread = order_spread([p], orders=2, jobs=1, build_dir=tmp_path, progress=False)
+    assert list(spread["order"]) == [0, 1] and set(spread["key"]) == {p.key}
+    assert check_order_zero(spread, shipped_df) == []
+    tampered = shipped_df.copy()
+    tampered.loc[tampered["key"] == p.key, "fpga_luts"] += 1
+    assert [m.split()[1] for m in check_order_zero(spread, tampered)] == ["luts:"]
+    with pytest.raises(HwsimError, match="orders must be an integer of at least 2"):
+        order_spread([p], orders=1, build_dir=tmp_path)
+
+
+def test_a_model_is_scored_against_the_label_and_against_the_median_over_orders():
+    spread = pd.concat([_spread({"a": [100, 130, 100, 100, 100]}, "int-mul", 0),
+                        _spread({"b": [300, 200, 200, 200, 200]}, "int-mul", 0),
+                        _spread({"c": [50, 50, 50, 50, 50]}, "int-mul", 0)])
+    got = model_vs_orders(spread, {"a": 110.0, "b": 200.0}, "area")  # c: not predicted
+    assert got["designs"] == 2
+    assert got["vs_label"] == pytest.approx(100 * (10 / 100 + 100 / 300) / 2)
+    assert got["vs_median"] == pytest.approx(100 * (10 / 100 + 0) / 2)
+    assert got["noise"] == pytest.approx(100 * ((30 / 130) / 5 + (100 / 300) / 5) / 2)
