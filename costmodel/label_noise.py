@@ -11,6 +11,8 @@ netlist) is one draw from that spread, and no model of the design's parameters c
 checked against it); :func:`noise_table` gives per family and combinational/pipelined design the
 MAPE that the median over orders, a prediction free of model error, scores against the single
 runs: a floor under what any parameter model can score on labels drawn this way.
+:func:`model_vs_orders` scores a model's predictions against the dataset's labels and against
+the median over orders.
 """
 
 from __future__ import annotations
@@ -88,8 +90,9 @@ def order_spread(points: Sequence[DesignPoint], *, orders: int = 5, jobs: int = 
 
 
 def check_order_zero(spread: Any, df: Any) -> list[str]:
-    """Designs whose order-0 figures differ from the dataset's (none: the study synthesised
-    what the dataset did)."""
+    """Designs whose order-0 figures differ from the dataset's: none where this Yosys
+    synthesises what the dataset's did (its rows come from the Yosys releases of the sessions
+    that added them)."""
     ref = df.set_index("key")
     return [f"{r.key} {t}: {getattr(r, t)} != {ref.at[r.key, c]}"
             for r in spread[spread["order"] == 0].itertuples()
@@ -112,6 +115,14 @@ def design_noise(spread: Any) -> Any:
     return pd.DataFrame(out)
 
 
+def stratum_noise(spread: Any) -> Any:
+    """Per family and combinational/pipelined stratum (the index): the designs sampled and the
+    mean order noise (%) of each :data:`NOISY` target."""
+    per = design_noise(spread)
+    g = per.groupby(["unit", "pipelined"])
+    return g[list(NOISY)].mean().join(g.size().rename("designs"))
+
+
 def noise_table(spread: Any, df: Any) -> Any:
     """Per family: the designs sampled, the dataset's rows, and per :data:`NOISY` target the
     order noise (%), the strata's (combinational, pipelined) means weighted by the dataset's rows
@@ -119,7 +130,7 @@ def noise_table(spread: Any, df: Any) -> Any:
     import pandas as pd
 
     per = design_noise(spread)
-    strata = per.groupby(["unit", "pipelined"])[list(NOISY)].mean()
+    strata = stratum_noise(spread)
     rows_in = df.groupby([df["unit"], df["pipeline"] > 0]).size()
     out = []
     for unit in sorted(per["unit"].unique()):
@@ -140,19 +151,35 @@ def floor_estimate(table: Any) -> dict[str, float]:
     return {t: float(np.sum(table[t].to_numpy(float) * w) / w.sum()) for t in NOISY}
 
 
-def model_vs_orders(spread: Any, predicted: dict[str, float], target: str) -> dict[str, float]:
+def stand_for(spread: Any, df: Any) -> dict[str, float]:
+    """Design key -> the dataset rows each sampled design stands for: its stratum's rows in
+    ``df`` over the designs sampled from it."""
+    per = design_noise(spread)
+    rows_in = df.groupby([df["unit"], df["pipeline"] > 0]).size()
+    sampled = per.groupby(["unit", "pipelined"]).size()
+    return {r.key: float(rows_in[(r.unit, r.pipelined)] / sampled[(r.unit, r.pipelined)])
+            for r in per.itertuples()}
+
+
+def model_vs_orders(spread: Any, df: Any, predicted: dict[str, float], target: str
+                    ) -> dict[str, float]:
     """The MAPE (%) of ``predicted`` (design key -> a model's prediction of ``target``) over the
-    designs of ``spread`` it names: against order 0 (the dataset's label) and against the
-    median over orders (the label with the order noise taken out); and the order noise of
-    those designs."""
-    g = spread[spread["key"].isin(predicted)].groupby("key")[target]
-    med, first = g.median(), spread[spread["order"] == 0].set_index("key")[target]
+    designs of ``spread`` it names: against the dataset's label (``df``, what the model was
+    fitted and scored on) and against the median over orders (the label with the order noise
+    taken out); and the order noise of those designs. Each design weighs the dataset rows it
+    stands for among the designs predicted (:func:`stand_for`), so the figures speak for the
+    sampled families' rows as the dataset has them, not for the sample's share of a stratum."""
+    spread = spread[spread["key"].isin(predicted)]
+    med = spread.groupby("key")[target].median()
     keys = list(med.index)
+    w = np.array([stand_for(spread, df)[k] for k in keys])
+    label = df.set_index("key")[NOISY[target]]
     p = np.array([predicted[k] for k in keys])
 
     def mape(y: np.ndarray) -> float:
-        return float(np.mean(np.abs(p - y) / y) * 100)
+        return float(np.average(np.abs(p - y) / y, weights=w) * 100)
 
-    noise = design_noise(spread[spread["key"].isin(keys)])[target].mean()
-    return {"designs": len(keys), "vs_label": mape(first[keys].to_numpy(float)),
-            "vs_median": mape(med[keys].to_numpy(float)), "noise": float(noise)}
+    noise = design_noise(spread).set_index("key").loc[keys, target].to_numpy(float)
+    return {"designs": len(keys), "vs_label": mape(label[keys].to_numpy(float)),
+            "vs_median": mape(med[keys].to_numpy(float)),
+            "noise": float(np.average(noise, weights=w))}

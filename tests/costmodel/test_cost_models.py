@@ -303,6 +303,27 @@ def test_unseen_designs_are_unseen_under_any_name(shipped_df):
         assert p.key not in keys
 
 
+def test_fresh_designs_study_holds_designs_the_dataset_never_had(shipped_df):
+    """sim_results/costmodel/fresh_designs.*: every design's format is unseen by identity, and
+    the summary is what its table of measured and predicted values gives."""
+    import pandas as pd
+
+    from costmodel.space import format_identity
+
+    here = CLAIMS.parent
+    table = pd.read_csv(here / "fresh_designs.csv", keep_default_na=False)
+    summary = json.loads((here / "fresh_designs.json").read_text())
+    seen = {format_identity(f) for f in shipped_df["format"].unique()}
+    assert not {format_identity(f) for f in table["format"]} & seen
+    assert not set(table["key"]) & set(shipped_df["key"])
+    assert summary["designs"] == len(table) >= 90
+    for t, s in summary["targets"].items():
+        y, p = table[f"{t}_measured"], table[f"{t}_predicted"]
+        assert s["mape"] == pytest.approx(100 * np.mean(np.abs(p - y) / y), abs=0.005)
+        inside = ((table[f"{t}_lo"] <= y) & (y <= table[f"{t}_hi"])).sum()
+        assert s["in_90pct_interval"] == inside
+
+
 def test_design_key_is_the_format_identity_not_its_spelling(shipped_df):
     from costmodel.space import format_identity
 

@@ -88,9 +88,9 @@ def test_another_statement_order_is_the_same_circuit_in_other_gates(yosys, rtl_b
     # the check can fail: one operator changed is another circuit
     wrong = plain.replace(" | ", " & ", 1)
     assert wrong != plain and not _equivalent(plain, wrong, unit.name, tmp_path)
-    # the dataset's flow maps the two orders to other transistor counts (ABC meets the logic
-    # in another order); order 0 is the plain text's synthesis
+    # the dataset's flow maps other orders to other transistor counts (ABC meets the logic in
+    # another order; sim_results/costmodel/label_noise.md); order 0 is the plain text's
     runs = {s: synthesize(unit, families=("ice40",), build_dir=rtl_build_dir, order_seed=s)
-            for s in (0, 1)}
-    assert runs[0].transistors != runs[1].transistors
+            for s in range(4)}
+    assert len({r.transistors for r in runs.values()}) > 1
     assert runs[0] == synthesize(unit, families=("ice40",), build_dir=rtl_build_dir)
