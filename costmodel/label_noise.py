@@ -124,23 +124,18 @@ def stratum_noise(spread: Any) -> Any:
 
 
 def noise_table(spread: Any, df: Any) -> Any:
-    """Per family: the designs sampled, the dataset's rows, and per :data:`NOISY` target the
-    order noise (%), the strata's (combinational, pipelined) means weighted by the dataset's rows
-    in each, so that the figure speaks for the family's rows as the dataset has them."""
+    """Per family: the designs sampled, the dataset's rows they stand for, and per :data:`NOISY`
+    target the order noise (%), each design weighing the rows it stands for (:func:`stand_for`),
+    so that the figure speaks for the family's rows as the dataset has them."""
     import pandas as pd
 
     per = design_noise(spread)
-    strata = stratum_noise(spread)
-    rows_in = df.groupby([df["unit"], df["pipeline"] > 0]).size()
+    w = per["key"].map(stand_for(spread, df))
     out = []
-    for unit in sorted(per["unit"].unique()):
-        w = {pipe: float(rows_in.get((unit, pipe), 0)) for pipe in (False, True)
-             if (unit, pipe) in strata.index}
-        total = sum(w.values())
-        rec = {"unit": unit, "designs": int((per["unit"] == unit).sum()), "rows": int(total)}
-        for t in NOISY:
-            rec[t] = sum(w[pipe] * strata.at[(unit, pipe), t] for pipe in w) / total
-        out.append(rec)
+    for unit, g in per.groupby("unit", sort=True):
+        wu = w[g.index]
+        out.append({"unit": unit, "designs": len(g), "rows": round(float(wu.sum())),
+                    **{t: float(np.average(g[t], weights=wu)) for t in NOISY}})
     return pd.DataFrame(out)
 
 
@@ -172,7 +167,8 @@ def model_vs_orders(spread: Any, df: Any, predicted: dict[str, float], target: s
     spread = spread[spread["key"].isin(predicted)]
     med = spread.groupby("key")[target].median()
     keys = list(med.index)
-    w = np.array([stand_for(spread, df)[k] for k in keys])
+    rows = stand_for(spread, df)
+    w = np.array([rows[k] for k in keys])
     label = df.set_index("key")[NOISY[target]]
     p = np.array([predicted[k] for k in keys])
 
