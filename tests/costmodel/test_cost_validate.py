@@ -205,7 +205,8 @@ _RESULTS = {"holdout": "validation.json", "outer5": "validation_outer5_{split}.j
 # (delay 2.14% met); format area 7.69% (energy 6.72% met): the tiny families (2-4 base
 # designs, e.g. olive-decode) are all but unseen when their base designs are held out, a
 # format held out can take a whole family with it (int8: the LUT tiles), and combinational
-# converters vary 10-75% between formats in ways the parameters do not tell apart
+# converters' area labels carry ABC's statement-order noise (8.9%; 1.4% over the sampled
+# families' rows, worth ~0.4 points of design area: sim_results/costmodel/label_noise.md)
 # The single hold-out (seed 0), same model: design area 5.02% (missed), LUTs 4.86%, delay
 # 2.44%, energy 3.59%; format area 5.00%, energy 3.55%
 _MISSED: dict[tuple[str, str, str], float] = {
