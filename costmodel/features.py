@@ -51,15 +51,17 @@ def _format_fields(fmt: str) -> tuple[tuple[str, float], ...]:
         elem = elem.element
     if elem.kind == "int":
         bits = elem.total_bits
-        exp_bits, man_bits, is_int, finite, fnuz = 0, bits - 1, 1.0, 1.0, 0.0
+        exp_bits, man_bits, is_int, finite, fnuz, nan = 0, bits - 1, 1.0, 1.0, 0.0, 0.0
     else:
         exp_bits, man_bits, bits = elem.exp_bits, elem.man_bits, elem.total_bits
         is_int, finite = 0.0, float(not elem.has_inf)
-        fnuz = float(elem.nan == "neg_zero")
+        # the special codes: Inf or not, and NaN as IEEE's, one all-ones code, the negative
+        # zero's code, or none at all (the MX FP4/FP6 elements: no special-value logic)
+        fnuz, nan = float(elem.nan == "neg_zero"), float(elem.nan != "none")
     return (
         ("elem_bits", float(bits)), ("exp_bits", float(exp_bits)), ("man_bits", float(man_bits)),
         ("sig_bits", float(man_bits + 1)), ("is_int", is_int), ("is_block", float(block > 0)),
-        ("finite_only", finite), ("fnuz", fnuz), ("scale_bits", scale_bits),
+        ("finite_only", finite), ("fnuz", fnuz), ("has_nan", nan), ("scale_bits", scale_bits),
         ("fmt_block", block),
     )
 
@@ -171,10 +173,15 @@ def design_features(p: DesignPoint) -> dict[str, float]:
 
 
 def with_structure(df: Any) -> Any:
-    """``df`` (a dataset DataFrame) with the analytical structure columns added."""
+    """``df`` (a dataset DataFrame) with the analytical structure columns added, and any
+    parameter feature a table collected by an earlier version lacks."""
     from costmodel.space import DesignPoint as _P
 
     rows = [_P.from_dict(r) for r in df[list(_P.__dataclass_fields__)].to_dict("records")]
+    lacking = [n for n in PARAM_FEATURES if n not in df.columns]
+    if lacking:
+        params = [param_features(p) for p in rows]
+        df = df.assign(**{n: [f[n] for f in params] for n in lacking})
     st = np.array([[structure_features(p)[n] for n in STRUCT_FEATURES] + list(shape_vector(p))
                    for p in rows]).reshape(len(rows), len(STRUCT_FEATURES) + len(SHAPE_FEATURES))
     added = STRUCT_FEATURES + SHAPE_FEATURES
@@ -194,7 +201,7 @@ NETLIST_FEATURES = ("pyrtl_area_mm2", "nl_mult_bits", "nl_add_bits", "nl_cmp_bit
 DATASET_FEATURES = PARAM_FEATURES + NETLIST_FEATURES
 #: bump when a feature's definition changes: the sweep then recomputes the features of its
 #: cached records (no new synthesis)
-FEATURES_VERSION = 2
+FEATURES_VERSION = 3  # 3: has_nan
 
 
 @dataclass(frozen=True)

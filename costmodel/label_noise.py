@@ -3,9 +3,12 @@
 ABC maps a netlist by heuristics that meet the logic in the order Yosys hands it over, and that
 order follows the text: the continuous assignments of one circuit listed in another order (still
 the same circuit: ``order_seed`` of :func:`rtl.export.to_verilog`) give other gate, LUT and depth
-counts. The dataset synthesised every design once, in the generated order, so each of its Yosys
+counts. The dataset synthesises a design once, in the generated order, so each of its Yosys
 labels (area, LUTs, depth; not delay, PyRTL's timing, nor energy, a simulation of the PyRTL
-netlist) is one draw from that spread, and no model of the design's parameters can know which.
+netlist) is one draw from that spread, and no model of the design's parameters can know which;
+but for the strata this spread moves by more than the model's area tolerance
+(:data:`costmodel.dataset.ORDER_SENSITIVE`), whose rows hold the run of median area over five
+orders (:func:`relabel` brings rows synthesised in one order there).
 
 :func:`order_spread` synthesises designs in several orders (order 0 is the dataset's own, and is
 checked against it); :func:`noise_table` gives per family and combinational/pipelined design the
@@ -54,16 +57,85 @@ def sample_points(df: Any, *, share: float = 0.08, least: int = 4, seed: int = 0
     return points
 
 
-def _synth(p: DesignPoint, order: int, build_dir: Path) -> dict[str, Any]:
+def _costs(p: DesignPoint, order: int, build_dir: Path) -> dict[str, Any]:
+    """The dataset's Yosys columns of ``p`` synthesised in statement order ``order``."""
     from costmodel.dataset import FAMILY_FPGA, synthesised_costs
     from rtl.synth import synthesize
     from rtl.unit import build_unit
 
-    rep = synthesize(build_unit(p.unit, **p.params()), families=(FAMILY_FPGA,),
-                     build_dir=build_dir, order_seed=order)
-    costs = synthesised_costs(rep)
+    return synthesised_costs(synthesize(build_unit(p.unit, **p.params()),
+                                        families=(FAMILY_FPGA,), build_dir=build_dir,
+                                        order_seed=order))
+
+
+def _synth(p: DesignPoint, order: int, build_dir: Path) -> dict[str, Any]:
+    costs = _costs(p, order, build_dir)
     return {"key": p.key, "unit": p.unit, "format": p.format, "pipeline": p.pipeline,
             "order": order, **{t: float(costs[c]) for t, c in NOISY.items()}}
+
+
+def _run_pool(fn: Any, jobs_list: list[tuple[DesignPoint, int]], jobs: int, build_dir: Path,
+              progress: bool) -> list[Any]:
+    """``fn(point, order, build_dir)`` of every pair of ``jobs_list``, ``jobs`` at a time, in
+    processes (PyRTL builds every circuit in one global working block), with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise HwsimError(f"jobs must be a positive integer, got {jobs!r}")
+    out = []
+    cols = (TextColumn("[bold]syntheses"), BarColumn(), MofNCompleteColumn())
+    with Progress(*cols, disable=not progress) as bar, ProcessPoolExecutor(jobs) as pool:
+        task = bar.add_task("", total=len(jobs_list))
+        for r in pool.map(fn, *zip(*jobs_list, strict=True), [build_dir] * len(jobs_list)):
+            out.append(r)
+            bar.update(task, advance=1)
+    return out
+
+
+def relabel(df: Any, *, build_dir: str | Path, jobs: int = 2, progress: bool = True
+            ) -> tuple[Any, Any]:
+    """``df`` (a dataset table) with every row whose design
+    :func:`costmodel.dataset.label_orders` synthesises in more statement orders than the row's
+    ``yosys_orders`` (1) brought up to that many: the other orders synthesised (the row's own
+    figures are order 0's), its Yosys columns replaced by the run of median area
+    (:func:`costmodel.dataset.median_run`); and the table of every such row's runs (key, order,
+    the Yosys columns), which keeps what the median leaves out."""
+    import pandas as pd
+
+    from costmodel.dataset import label_orders, median_run
+
+    fields = list(DesignPoint.__dataclass_fields__)
+    pts = [DesignPoint.from_dict(r) for r in df[fields].to_dict("records")]
+    have = df["yosys_orders"].astype(int).to_numpy()
+    todo = [(i, p) for i, p in enumerate(pts) if label_orders(p) > have[i]]
+    for i, p in todo:
+        if have[i] != 1:
+            raise HwsimError(f"{p.key}: a row of {have[i]} orders keeps only its median run; "
+                             "synthesise the design again from order 0")
+    jobs_list = [(p, k) for _, p in todo for k in range(1, label_orders(p))]
+    got = iter(_run_pool(_costs, jobs_list, jobs, Path(build_dir), progress))
+    out, runs = df.copy(), []
+    for i, p in todo:
+        own = {c: df[c].iat[i] for c in yosys_columns(df)}
+        design_runs = [own] + [next(got) for _ in range(1, label_orders(p))]
+        runs += [{"key": p.key, "order": k, **r} for k, r in enumerate(design_runs)]
+        med = median_run(design_runs)
+        for c in sorted(set(med) - set(out.columns)):  # a cell type no row had
+            out[c] = 0
+        for c in yosys_columns(out):  # a cell type the median run lacks: none of it
+            out.iloc[i, out.columns.get_loc(c)] = med.get(c, 0)
+        out.iloc[i, out.columns.get_loc("yosys_orders")] = label_orders(p)
+    table = pd.DataFrame(runs)
+    cells = [c for c in table.columns if c.startswith("cell_")]
+    table[cells] = table[cells].fillna(0).astype(int)
+    return out, table
+
+
+def yosys_columns(df: Any) -> list[str]:
+    """The Yosys columns (:func:`costmodel.dataset.synthesised_costs`) ``df`` has."""
+    from costmodel.dataset import YOSYS_COLUMNS
+
+    return [c for c in df.columns if c in YOSYS_COLUMNS or c.startswith("cell_")]
 
 
 def order_spread(points: Sequence[DesignPoint], *, orders: int = 5, jobs: int = 2,
@@ -72,28 +144,22 @@ def order_spread(points: Sequence[DesignPoint], *, orders: int = 5, jobs: int = 
     the generated one), ``jobs`` Yosys runs at a time: key, unit, format, pipeline, order and
     the :data:`NOISY` targets."""
     import pandas as pd
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     if isinstance(orders, bool) or not isinstance(orders, int) or orders < 2:
         raise HwsimError(f"orders must be an integer of at least 2, got {orders!r}")
     jobs_list = [(p, k) for p in points for k in range(orders)]
-    rows = []
-    cols = (TextColumn("[bold]syntheses"), BarColumn(), MofNCompleteColumn())
-    # processes, not threads: PyRTL builds every circuit in one global working block
-    with Progress(*cols, disable=not progress) as bar, ProcessPoolExecutor(jobs) as pool:
-        task = bar.add_task("", total=len(jobs_list))
-        for r in pool.map(_synth, *zip(*jobs_list, strict=True),
-                          [Path(build_dir)] * len(jobs_list)):
-            rows.append(r)
-            bar.update(task, advance=1)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(_run_pool(_synth, jobs_list, jobs, Path(build_dir), progress))
 
 
-def check_order_zero(spread: Any, df: Any) -> list[str]:
+def check_order_zero(spread: Any, df: Any, runs: Any = None) -> list[str]:
     """Designs whose order-0 figures differ from the dataset's: none where this Yosys
     synthesises what the dataset's did (its rows come from the Yosys releases of the sessions
-    that added them)."""
-    ref = df.set_index("key")
+    that added them). A row that holds its median run (``yosys_orders`` above 1) is checked
+    against its order-0 run in ``runs`` (the table :func:`relabel` returns)."""
+    ref = df.set_index("key")[list(NOISY.values())].copy()
+    if runs is not None and len(runs):
+        zero = runs[runs["order"] == 0].set_index("key")
+        ref.loc[zero.index.intersection(ref.index)] = zero[list(NOISY.values())]
     return [f"{r.key} {t}: {getattr(r, t)} != {ref.at[r.key, c]}"
             for r in spread[spread["order"] == 0].itertuples()
             for t, c in NOISY.items() if getattr(r, t) != float(ref.at[r.key, c])]

@@ -32,11 +32,14 @@ from costmodel.space import DesignPoint, format_identity  # noqa: E402
 from costmodel.store import load_model, shipped_model_path  # noqa: E402
 from costmodel.validate import MAPE_TARGETS  # noqa: E402
 from hwsim.io import atomic_write_json, atomic_write_text  # noqa: E402
+from hwsim.numerics import resolve  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 #: float formats no dataset row has under any name (IEEE-like e2m3 and e3m2: the dataset has
-#: the finite-only fp6 formats), and integer widths between the dataset's
-FLOATS = ("e2m3", "e3m2", "e4m1", "e6m1", "e3m6", "e6m5", "e7m2", "e8m2")
+#: the finite-only fp6 formats; finite-only ones narrower than 8 bits, which have no NaN code
+#: either, as the dataset's fp4/fp6 elements have none), and integer widths between the dataset's
+FLOATS = ("e2m3", "e3m2", "e4m1", "e6m1", "e3m6", "e6m5", "e7m2", "e8m2",
+          "fp5_e2m2fn", "fp6_e4m1fn", "fp7_e3m3fn", "fp7_e4m2fn")
 INTS = ("int9", "int11", "int13", "int14")
 MAC_BITS = 10  # the dataset sweeps MACs on formats up to 10 bits (costmodel.space.MAC_FORMATS)
 
@@ -50,8 +53,7 @@ def fresh_points() -> list[DesignPoint]:
                 DesignPoint("convert", f, 0, direction="to"),
                 DesignPoint("convert", f, 1, True, direction="to"),
                 DesignPoint("convert", f, 0, direction="from")]
-        e, m = (int(v) for v in f[1:].split("m"))
-        if 1 + e + m <= MAC_BITS:
+        if resolve(f).total_bits <= MAC_BITS:
             pts.append(DesignPoint("mac", f, 0, acc="fp32", mul="exact"))
     for f in INTS:
         n = int(f[3:])

@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from costmodel.dataset import load_dataset  # noqa: E402
+from costmodel.dataset import ORDER_SENSITIVE, load_dataset, order_runs_path  # noqa: E402
 from costmodel.label_noise import (  # noqa: E402
     NOISY,
     check_order_zero,
@@ -107,7 +107,11 @@ def markdown(table, strata, model, floor: dict[str, float], n_designs: int,
         f"Order 0 gives the dataset's figures for {n_designs - len({d.split()[0] for d in drift})}"
         f" of the {n_designs} designs" + (
             ": not for " + "; ".join(drift) + " (the dataset's rows were synthesised under "
-            "earlier Yosys installs)" if drift else "") + ".",
+            "earlier Yosys installs)" if drift else "") + ". (A design of the order-sensitive "
+        "strata, " + ", ".join(f"{u} {'pipelined' if pp else 'combinational'}"
+                               for u, pp in sorted(ORDER_SENSITIVE)) + ", holds in the "
+        "dataset the run of median area over five orders, and is checked against its order-0 "
+        "run in `costmodel/data/order_runs.csv`; its label below is that median run.)",
         "",
         "| family | designs | rows | " + " | ".join(
             f"{t} noise % | {t} model %" for t in NOISY) + " |",
@@ -146,7 +150,10 @@ def main() -> None:
     points = sample_points(df)
     spread = order_spread(points, orders=ORDERS, jobs=args.jobs,
                           build_dir=ROOT / "build" / "label_noise")
-    drift = check_order_zero(spread, df)
+    import pandas as pd
+
+    runs = pd.read_csv(order_runs_path()) if order_runs_path().is_file() else None
+    drift = check_order_zero(spread, df, runs)
     table, strata = noise_table(spread, df), stratum_noise(spread)
     floor = floor_estimate(table)
     model = model_mape()

@@ -7,7 +7,18 @@ import json
 import numpy as np
 import pytest
 
-from costmodel.dataset import LUT_COLUMNS, SCHEMA, collect, load_dataset, record_path, run_sweep
+from costmodel.dataset import (
+    LUT_COLUMNS,
+    SCHEMA,
+    YOSYS_COLUMNS,
+    collect,
+    label_orders,
+    load_dataset,
+    median_run,
+    order_runs_path,
+    record_path,
+    run_sweep,
+)
 from costmodel.features import (
     DATASET_FEATURES,
     FEATURES_VERSION,
@@ -130,6 +141,47 @@ def test_a_table_collected_before_the_lut_columns_reads_them_as_zero(tmp_path, s
     cols = list(DesignPoint.__dataclass_fields__)
     assert [DesignPoint.from_dict(r).key for r in df[cols].to_dict("records")] == \
         list(old["key"])
+
+
+def test_a_table_collected_before_yosys_orders_reads_one_order(tmp_path, shipped_df):
+    path = tmp_path / "old.csv"
+    shipped_df.head(3).drop(columns=["yosys_orders"]).to_csv(path, index=False)
+    assert load_dataset(path)["yosys_orders"].tolist() == [1, 1, 1]
+
+
+def test_a_table_collected_before_a_parameter_feature_gets_it_from_the_parameters(shipped_df):
+    """has_nan came with FEATURES_VERSION 3: a table without the column is still a model's
+    input, the column computed from each row's format (the MX FP4/FP6 elements have no NaN)."""
+    from costmodel.features import FEATURES
+
+    rows = shipped_df[shipped_df["format"].isin(["fp4_e2m1fn", "fp8_e4m3fn", "int8"])]
+    got = FEATURES.matrix(rows.drop(columns=["has_nan"]))
+    assert (got == FEATURES.matrix(rows)).all()
+    nan = got[:, FEATURES.names.index("has_nan")]
+    assert nan.tolist() == [float(f == "fp8_e4m3fn") for f in rows["format"]]
+
+
+def test_order_sensitive_rows_hold_the_median_run_of_their_orders(shipped_df):
+    """Every row was synthesised in the orders its design needs (costmodel.dataset.
+    label_orders), and a row of several holds, of its runs in order_runs.csv, the one of median
+    area: every Yosys column of that run, the cell counts included."""
+    import pandas as pd
+
+    cols = list(DesignPoint.__dataclass_fields__)
+    pts = [DesignPoint.from_dict(r) for r in shipped_df[cols].to_dict("records")]
+    assert shipped_df["yosys_orders"].tolist() == [label_orders(p) for p in pts]
+    multi = shipped_df[shipped_df["yosys_orders"] > 1].set_index("key")
+    assert len(multi) == 93  # the combinational converters
+    runs = pd.read_csv(order_runs_path())
+    assert set(runs["key"]) == set(multi.index)
+    yosys = [c for c in shipped_df.columns if c in YOSYS_COLUMNS or c.startswith("cell_")]
+    moved = 0
+    for key, g in runs.groupby("key"):
+        assert g["order"].tolist() == list(range(multi.at[key, "yosys_orders"]))
+        med = median_run(g[yosys].to_dict("records"))
+        assert {c: multi.at[key, c] for c in yosys} == med, key
+        moved += med != g[yosys].iloc[0].to_dict()
+    assert moved > 0  # the median is not always the generated order's run
 
 
 def test_lut_points_are_distinct_designs_with_the_generators_defaults():
