@@ -141,6 +141,18 @@ def test_order_zero_is_the_datasets_flow_and_a_changed_figure_is_caught(tmp_path
         order_spread([p], orders=1, build_dir=tmp_path)
 
 
+def test_a_median_run_row_is_checked_against_its_order_zero_run():
+    spread = _spread({"a": [100, 130, 120, 90, 110]}, "convert", 0)
+    # the dataset row holds the median run (order 4: 110); its runs table holds order 0's 100
+    df = pd.DataFrame([{"key": "a", **dict.fromkeys(NOISY.values(), 110.0)}])
+    runs = pd.DataFrame([{"key": "a", "order": k, **dict.fromkeys(NOISY.values(), v)}
+                         for k, v in enumerate([100, 130, 120, 90, 110])])
+    assert len(check_order_zero(spread, df)) == len(NOISY)  # against the median: "drift"
+    assert check_order_zero(spread, df, runs) == []
+    runs.loc[0, "fpga_luts"] = 101
+    assert [m.split()[1] for m in check_order_zero(spread, df, runs)] == ["luts:"]
+
+
 def test_a_model_is_scored_against_the_label_and_against_the_median_over_orders():
     spread = pd.concat([_spread({"a": [100, 130, 100, 100, 100]}, "int-mul", 0),
                         _spread({"b": [300, 200, 200, 200, 200]}, "int-mul", 2),
