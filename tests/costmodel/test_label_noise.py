@@ -72,6 +72,7 @@ def test_an_order_sensitive_design_records_its_median_run(tmp_path):
     from costmodel.dataset import (
         FAMILY_FPGA,
         LABEL_ORDERS,
+        YOSYS_COLUMNS,
         evaluate_design,
         label_orders,
         median_run,
@@ -89,6 +90,8 @@ def test_an_order_sensitive_design_records_its_median_run(tmp_path):
     runs = [synthesised_costs(synthesize(unit, families=(FAMILY_FPGA,), build_dir=tmp_path / "a",
                                          order_seed=k)) for k in range(LABEL_ORDERS)]
     assert len({r["area_transistors"] for r in runs}) > 1  # the orders do move its area
+    # YOSYS_COLUMNS (what relabel copies from a median run) names every non-cell figure
+    assert {c for c in runs[0] if not c.startswith("cell_")} == set(YOSYS_COLUMNS)
     assert rec["yosys_orders"] == LABEL_ORDERS
     assert {c: rec[c] for c in median_run(runs)} == median_run(runs)
 
