@@ -494,10 +494,15 @@ def _family_baseline(est: dict, x: np.ndarray, fam: np.ndarray, names: Sequence[
     return p
 
 
-def cv_splitter(folds: int, seed: int, groups: np.ndarray | None) -> Any:
+def cv_splitter(folds: int, seed: int, groups: np.ndarray | None,
+                strata: np.ndarray | None = None) -> Any:
     """k-fold (shuffled), or, given ``groups``, group k-fold: every row of a group lands in
-    the same fold, so no fold is scored on a design whose sibling it trained on."""
-    from sklearn.model_selection import GroupKFold, KFold
+    the same fold, so no fold is scored on a design whose sibling it trained on. Given
+    ``strata`` too (a label per row, one per group: the unit family of a base design),
+    stratified group k-fold, called as ``.split(x, strata, groups)``: a stratum's groups spread
+    over the folds, so a family of two base designs never has both held out at once (that
+    would score an unseen family, the ``family`` split's question, not a new design's)."""
+    from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold
 
     if groups is None:
         return KFold(folds, shuffle=True, random_state=seed)
@@ -505,17 +510,42 @@ def cv_splitter(folds: int, seed: int, groups: np.ndarray | None) -> Any:
     if not 2 <= folds <= n:
         raise HwsimError(f"folds must be an integer from 2 to {n} (the groups "
                          f"cross-validated), got {folds!r}")
+    if strata is not None:
+        return StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
     return GroupKFold(folds, shuffle=True, random_state=seed)
+
+
+def cv_folds(folds: int, seed: int, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None,
+             strata: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(training rows, test rows) of each fold of :func:`cv_splitter`."""
+    import warnings
+
+    with warnings.catch_warnings():
+        # a family of fewer rows than folds is expected (its base designs spread as they can)
+        warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+        return list(cv_splitter(folds, seed, groups, strata).split(
+            x, y if strata is None else strata, groups))
+
+
+def family_strata(groups: np.ndarray | None, families: np.ndarray) -> np.ndarray | None:
+    """``families`` as the strata of grouped folds where every group lies within one family
+    (base designs); None where a group spans families (formats) or there are no groups."""
+    if groups is None:
+        return None
+    pairs = np.unique(np.c_[np.unique(groups, return_inverse=True)[1], families], axis=0)
+    return families if len(pairs) == len(np.unique(groups)) else None
 
 
 def cross_val_predict(kind: str, x: np.ndarray, y: np.ndarray, names: Sequence[str],
                       folds: int = 5, seed: int = SEED,
                       groups: np.ndarray | None = None, staged: bool = False) -> np.ndarray:
-    """Out-of-fold predictions of ``kind`` (k-fold, shuffled; group k-fold given ``groups``).
+    """Out-of-fold predictions of ``kind`` (k-fold, shuffled; group k-fold given ``groups``,
+    stratified by unit family where each group lies within one: :func:`family_strata`).
     ``kind`` may be ``"pruned"``: the pruned-register model (linear target, see below).
     ``staged`` (an ensemble kind): the predictions after each member, (members, rows)."""
     preds = np.empty((MODEL_KINDS[kind].stages, len(y)) if staged else len(y))
-    for tr, te in cv_splitter(folds, seed, groups).split(x, y, groups):
+    strata = family_strata(groups, _families(x, names))
+    for tr, te in cv_folds(folds, seed, x, y, groups, strata):
         if kind == "pruned":
             preds[te] = _predict_pruned(_fit_pruned(x[tr], y[tr], seed), x[te],
                                         np.full(len(te), np.inf))

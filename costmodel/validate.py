@@ -10,7 +10,11 @@
 
 On ``design``, ``format`` and ``random`` a random 20% of the groups (rows, for ``random``) is held
 out and each target's model kind is chosen by cross-validation on the rest with the same grouping
-(``sklearn.model_selection.GroupKFold``): the hold-out never influences the choice. One draw of 59
+(``sklearn.model_selection.GroupKFold``): the hold-out never influences the choice. On ``design``
+the folds, outer and inner, are stratified by unit family (``StratifiedGroupKFold``): a family's
+base designs spread over the folds, so a family of two base designs (olive-decode, dequant-mac)
+never has both held out at once, which would score an unseen family (the ``family`` split's
+question) instead of a new design of a known one. One draw of 59
 of the shipped dataset's 296 base designs is a noisy estimate (the design split's area MAPE ranges
 over 4.4-7.4% between seeds), so ``outer`` k holds out every group once instead, over k outer
 folds, the choice made afresh inside each fold's training part (nested cross-validation), and pools
@@ -109,6 +113,7 @@ class ValidationReport:
 
         return {"rows": self.rows, "seed": self.seed,
                 "holdout": HOLDOUT if not self.outer else None, "outer_folds": self.outer,
+                "fold_strata": {"design": "unit family"},
                 "features": self.features, "baseline": self.baseline,
                 "targets_mape_pct": MAPE_TARGETS,
                 "scores": [{k: finite(v) for k, v in asdict(s).items()} for s in self.scores],
@@ -152,6 +157,9 @@ class ValidationReport:
             lines += [f"every group held out once, over {self.outer} grouped outer folds (the "
                       f"model chosen by cross-validation inside each fold's training part); "
                       f"MAPE pooled over all of them, each fold's lowest-highest beside it"]
+            if any(s.split == "design" for s in self.scores):
+                lines += ["design folds stratified by unit family: a family of two or more "
+                          "base designs keeps one in training in every fold"]
         return "\n".join(lines + self._by_family_table() + self._family_table())
 
     def _by_family_table(self) -> list[str]:
@@ -210,28 +218,53 @@ def split_groups(df: Any, split: str) -> np.ndarray:
     raise HwsimError(f"unknown split {split!r}; known: {', '.join(SPLITS)}")
 
 
-def _holdout(groups: np.ndarray, seed: int) -> np.ndarray:
-    """A random HOLDOUT share of the groups, as a row mask (at least one group, never all)."""
+def _holdout(groups: np.ndarray, seed: int, strata: np.ndarray | None = None) -> np.ndarray:
+    """A random HOLDOUT share of the groups, as a row mask (at least one group, never all);
+    given ``strata``, the first fold of a stratified group k-fold of 1 / HOLDOUT folds."""
     uniq = np.unique(groups)
     if len(uniq) < 2:
         raise HwsimError(f"a grouped hold-out needs at least 2 groups; the dataset has "
                          f"{len(uniq)}")
+    if strata is not None and len(uniq) >= round(1 / HOLDOUT):
+        return _stratified_masks(groups, strata, seed, round(1 / HOLDOUT))[0]
     rng = np.random.default_rng(seed)
     k = min(max(1, round(HOLDOUT * len(uniq))), len(uniq) - 1)
     return np.isin(groups, rng.permutation(uniq)[:k])
 
 
-def _test_masks(split: str, groups: np.ndarray, seed: int, outer: int) -> list[np.ndarray]:
+def _stratified_masks(groups: np.ndarray, strata: np.ndarray, seed: int, folds: int
+                      ) -> list[np.ndarray]:
+    """The test rows of each fold of a stratified group k-fold (:func:`cv_splitter`)."""
+    from costmodel.models import cv_folds
+
+    rows = np.arange(len(groups))
+    return [np.isin(rows, te) for _, te in cv_folds(folds, seed, rows, rows, groups, strata)]
+
+
+def _test_masks(split: str, groups: np.ndarray, seed: int, outer: int,
+                strata: np.ndarray | None = None) -> list[np.ndarray]:
     """The held-out rows of each pass: one random :data:`HOLDOUT` share of the groups
-    (``outer`` 0), or every group once over ``outer`` folds of groups shuffled by ``seed``."""
+    (``outer`` 0), or every group once over ``outer`` folds of groups shuffled by ``seed``.
+    Given ``strata`` (the design split: each base design's unit family), the folds are
+    stratified by it: a family's base designs spread over the passes, so a family of two or
+    more base designs always keeps one in training (holding out all of one is the ``family``
+    split's question, an unseen family, not a new design's)."""
     if not outer:
-        return [_holdout(groups, seed)]
+        return [_holdout(groups, seed, strata)]
     uniq = np.unique(groups)
     if len(uniq) < outer:
         raise HwsimError(f"{outer} outer folds need at least {outer} groups; the {split} "
                          f"split has {len(uniq)}")
+    if strata is not None:
+        return _stratified_masks(groups, strata, seed, outer)
     parts = np.array_split(np.random.default_rng(seed).permutation(uniq), outer)
     return [np.isin(groups, p) for p in parts]
+
+
+def split_strata(df: Any, split: str) -> np.ndarray | None:
+    """The strata of a split's folds: the unit family on the ``design`` split (whose groups
+    each lie within one family), none on the others."""
+    return df["unit"].to_numpy(str) if split == "design" else None
 
 
 def check_outer(outer: int) -> None:
@@ -305,9 +338,11 @@ def validate(df: Any, *, splits: Sequence[str] = SPLITS, targets: Sequence[str] 
         raise HwsimError(f"the dataset has {len(df)} designs; validation needs at least "
                          f"{MIN_ROWS}")
     order = [s for s in SPLITS if s in splits]
-    held = {s: _test_masks(s, split_groups(df, s), seed, outer) for s in order if s != "family"}
+    held = {s: _test_masks(s, split_groups(df, s), seed, outer, split_strata(df, s))
+            for s in order if s != "family"}
     if "family" in order and "design" not in held:  # family refits the design split's choice
-        held["design"] = [_holdout(split_groups(df, "design"), seed)]
+        held["design"] = [_holdout(split_groups(df, "design"), seed,
+                                   split_strata(df, "design"))]
     for s, tests in held.items():  # k-fold over each training part: checked before any fit
         for test in tests:
             check_folds(folds, int((~test).sum()))

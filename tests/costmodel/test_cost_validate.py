@@ -65,7 +65,7 @@ def test_the_hold_out_never_takes_part_in_the_choice(small_df, monkeypatch, spli
     seen = _spy_on_fits(monkeypatch)
     rep = val.validate(small_df, splits=(split,), **FAST)
     groups = val.split_groups(small_df, split)
-    test = val._holdout(groups, 0)
+    test = val._holdout(groups, 0, val.split_strata(small_df, split))
     assert 0 < test.sum() < len(small_df)
     held = set(groups[test])
     assert len(seen) == 2 and all(set(g).isdisjoint(held) and len(g) == (~test).sum()
@@ -74,13 +74,47 @@ def test_the_hold_out_never_takes_part_in_the_choice(small_df, monkeypatch, spli
     assert s.n_test == test.sum() and s.groups == len(held)
 
 
+def _whole_families_held(units: np.ndarray, groups: np.ndarray, test: np.ndarray) -> list[str]:
+    """Families of two or more base designs all of whose base designs ``test`` holds out."""
+    return [u for u in np.unique(units)
+            if len(np.unique(groups[units == u])) >= 2 and test[units == u].all()]
+
+
+def test_design_folds_keep_a_base_design_of_every_family_in_training(shipped_df):
+    """On the design split (the outer folds, the single hold-out and the inner folds that
+    choose the model) a family of two or more base designs never has all of them held out at
+    once: that would score an unseen family. Plain group folds of the same seed do exactly
+    that to olive-decode's two base designs, which is what the stratification is for."""
+    from costmodel.features import FEATURES, with_structure
+    from costmodel.models import _families, cv_folds, family_strata
+
+    units = shipped_df["unit"].to_numpy(str)
+    groups = val.split_groups(shipped_df, "design")
+    strata = val.split_strata(shipped_df, "design")
+    assert strata is not None and val.split_strata(shipped_df, "format") is None
+    outer = val._test_masks("design", groups, 0, 5, strata)
+    assert sum(t.astype(int) for t in outer).tolist() == [1] * len(shipped_df)
+    for test in [*outer, val._holdout(groups, 0, strata)]:
+        assert 0 < test.sum() < len(test) and _whole_families_held(units, groups, test) == []
+    plain = val._test_masks("design", groups, 0, 5)
+    assert any("olive-decode" in _whole_families_held(units, groups, t) for t in plain)
+    # the inner folds: strata from the features' family one-hot, as fit_target's CV takes them
+    x = FEATURES.matrix(with_structure(shipped_df))
+    fam = _families(x, FEATURES.names)
+    assert family_strata(groups, fam) is fam
+    assert family_strata(val.split_groups(shipped_df, "format"), fam) is None
+    for _, te in cv_folds(5, 0, x, fam, groups, fam):
+        test = np.isin(np.arange(len(units)), te)
+        assert _whole_families_held(units, groups, test) == []
+
+
 def test_outer_folds_hold_out_every_group_once(small_df, monkeypatch):
     """With outer folds, every group is held out exactly once; each fold's model is chosen on
     that fold's training groups alone, and the score pools the folds' held-out errors."""
     seen = _spy_on_fits(monkeypatch)
     rep = val.validate(small_df, splits=("design",), outer=3, **FAST)
     groups = val.split_groups(small_df, "design")
-    tests = val._test_masks("design", groups, 0, 3)
+    tests = val._test_masks("design", groups, 0, 3, val.split_strata(small_df, "design"))
     assert sum(t.astype(int) for t in tests).tolist() == [1] * len(small_df)
     # per target, one fit per fold, on exactly the other folds' groups
     assert len(seen) == 2 * 3
@@ -105,8 +139,10 @@ def test_outer_folds_hold_out_every_group_once(small_df, monkeypatch):
     assert [r[3] for r in s.by_family] == sorted((r[3] for r in s.by_family), reverse=True)
     assert "design split, MAPE% per unit family" in rep.table()
     assert "3 grouped outer folds" in rep.table()
+    assert "design folds stratified by unit family" in rep.table()
     out = rep.to_dict()
     assert out["outer_folds"] == 3 and out["holdout"] is None
+    assert out["fold_strata"] == {"design": "unit family"}
     json.dumps(out, allow_nan=False)
 
 
@@ -202,15 +238,13 @@ def test_leave_one_family_out_reports_each_family(small_df):
 # model misses is a strict xfail with the measured MAPE.
 _RESULTS = {"holdout": "validation.json", "outer5": "validation_outer5_{split}.json"}
 # 1,362 designs (the combinational converters' Yosys figures the run of median area over five
-# statement orders), network model, nested 5-fold: design LUTs 5.20% and energy 5.45% missed
-# (area 4.63%, delay 2.09% met); format area 6.11%, energy 6.14% met. The misses come mostly
-# from the tiny families (2-4 base designs, all but unseen when held out): olive-decode is 9%
-# of the LUT error at 155% MAPE, dequant-mac 18% of the energy error at 342%
-# The single hold-out (seed 0), same model: all six met (design area 4.30%, LUTs 4.68%, delay
-# 2.56%, energy 3.50%; format area 3.99%, energy 3.29%)
-_MISSED: dict[tuple[str, str, str], float] = {
-    ("outer5", "design", "luts"): 5.20, ("outer5", "design", "energy"): 5.45,
-}
+# statement orders), network model, nested 5-fold with the design folds stratified by unit
+# family: design area 4.02%, LUTs 4.00%, delay 1.68%, energy 4.24%; format area 6.11%, energy
+# 6.14%: all six met. Unstratified, a fold held out both of olive-decode's base designs (an
+# unseen family: 155% LUT MAPE) and the same data missed design LUTs (5.20%) and energy (5.45%).
+# The single hold-out (seed 0), same model: all six met (design area 3.85%, LUTs 3.46%, delay
+# 0.89%, energy 2.79%; format area 3.99%, energy 3.29%)
+_MISSED: dict[tuple[str, str, str], float] = {}
 
 
 @pytest.mark.parametrize(("source", "split", "target"), [
