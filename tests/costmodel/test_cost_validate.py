@@ -108,6 +108,22 @@ def test_design_folds_keep_a_base_design_of_every_family_in_training(shipped_df)
         assert _whole_families_held(units, groups, test) == []
 
 
+def test_strata_smaller_than_the_folds_fall_back_to_group_folds():
+    """scikit-learn cannot stratify when every stratum has fewer rows than folds (a small
+    dataset of many families): those get plain group folds, every group held out once."""
+    from costmodel.models import cv_folds
+
+    groups = np.repeat(np.arange(8), 2)
+    strata = np.repeat(np.arange(4), 4)  # four families of two base designs, 4 rows each
+    rows = np.arange(len(groups))
+    for folds, stratified in ((5, False), (4, True)):
+        tests = [te for _, te in cv_folds(folds, 0, rows, rows, groups, strata)]
+        assert sorted(np.concatenate(tests).tolist()) == rows.tolist()
+        assert all(len(np.unique(groups[te])) * 2 == len(te) for te in tests)
+        if stratified:  # four folds: no family has both its base designs in one fold
+            assert all(len(np.unique(strata[te])) == len(te) // 2 for te in tests)
+
+
 def test_outer_folds_hold_out_every_group_once(small_df, monkeypatch):
     """With outer folds, every group is held out exactly once; each fold's model is chosen on
     that fold's training groups alone, and the score pools the folds' held-out errors."""
