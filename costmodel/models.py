@@ -501,8 +501,7 @@ def cv_splitter(folds: int, seed: int, groups: np.ndarray | None,
     ``strata`` too (a label per row, one per group: the unit family of a base design),
     stratified group k-fold, called as ``.split(x, strata, groups)``: a stratum's groups spread
     over the folds, so a family of two base designs never has both held out at once (that
-    would score an unseen family, the ``family`` split's question, not a new design's), unless
-    every stratum has fewer rows than folds."""
+    would score an unseen family, the ``family`` split's question, not a new design's)."""
     from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold
 
     if groups is None:
@@ -511,27 +510,26 @@ def cv_splitter(folds: int, seed: int, groups: np.ndarray | None,
     if not 2 <= folds <= n:
         raise HwsimError(f"folds must be an integer from 2 to {n} (the groups "
                          f"cross-validated), got {folds!r}")
-    if _stratifiable(strata, folds):
+    if strata is not None:
         return StratifiedGroupKFold(folds, shuffle=True, random_state=seed)
     return GroupKFold(folds, shuffle=True, random_state=seed)
 
 
 def cv_folds(folds: int, seed: int, x: np.ndarray, y: np.ndarray, groups: np.ndarray | None,
              strata: np.ndarray | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(training rows, test rows) of each fold of :func:`cv_splitter`."""
+    """(training rows, test rows) of each fold of :func:`cv_splitter` (stratified by
+    ``strata`` where scikit-learn can: see below)."""
     import warnings
 
     with warnings.catch_warnings():
         # a family of fewer rows than folds is expected (its base designs spread as they can)
         warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+        # scikit-learn stratifies only where a stratum has as many rows as folds: a small
+        # dataset whose every family has fewer gets plain group folds
+        if strata is not None and np.unique(strata, return_counts=True)[1].max() < folds:
+            strata = None
         return list(cv_splitter(folds, seed, groups, strata).split(
-            x, strata if _stratifiable(strata, folds) else y, groups))
-
-
-def _stratifiable(strata: np.ndarray | None, folds: int) -> bool:
-    """Strata given and one at least as large as the folds (scikit-learn's condition: a
-    small dataset whose every family has fewer rows than folds gets plain group folds)."""
-    return strata is not None and np.unique(strata, return_counts=True)[1].max() >= folds
+            x, y if strata is None else strata, groups))
 
 
 def family_strata(groups: np.ndarray | None, families: np.ndarray) -> np.ndarray | None:
